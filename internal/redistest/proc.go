@@ -1,0 +1,173 @@
+package redistest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// missingBinary is the failure message when redis-server is not installed.
+const missingBinary = `redis-server not found in PATH: install it with "apt-get install redis-server" (Debian/Ubuntu) or "brew install redis"; .ci/run installs it automatically`
+
+// startTimeout bounds how long one process may take to answer PING.
+const startTimeout = 15 * time.Second
+
+// redisServerPath returns the path of redis-server found in PATH.
+func redisServerPath() (string, error) {
+	path, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", errors.New(missingBinary)
+	}
+	return path, nil
+}
+
+// process is one running redis-server (or sentinel) process.
+type process struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd.Wait returns
+	err  error         // result of cmd.Wait; valid after done is closed
+}
+
+// spawn starts redis-server with the given config file. Output that the
+// server writes before it opens its logfile (config errors) goes to
+// stderrPath.
+func spawn(confPath, stderrPath string, sentinel bool) (*process, error) {
+	bin, err := redisServerPath()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{confPath}
+	if sentinel {
+		args = append(args, "--sentinel")
+	}
+	out, err := os.OpenFile(stderrPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("redistest: open %s: %w", stderrPath, err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = filepath.Dir(confPath)
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		return nil, fmt.Errorf("redistest: start %s: %w", bin, err)
+	}
+	out.Close() // the child holds its own copy
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// kill sends SIGKILL and waits for the process to be reaped. It is safe to
+// call on a process that already exited.
+func (p *process) kill() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// exited reports whether the process has exited.
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// errExited is returned by waitReady when the process died during startup.
+var errExited = errors.New("redis-server exited during startup")
+
+// waitReady polls addr with PING until it answers +PONG, the process exits,
+// or the deadline passes.
+func waitReady(p *process, addr string, deadline time.Time) error {
+	delay := time.Millisecond
+	var last error
+	for {
+		if p.exited() {
+			return fmt.Errorf("%w (%v)", errExited, p.err)
+		}
+		if last = ping(addr); last == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not answering PING on %s after %v: %v", addr, startTimeout, last)
+		}
+		select {
+		case <-p.done:
+		case <-time.After(delay):
+		}
+		if delay < 20*time.Millisecond {
+			delay *= 2
+		}
+	}
+}
+
+// ping sends one inline PING over a fresh connection and expects +PONG.
+func ping(addr string) error {
+	reply, err := rawCommand(addr, "PING")
+	if err != nil {
+		return err
+	}
+	if reply != "+PONG" {
+		return fmt.Errorf("PING: unexpected reply %q", reply)
+	}
+	return nil
+}
+
+// rawCommand sends one inline command on a fresh connection and returns the
+// first line of the reply. It is used only for readiness probes, so it does
+// not depend on a go-redis client being configured for the server kind.
+func rawCommand(addr, cmd string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte(cmd + "\r\n")); err != nil {
+		return "", err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// tail returns the last n lines of each named file that exists, for failure
+// messages.
+func tail(n int, paths ...string) string {
+	var b strings.Builder
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil || len(bytes.TrimSpace(data)) == 0 {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		if len(lines) > n {
+			lines = lines[len(lines)-n:]
+		}
+		fmt.Fprintf(&b, "\n--- last %d lines of %s ---\n%s", len(lines), path, strings.Join(lines, "\n"))
+	}
+	if b.Len() == 0 {
+		return "\n(no log output)"
+	}
+	return b.String()
+}
