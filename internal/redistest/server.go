@@ -85,6 +85,7 @@ func dataConf(s *Server, extra []string) string {
 	if s.busPort != 0 {
 		fmt.Fprintf(&b, "cluster-enabled yes\ncluster-port %d\n", s.busPort)
 		b.WriteString("cluster-config-file nodes.conf\ncluster-node-timeout 2000\n")
+		b.WriteString("cluster-announce-ip 127.0.0.1\n")
 		b.WriteString("cluster-require-full-coverage yes\n")
 	}
 	for _, l := range extra {
