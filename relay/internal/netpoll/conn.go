@@ -1,0 +1,468 @@
+package netpoll
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
+)
+
+// Handler receives the events of one [Conn].
+type Handler interface {
+	// HandleMessage is called for each complete data message. payload is
+	// unmasked and valid only during the call. Calls for one Conn never
+	// overlap; they run on a shared worker, so they should not block long.
+	HandleMessage(c *Conn, binary bool, payload []byte)
+	// HandleClose is called exactly once, after the connection is closed.
+	// err says why: io.EOF when the peer went away, a *[CloseError] when it
+	// sent a close frame, [ErrSlowConsumer], or the error given to Close.
+	HandleClose(c *Conn, err error)
+}
+
+// Conn is a server-side WebSocket connection served by a [Poller].
+type Conn struct {
+	p  *Poller
+	nc net.Conn
+	rc syscall.RawConn
+	h  Handler
+	fd int32
+
+	// readEvents counts readiness notifications not yet consumed by a
+	// reader; the worker that moves it from 0 to 1 reads.
+	readEvents atomic.Int32
+	// stalledSince is p.now() when the socket became unwritable with data
+	// queued, or 0.
+	stalledSince atomic.Int64
+
+	// Owned by the reading worker.
+	partial []byte    // bytes of an incomplete frame
+	frag    []byte    // payload of an incomplete fragmented message
+	fragOp  ws.OpCode // opcode of that message; 0 when none
+
+	mu       sync.Mutex
+	queue    [][]byte // guarded by mu; frames not yet fully written
+	qhead    int      // guarded by mu; index of the first unwritten frame
+	off      int      // guarded by mu; bytes of queue[qhead] already written
+	queued   int      // guarded by mu; bytes queued and not written
+	writing  bool     // guarded by mu; a writer owns the socket
+	waitOut  bool     // guarded by mu; waiting for EPOLLOUT
+	outReady bool     // guarded by mu; EPOLLOUT seen while writing
+	closing  bool     // guarded by mu; close once the queue is written
+	closed   bool     // guarded by mu
+	closeErr error    // guarded by mu
+}
+
+// RemoteAddr returns the peer address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// Send queues frame (as built by [AppendFrame]) for writing and returns
+// without blocking on the network. frame must not be modified afterwards; it
+// may be shared between connections. A volatile frame is dropped (with
+// [ErrDropped]) when the queue holds more than Config.VolatileQueueBytes. If
+// the queue would exceed Config.MaxQueueBytes the connection is closed with
+// [ErrSlowConsumer] and that error is returned.
+func (c *Conn) Send(frame []byte, volatile bool) error {
+	return c.send(frame, volatile, false)
+}
+
+func (c *Conn) send(frame []byte, volatile, control bool) error {
+	c.mu.Lock()
+	if c.closed || c.closing {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if volatile && c.queued > c.p.cfg.VolatileQueueBytes {
+		c.mu.Unlock()
+		c.p.dropped.Add(1)
+		return ErrDropped
+	}
+	if !control && c.queued+len(frame) > c.p.cfg.MaxQueueBytes {
+		c.mu.Unlock()
+		c.p.slow.Add(1)
+		c.Close(ErrSlowConsumer)
+		return ErrSlowConsumer
+	}
+	c.queue = append(c.queue, frame)
+	c.queued += len(frame)
+	start := !c.writing && !c.waitOut
+	if start {
+		c.writing = true
+	}
+	c.mu.Unlock()
+	if start {
+		c.p.scheduleWrite(c)
+	}
+	return nil
+}
+
+// CloseWith queues frame (typically a close frame), stops delivering
+// messages, and closes the connection with err once everything queued is
+// written (or the write timeout expires). A nil frame just flushes and
+// closes.
+func (c *Conn) CloseWith(frame []byte, err error) {
+	c.mu.Lock()
+	if c.closed || c.closing {
+		c.mu.Unlock()
+		return
+	}
+	if frame != nil {
+		c.queue = append(c.queue, frame)
+		c.queued += len(frame)
+	}
+	c.closing = true
+	c.closeErr = err
+	start := !c.writing && !c.waitOut
+	if start {
+		c.writing = true
+	}
+	c.mu.Unlock()
+	if start {
+		c.p.scheduleWrite(c)
+	}
+}
+
+// Close closes the connection now, dropping anything queued, and calls
+// HandleClose with err. Closing a closed Conn does nothing.
+func (c *Conn) Close(err error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.queue, c.qhead, c.off, c.queued = nil, 0, 0, 0
+	c.mu.Unlock()
+	c.stalledSince.Store(0)
+	c.p.remove(c)
+	c.nc.Close()
+	c.h.HandleClose(c, err)
+}
+
+// Closed reports whether the connection is closed or closing.
+func (c *Conn) Closed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed || c.closing
+}
+
+// writable handles an EPOLLOUT notification.
+func (c *Conn) writable() {
+	c.mu.Lock()
+	if c.writing {
+		c.outReady = true
+		c.mu.Unlock()
+		return
+	}
+	if !c.waitOut || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.waitOut = false
+	c.writing = true
+	c.mu.Unlock()
+	c.stalledSince.Store(0)
+	c.p.scheduleWrite(c)
+}
+
+// flush writes queued frames until the queue is empty or the socket is full.
+// Runs on a writer goroutine that owns the socket (c.writing).
+func (c *Conn) flush() {
+	bp := c.p.wbufs.Get().(*[]byte)
+	defer c.p.wbufs.Put(bp)
+	buf := *bp
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		if c.qhead == len(c.queue) {
+			c.writing = false
+			c.resetQueueLocked()
+			if c.closing {
+				err := c.closeErr
+				c.mu.Unlock()
+				c.Close(err)
+				return
+			}
+			c.mu.Unlock()
+			return
+		}
+		var out []byte
+		if first := c.queue[c.qhead][c.off:]; len(first) >= len(buf) {
+			out = first
+		} else {
+			out = buf[:0]
+			for i := c.qhead; i < len(c.queue); i++ {
+				seg := c.queue[i]
+				if i == c.qhead {
+					seg = seg[c.off:]
+				}
+				if len(out)+len(seg) > len(buf) {
+					break
+				}
+				out = append(out, seg...)
+			}
+		}
+		c.outReady = false
+		c.mu.Unlock()
+
+		n, err := c.write(out)
+
+		c.mu.Lock()
+		c.advanceLocked(n)
+		if errors.Is(err, unix.EAGAIN) {
+			if c.outReady {
+				c.mu.Unlock()
+				continue
+			}
+			c.waitOut = true
+			c.writing = false
+			c.mu.Unlock()
+			c.stalledSince.CompareAndSwap(0, c.p.now())
+			return
+		}
+		c.mu.Unlock()
+		if err != nil {
+			c.Close(err)
+			return
+		}
+	}
+}
+
+func (c *Conn) write(b []byte) (int, error) {
+	var n int
+	var werr error
+	err := c.rc.Write(func(fd uintptr) bool {
+		for {
+			n, werr = unix.Write(int(fd), b)
+			if werr != unix.EINTR {
+				return true
+			}
+		}
+	})
+	if n < 0 {
+		n = 0
+	}
+	if err != nil {
+		return n, err
+	}
+	return n, werr
+}
+
+func (c *Conn) advanceLocked(n int) {
+	c.queued -= n
+	for n > 0 && c.qhead < len(c.queue) {
+		rem := len(c.queue[c.qhead]) - c.off
+		if n < rem {
+			c.off += n
+			return
+		}
+		n -= rem
+		c.queue[c.qhead] = nil
+		c.qhead++
+		c.off = 0
+	}
+}
+
+func (c *Conn) resetQueueLocked() {
+	if cap(c.queue) > 16 {
+		c.queue = nil
+	} else {
+		clear(c.queue)
+		c.queue = c.queue[:0]
+	}
+	c.qhead, c.off, c.queued = 0, 0, 0
+}
+
+// serveRead reads until the socket is drained and no notification is
+// pending. Runs on a worker.
+func (c *Conn) serveRead() {
+	for {
+		n0 := c.readEvents.Load()
+		if !c.readAvailable() {
+			return
+		}
+		if c.readEvents.CompareAndSwap(n0, 0) {
+			return
+		}
+	}
+}
+
+// readAvailable reads what the socket holds and handles it. It reports
+// false when the connection is closed.
+func (c *Conn) readAvailable() bool {
+	bp := c.p.rbufs.Get().(*[]byte)
+	defer c.p.rbufs.Put(bp)
+	buf := *bp
+	if len(c.partial) > 0 && c.readEvents.Load() > 0 {
+		// Bytes handed over by Add (or left by a previous read).
+		if !c.consume(nil) {
+			return false
+		}
+	}
+	for {
+		var n int
+		var rerr error
+		err := c.rc.Read(func(fd uintptr) bool {
+			for {
+				n, rerr = unix.Read(int(fd), buf)
+				if rerr != unix.EINTR {
+					return true
+				}
+			}
+		})
+		if err == nil {
+			err = rerr
+		}
+		if errors.Is(err, unix.EAGAIN) {
+			return true
+		}
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return false
+			}
+			c.Close(err)
+			return false
+		}
+		if n == 0 {
+			c.Close(io.EOF)
+			return false
+		}
+		if !c.consume(buf[:n]) {
+			return false
+		}
+		if n < len(buf) {
+			return true // short read: the receive queue is empty
+		}
+	}
+}
+
+// consume appends data to any partial frame and handles complete frames.
+func (c *Conn) consume(data []byte) bool {
+	if len(c.partial) > 0 {
+		c.partial = append(c.partial, data...)
+		data = c.partial
+	}
+	off := 0
+	for {
+		h, rsv, ok := parseHeader(data[off:])
+		if !ok {
+			break
+		}
+		if code := c.check(h, rsv); code != 0 {
+			c.fail(code)
+			return false
+		}
+		if int64(len(data)-off-h.size) < h.length {
+			break
+		}
+		payload := data[off+h.size : off+h.size+int(h.length)]
+		ws.Cipher(payload, h.mask, 0)
+		off += h.size + len(payload)
+		if !c.handleFrame(h, payload) {
+			return false
+		}
+	}
+	rem := data[off:]
+	switch {
+	case len(rem) == 0:
+		c.partial = nil
+	case len(c.partial) > 0:
+		n := copy(c.partial, rem)
+		c.partial = c.partial[:n]
+	default:
+		c.partial = append([]byte(nil), rem...)
+	}
+	return true
+}
+
+// check validates a client frame header and returns a close code, or 0.
+func (c *Conn) check(h frameHeader, rsv byte) ws.StatusCode {
+	switch {
+	case rsv != 0, !h.masked, h.op.IsReserved():
+		return ws.StatusProtocolError
+	case h.op.IsControl() && (!h.fin || h.length > 125):
+		return ws.StatusProtocolError
+	case h.op.IsData() && h.length > c.p.cfg.MaxMessageSize:
+		return ws.StatusMessageTooBig
+	case h.op == ws.OpContinuation && int64(len(c.frag))+h.length > c.p.cfg.MaxMessageSize:
+		return ws.StatusMessageTooBig
+	}
+	return 0
+}
+
+// fail closes the connection with a close frame carrying code.
+func (c *Conn) fail(code ws.StatusCode) {
+	c.partial, c.frag = nil, nil
+	c.CloseWith(AppendFrame(nil, ws.OpClose, ws.NewCloseFrameBody(code, "")), &CloseError{Code: code})
+}
+
+func (c *Conn) handleFrame(h frameHeader, payload []byte) bool {
+	switch h.op {
+	case ws.OpText, ws.OpBinary:
+		if c.fragOp != 0 {
+			c.fail(ws.StatusProtocolError)
+			return false
+		}
+		if !h.fin {
+			c.fragOp = h.op
+			c.frag = append([]byte(nil), payload...)
+			return true
+		}
+		return c.deliver(h.op, payload)
+	case ws.OpContinuation:
+		if c.fragOp == 0 {
+			c.fail(ws.StatusProtocolError)
+			return false
+		}
+		c.frag = append(c.frag, payload...)
+		if !h.fin {
+			return true
+		}
+		op, msg := c.fragOp, c.frag
+		c.fragOp, c.frag = 0, nil
+		return c.deliver(op, msg)
+	case ws.OpPing:
+		_ = c.send(AppendFrame(nil, ws.OpPong, payload), false, true)
+		return true
+	case ws.OpPong:
+		return true
+	case ws.OpClose:
+		code, _ := ws.ParseCloseFrameDataUnsafe(payload)
+		var body []byte
+		if len(payload) >= 2 {
+			body = ws.NewCloseFrameBody(code, "")
+		}
+		if code.Empty() {
+			code = ws.StatusNoStatusRcvd
+		}
+		c.partial, c.frag = nil, nil
+		c.CloseWith(AppendFrame(nil, ws.OpClose, body), &CloseError{Code: code, Remote: true})
+		return false
+	}
+	c.fail(ws.StatusProtocolError)
+	return false
+}
+
+func (c *Conn) deliver(op ws.OpCode, payload []byte) bool {
+	if op == ws.OpText && !utf8.Valid(payload) {
+		c.fail(ws.StatusInvalidFramePayloadData)
+		return false
+	}
+	c.mu.Lock()
+	stop := c.closed || c.closing
+	c.mu.Unlock()
+	if stop {
+		return false
+	}
+	c.h.HandleMessage(c, op == ws.OpBinary, payload)
+	return true
+}
