@@ -242,7 +242,7 @@ type sink struct {
 }
 
 func (s *sink) HandleMessage(c *Conn, binary bool, p []byte) {}
-func (s *sink) HandleClose(c *Conn, err error)              { s.close <- err }
+func (s *sink) HandleClose(c *Conn, err error)               { s.close <- err }
 
 // TestStuckClientDoesNotStallOthers fills the socket of a client that never
 // reads and checks that another connection still gets every frame at once,
@@ -379,4 +379,4 @@ func FuzzConsume(f *testing.F) {
 type handlerFunc func(c *Conn, binary bool, p []byte)
 
 func (h handlerFunc) HandleMessage(c *Conn, binary bool, p []byte) { h(c, binary, p) }
-func (h handlerFunc) HandleClose(c *Conn, err error)              {}
+func (h handlerFunc) HandleClose(c *Conn, err error)               {}
