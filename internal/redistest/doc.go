@@ -21,6 +21,7 @@
 //	cl := redistest.StartCluster(t, 3) // cl.Client(t) is a *redis.ClusterClient
 //	sn := redistest.StartSentinel(t)   // sn.Client(t) is a failover client
 //	sn.Failover(ctx)                   // promote the replica and wait for it
+//	sn.KillMaster(ctx)                 // SIGKILL the master, wait for the sentinels
 //
 // Each Start function registers a t.Cleanup that kills its processes
 // (SIGKILL, then waits for them) and removes their directories; on Linux
@@ -32,7 +33,10 @@
 // Readiness is awaited by polling with a deadline, never by fixed sleeps.
 // A standalone server is ready in about 15 ms. A cluster takes about 2.1 s,
 // almost all of it Redis's own 2 s delay before a freshly started master
-// declares the cluster ok.
+// declares the cluster ok. A sentinel set-up with one sentinel takes about
+// 0.15 s, with three about 2.2 s (they must discover each other);
+// [Sentinel.Failover] takes about 1.1 s and [Sentinel.KillMaster] with three
+// sentinels about 2.5 s.
 //
 // Concurrency: the Start functions, [UniquePrefix] and every method are
 // safe to call from parallel tests (t.Parallel); ports are drawn at random
