@@ -1,0 +1,34 @@
+// Package emitter publishes Socket.IO events, room joins and leaves,
+// disconnections and server-side emits into Redis, in the format of
+// @socket.io/redis-adapter 8.3.0, so that every Socket.IO server of a
+// cluster (Node servers with the Redis adapter, and siorelay relays)
+// delivers them to its clients. It is the Go counterpart of
+// @socket.io/redis-emitter 5.1.0, and it also reaches clusters that use the
+// sharded adapter (createShardedAdapter, SPUBLISH), which the Node emitter
+// cannot.
+//
+// An Emitter holds no sockets and opens no connection of its own: it uses
+// the redis.UniversalClient it is given (standalone, Sentinel or Cluster).
+//
+//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+//	em, err := emitter.New(rdb, emitter.Config{})
+//	// io.to("room1").except("room2").emit("chat", "hi", 42)
+//	err = em.To("room1").Except("room2").Emit(ctx, "chat", "hi", 42)
+//	// io.of("/admin").in("room1").socketsJoin("room2")
+//	err = em.Of("/admin").In("room1").SocketsJoin(ctx, "room2")
+//
+// Arguments may be any value encoding/json could marshal: structs are named
+// by their json tags, json.RawMessage is sent as the JSON value it holds,
+// and []byte travels as binary, which Node clients receive as a Buffer (an
+// ArrayBuffer in browsers).
+//
+// Unlike the Node emitter, every action reports failure: a reserved event
+// name or an argument that cannot be encoded is rejected before anything
+// is published, and a Redis error is returned.
+//
+// Concurrency: an *Emitter and an Operator are immutable and safe for
+// concurrent use by any number of goroutines. Concurrent actions are
+// pipelined to Redis together (several publishes share one round trip); an
+// action returns once Redis has acknowledged its own publish, so the
+// actions of one goroutine reach Redis in the order they were made.
+package emitter
