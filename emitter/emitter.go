@@ -175,7 +175,9 @@ func (e *Emitter) EmitMessage(event string, args ...any) (Message, error) {
 }
 
 // SocketsJoinMessage encodes what SocketsJoin publishes.
-func (e *Emitter) SocketsJoinMessage(rooms ...string) Message { return e.op().SocketsJoinMessage(rooms...) }
+func (e *Emitter) SocketsJoinMessage(rooms ...string) Message {
+	return e.op().SocketsJoinMessage(rooms...)
+}
 
 // SocketsLeaveMessage encodes what SocketsLeave publishes.
 func (e *Emitter) SocketsLeaveMessage(rooms ...string) Message {

@@ -10,19 +10,19 @@ type MessageType int
 
 // The sharded adapter's message types.
 const (
-	InitialHeartbeat        MessageType = 1
-	Heartbeat               MessageType = 2
-	ShardedBroadcast        MessageType = 3
-	SocketsJoin             MessageType = 4
-	SocketsLeave            MessageType = 5
-	DisconnectSockets       MessageType = 6
-	FetchSockets            MessageType = 7
-	FetchSocketsResponse    MessageType = 8
-	ShardedServerSideEmit   MessageType = 9
-	ServerSideEmitResponse  MessageType = 10
-	ShardedBroadcastCount   MessageType = 11
-	ShardedBroadcastAck     MessageType = 12
-	AdapterClose            MessageType = 13
+	InitialHeartbeat       MessageType = 1
+	Heartbeat              MessageType = 2
+	ShardedBroadcast       MessageType = 3
+	SocketsJoin            MessageType = 4
+	SocketsLeave           MessageType = 5
+	DisconnectSockets      MessageType = 6
+	FetchSockets           MessageType = 7
+	FetchSocketsResponse   MessageType = 8
+	ShardedServerSideEmit  MessageType = 9
+	ServerSideEmitResponse MessageType = 10
+	ShardedBroadcastCount  MessageType = 11
+	ShardedBroadcastAck    MessageType = 12
+	AdapterClose           MessageType = 13
 )
 
 // appendShardedTail writes `,"uid":<uid>,"nsp":<nsp>}`, the keys the
