@@ -1,6 +1,7 @@
 package notepack
 
 import (
+	"cmp"
 	"encoding"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // maxDepth bounds nesting, so a cyclic value is an error instead of a stack
@@ -38,8 +40,10 @@ var (
 //
 // Values are named as encoding/json names them: struct fields by their json
 // tags (with omitempty, omitzero, "-", ",string" and embedded-struct
-// promotion), json.Marshaler and encoding.TextMarshaler are honoured, maps
-// are written with sorted keys, and a nil slice, map or pointer is null.
+// promotion), json.Marshaler and encoding.TextMarshaler are honoured, map
+// keys are sorted (array-index keys first, numerically, as JavaScript orders
+// an object's keys; the rest as encoding/json sorts them), and a nil slice,
+// map or pointer is null.
 // Unlike encoding/json, []byte is written as a msgpack bin (a Buffer in
 // Node), json.RawMessage is decoded and written as the JSON value it holds,
 // and NaN and ±Infinity are written as float64 as notepack does.
@@ -136,8 +140,26 @@ func sortedKeys[V any](m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	slices.SortFunc(keys, compareKeys)
 	return keys
+}
+
+// compareKeys orders map keys as a JavaScript object built from the sorted
+// keys would list them: array-index keys first in numeric order, then the
+// others in encoding/json's (byte-wise) order. Node then sees exactly the
+// object a Node peer would have sent.
+func compareKeys(a, b string) int {
+	ai, aIdx := arrayIndex([]byte(a))
+	bi, bIdx := arrayIndex([]byte(b))
+	switch {
+	case aIdx && bIdx:
+		return cmp.Compare(ai, bi)
+	case aIdx:
+		return -1
+	case bIdx:
+		return 1
+	}
+	return strings.Compare(a, b)
 }
 
 // float32To64 widens f the way encoding/json prints it: float32(0.1) is 0.1,
@@ -256,15 +278,7 @@ func appendMap(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 		}
 		pairs = append(pairs, kv{k, it.Value()})
 	}
-	slices.SortFunc(pairs, func(a, b kv) int {
-		switch {
-		case a.key < b.key:
-			return -1
-		case a.key > b.key:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(pairs, func(a, b kv) int { return compareKeys(a.key, b.key) })
 	dst = AppendMapHeader(dst, len(pairs))
 	var err error
 	for _, p := range pairs {
