@@ -97,3 +97,79 @@ func kernelMem() (slab, tcpBuf int64, err error) {
 	}
 	return slab, tcpBuf, nil
 }
+
+// boxBusy returns the CPU time all CPUs spent not idle (the "cpu" line of
+// /proc/stat: user nice system irq softirq steal).
+func boxBusy() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := strings.Fields(string(line))
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("loadgen: bad /proc/stat")
+	}
+	var busy int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		v, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		busy += v
+	}
+	return time.Duration(busy) * time.Second / clockTick, nil
+}
+
+// cpuMeter measures, over a window, the CPU of the server, of the load
+// generator (workers and this process), of Redis, and of everything else on
+// the machine: other work on a shared box shows up as "others".
+type cpuMeter struct {
+	pids                         []int // server, redis (0 = none)
+	fl                           *fleet
+	t0                           time.Time
+	box0, srv0, redis0, lg0, me0 time.Duration
+}
+
+func startCPUMeter(server, redis int, fl *fleet) *cpuMeter {
+	m := &cpuMeter{pids: []int{server, redis}, fl: fl}
+	m.box0, m.srv0, m.redis0, m.lg0, m.me0 = m.sample()
+	m.t0 = time.Now()
+	return m
+}
+
+func (m *cpuMeter) sample() (box, srv, redis, lg, me time.Duration) {
+	box, _ = boxBusy()
+	srv, _ = procCPU(m.pids[0])
+	if m.pids[1] > 0 {
+		redis, _ = procCPU(m.pids[1])
+	}
+	if m.fl != nil {
+		lg = m.fl.cpu()
+	}
+	me, _ = procCPU(os.Getpid())
+	return
+}
+
+// cpuWindow is CPU use over a window, in seconds and in cores (÷ wall).
+type cpuWindow struct {
+	Wall       float64 `json:"wall_s"`
+	Server     float64 `json:"server_s"`
+	Loadgen    float64 `json:"loadgen_s"` // workers + coordinator
+	Redis      float64 `json:"redis_s"`
+	Others     float64 `json:"others_s"` // the rest of the machine
+	OthersCore float64 `json:"others_cores"`
+}
+
+func (m *cpuMeter) stop() cpuWindow {
+	box, srv, redis, lg, me := m.sample()
+	w := cpuWindow{
+		Wall:    time.Since(m.t0).Seconds(),
+		Server:  (srv - m.srv0).Seconds(),
+		Loadgen: (lg - m.lg0 + me - m.me0).Seconds(),
+		Redis:   (redis - m.redis0).Seconds(),
+	}
+	w.Others = max(0, (box-m.box0).Seconds()-w.Server-w.Loadgen-w.Redis)
+	w.OthersCore = w.Others / w.Wall
+	return w
+}

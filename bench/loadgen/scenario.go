@@ -18,6 +18,9 @@ type target struct {
 	PID   int    // server process, for /proc RSS and CPU
 	GCURL string // GET before memory samples to force a collection; "" = settle only
 	Redis string // host:port of the Redis the server listens to ("" = none)
+	// RedisPID is the redis-server process, if known, so that its CPU is
+	// told apart from the rest of the machine's.
+	RedisPID int
 }
 
 func (t target) url() string {
@@ -103,7 +106,8 @@ type idleResult struct {
 	RSSPerConn    float64 `json:"rss_per_conn"`    // bytes
 	KernelPerConn float64 `json:"kernel_per_conn"` // Slab delta per connection (both ends)
 	TCPBufPerConn float64 `json:"tcpbuf_per_conn"`
-	IdleCPUus     float64 `json:"idle_cpu_us"` // server CPU µs per connection per second during the hold
+	IdleCPUus     float64 `json:"idle_cpu_us"`  // server CPU µs per connection per second during the hold
+	OthersCores   float64 `json:"others_cores"` // CPU used by the rest of the machine during the hold
 	Open          int     `json:"open"`
 	Closed        string  `json:"closed,omitempty"`
 	Pings         uint64  `json:"pings"`
@@ -191,29 +195,31 @@ type fanoutConfig struct {
 }
 
 type fanoutResult struct {
-	Target       string  `json:"target"`
-	Scenario     string  `json:"scenario"`
-	N            int     `json:"n"`
-	OfferedRate  float64 `json:"offered_rate"` // deliveries/s
-	Messages     int     `json:"messages"`     // published in the measured window
-	Expected     uint64  `json:"expected"`     // deliveries
-	Delivered    uint64  `json:"delivered"`
-	Loss         int64   `json:"loss"`
-	Reorder      uint64  `json:"reorder"`
-	Rate         float64 `json:"rate"` // delivered/(last delivery − first due time)
-	P50          float64 `json:"p50_ms"`
-	P99          float64 `json:"p99_ms"`
-	P999         float64 `json:"p999_ms"`
-	Max          float64 `json:"max_ms"`
-	Mean         float64 `json:"mean_ms"`
-	ServerCPU    float64 `json:"server_cpu_s"`
-	PerCPUSecond float64 `json:"deliveries_per_cpu_s"`
-	LoadgenCPU   float64 `json:"loadgen_cpu_s"`
-	LoadgenShare float64 `json:"loadgen_core_share"` // loadgen CPU ÷ wall time
-	PublisherLag float64 `json:"publisher_max_lag_ms"`
-	Wall         float64 `json:"wall_s"`
-	OK           bool    `json:"ok"`
-	Fail         string  `json:"fail,omitempty"`
+	Target       string    `json:"target"`
+	Scenario     string    `json:"scenario"`
+	N            int       `json:"n"`
+	OfferedRate  float64   `json:"offered_rate"` // deliveries/s
+	Messages     int       `json:"messages"`     // published in the measured window
+	Expected     uint64    `json:"expected"`     // deliveries
+	Delivered    uint64    `json:"delivered"`
+	Loss         int64     `json:"loss"`
+	Reorder      uint64    `json:"reorder"`
+	Rate         float64   `json:"rate"` // delivered/(last delivery − first due time)
+	P50          float64   `json:"p50_ms"`
+	P99          float64   `json:"p99_ms"`
+	P999         float64   `json:"p999_ms"`
+	Max          float64   `json:"max_ms"`
+	Mean         float64   `json:"mean_ms"`
+	ServerCPU    float64   `json:"server_cpu_s"`
+	PerCPUSecond float64   `json:"deliveries_per_cpu_s"`
+	LoadgenCPU   float64   `json:"loadgen_cpu_s"`
+	LoadgenShare float64   `json:"loadgen_core_share"` // loadgen CPU ÷ wall time
+	PublisherLag float64   `json:"publisher_max_lag_ms"`
+	OthersCores  float64   `json:"others_cores"` // CPU used by the rest of the machine
+	CPU          cpuWindow `json:"cpu"`
+	Wall         float64   `json:"wall_s"`
+	OK           bool      `json:"ok"`
+	Fail         string    `json:"fail,omitempty"`
 }
 
 func runFanout(ctx context.Context, t target, cfg fanoutConfig, o runOpts) (*fanoutResult, error) {
@@ -301,8 +307,7 @@ func runFanout(ctx context.Context, t target, cfg fanoutConfig, o runOpts) (*fan
 	r.Messages = count
 	r.Expected = uint64(per) * uint64(cfg.N)
 
-	srv0, _ := procCPU(t.PID)
-	lg0 := fl.cpu()
+	meter := startCPUMeter(t.PID, t.RedisPID, fl)
 	start := time.Now()
 	lag, err := schedule(ctx, pub, msgRate, count, mk('b'))
 	if err != nil {
@@ -329,9 +334,7 @@ func runFanout(ctx context.Context, t target, cfg fanoutConfig, o runOpts) (*fan
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	wall := time.Since(start)
-	srv1, _ := procCPU(t.PID)
-	lg1 := fl.cpu()
+	cw := meter.stop()
 
 	r.Delivered = st.Count
 	r.Loss = int64(r.Expected) - int64(st.Count)
@@ -341,13 +344,15 @@ func runFanout(ctx context.Context, t target, cfg fanoutConfig, o runOpts) (*fan
 	}
 	r.P50, r.P99, r.P999, r.Max = ms(h.quantile(0.5)), ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(h.quantile(1))
 	r.Mean = ms(h.mean())
-	r.ServerCPU = (srv1 - srv0).Seconds()
+	r.CPU = cw
+	r.ServerCPU = cw.Server
 	if r.ServerCPU > 0 {
 		r.PerCPUSecond = float64(st.Count) / r.ServerCPU
 	}
-	r.LoadgenCPU = (lg1 - lg0).Seconds()
-	r.Wall = wall.Seconds()
-	r.LoadgenShare = r.LoadgenCPU / wall.Seconds()
+	r.LoadgenCPU = cw.Loadgen
+	r.Wall = cw.Wall
+	r.LoadgenShare = cw.Loadgen / cw.Wall
+	r.OthersCores = cw.OthersCore
 	switch {
 	case st.Open < cfg.N:
 		r.Fail = fmt.Sprintf("%d clients disconnected: %s", cfg.N-st.Open, topReasons(st.Closed))

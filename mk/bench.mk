@@ -1,0 +1,47 @@
+# Load benchmarks: bench/loadgen against the relay and the Node baseline,
+# side by side in one run (method and results: bench/README.md).
+# Never part of `make test`; `go test ./bench/...` (inside `go test ./...`)
+# only checks the load generator's own encoding and client.
+
+BENCH_OUT      ?= .tmp/bench
+BENCH_TARGETS  ?= node,relay
+# How the driver starts the relay; {addr} {grpc} {redis} are filled in. Add
+# --redis {redis} once the relay subscribes to Redis: that enables the
+# broadcast and rooms scenarios against it.
+RELAY_ARGS     ?= serve --addr {addr} --grpc-addr {grpc}
+# URL template the relay answers with a forced GC ({addr}); empty = settle only.
+RELAY_GC_URL   ?=
+BENCH_ARGS     ?=
+BENCH_STAMP    := $(shell date -u +%Y%m%dT%H%M%SZ)
+
+.PHONY: bench-deps bench-build bench-quick bench-relay bench-pinned
+
+bench-deps: ## Install the Node baseline's pinned packages (npm ci in bench/node)
+	@command -v redis-server >/dev/null || { echo "bench: redis-server not found (apt-get install -y redis-server)" >&2; exit 1; }
+	@command -v node >/dev/null || { echo "bench: node not found" >&2; exit 1; }
+	@if [ ! -d bench/node/node_modules ] || [ bench/node/package-lock.json -nt bench/node/node_modules ]; then \
+		cd bench/node && npm ci --no-audit --no-fund && touch node_modules; fi
+
+bench-build: ## Build the load generator and the relay into .tmp/bin
+	@mkdir -p .tmp/bin $(BENCH_OUT)
+	$(GO) build -o .tmp/bin/loadgen ./bench/loadgen
+	$(GO) build -o .tmp/bin/siorelay ./cmd/siorelay
+
+define bench_compare
+.tmp/bin/loadgen compare -targets $(BENCH_TARGETS) -relay-bin .tmp/bin/siorelay \
+	-relay-args '$(RELAY_ARGS)' -relay-gc-url '$(RELAY_GC_URL)'
+endef
+
+bench-quick: bench-deps bench-build ## Short side-by-side run (~2 min): idle 2k, broadcast 2k, ABAB x2
+	$(bench_compare) -reps 2 -idle 2000 -broadcast 2000:20000 -hold 5s -duration 5s -warmup 2s \
+		-out $(BENCH_OUT)/quick-$(BENCH_STAMP).jsonl $(BENCH_ARGS) | tee $(BENCH_OUT)/quick-$(BENCH_STAMP).md
+
+bench-relay: bench-deps bench-build ## Full side-by-side run (~30 min): idle 1k/5k/10k, broadcast 2k/10k, half of Node's max, rooms of one
+	$(bench_compare) -reps 3 -idle 1000,5000,10000 -broadcast 2000:40000,10000:100000,10000:half \
+		-rooms 10000:20000 -hold 30s -duration 30s -warmup 10s \
+		-out $(BENCH_OUT)/relay-$(BENCH_STAMP).jsonl $(BENCH_ARGS) | tee $(BENCH_OUT)/relay-$(BENCH_STAMP).md
+
+bench-pinned: bench-deps bench-build ## Per-core efficiency: servers on CPU 1, loadgen + Redis on CPU 0 (taskset)
+	taskset -c 0 $(bench_compare) -server-cpus 1 -redis-cpus 0 -reps 3 -idle '' \
+		-broadcast 2000:40000,10000:100000 -duration 30s -warmup 10s \
+		-out $(BENCH_OUT)/pinned-$(BENCH_STAMP).jsonl $(BENCH_ARGS) | tee $(BENCH_OUT)/pinned-$(BENCH_STAMP).md
