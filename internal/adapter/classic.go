@@ -105,7 +105,11 @@ func appendStringArray(dst []byte, s []string) []byte {
 // appendPacket writes {type, data, nsp} with data already encoded.
 func appendPacket(dst []byte, nsp string, data []byte) []byte {
 	dst = append(dst, 0x83, 0xa4, 't', 'y', 'p', 'e', EventPacket, 0xa4, 'd', 'a', 't', 'a')
-	dst = append(dst, data...)
+	if len(data) == 0 {
+		dst = notepack.AppendNil(dst)
+	} else {
+		dst = append(dst, data...)
+	}
 	dst = append(dst, 0xa3, 'n', 's', 'p')
 	return notepack.AppendString(dst, nsp)
 }
@@ -134,7 +138,8 @@ func AppendEmitterBroadcast(dst []byte, nsp string, opts Opts, event string, arg
 
 // AppendBroadcast appends the message a classic adapter publishes for a
 // broadcast: [uid, {type: 2, data, nsp}, {rooms, except, flags}], data being
-// the already encoded msgpack array [event, ...args].
+// the already encoded msgpack array [event, ...args] (empty data is
+// written as nil).
 func AppendBroadcast(dst []byte, uid, nsp string, data []byte, opts Opts) []byte {
 	dst = append(dst, 0x93)
 	dst = notepack.AppendString(dst, uid)
