@@ -45,17 +45,19 @@ type Conn struct {
 	frag    []byte    // payload of an incomplete fragmented message
 	fragOp  ws.OpCode // opcode of that message; 0 when none
 
-	mu       sync.Mutex
-	queue    [][]byte // guarded by mu; frames not yet fully written
-	qhead    int      // guarded by mu; index of the first unwritten frame
-	off      int      // guarded by mu; bytes of queue[qhead] already written
-	queued   int      // guarded by mu; bytes queued and not written
-	writing  bool     // guarded by mu; a writer owns the socket
-	waitOut  bool     // guarded by mu; waiting for EPOLLOUT
-	outReady bool     // guarded by mu; EPOLLOUT seen while writing
-	closing  bool     // guarded by mu; close once the queue is written
-	closed   bool     // guarded by mu
-	closeErr error    // guarded by mu
+	mu         sync.Mutex
+	queue      [][]byte // guarded by mu; frames not yet fully written
+	qhead      int      // guarded by mu; index of the first unwritten frame
+	off        int      // guarded by mu; bytes of queue[qhead] already written
+	queued     int      // guarded by mu; bytes queued and not written
+	writing    bool     // guarded by mu; a writer owns the socket
+	waitOut    bool     // guarded by mu; waiting for EPOLLOUT
+	outReady   bool     // guarded by mu; EPOLLOUT seen while writing
+	closing    bool     // guarded by mu; close once the queue is written
+	closed     bool     // guarded by mu
+	closeErr   error    // guarded by mu
+	prepared   bool     // guarded by mu; between Prepare and Start
+	registered bool     // guarded by mu; Start registered it with the poller
 }
 
 // RemoteAddr returns the peer address.

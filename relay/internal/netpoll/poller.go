@@ -150,11 +150,26 @@ func (p *Poller) Stats() Stats {
 func (p *Poller) now() int64 { return int64(time.Since(p.start)) }
 
 // Add registers nc, an upgraded server-side WebSocket connection, and starts
-// serving it with h. buffered holds bytes already read from nc (for example
-// what an http hijack left in its bufio.Reader); it may be nil. Add takes
-// ownership of nc: it is closed when the Conn is closed. nc must implement
-// syscall.Conn (a *net.TCPConn or *net.UnixConn does).
+// serving it with h; it is [Poller.Prepare] followed by [Conn.Start].
 func (p *Poller) Add(nc net.Conn, buffered []byte, h Handler) (*Conn, error) {
+	c, err := p.Prepare(nc, buffered, h)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Start(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Prepare wraps nc, an upgraded server-side WebSocket connection, in a Conn
+// served by h, without reading from it yet: frames can be queued with
+// [Conn.Send] and the Conn stored where h expects it before [Conn.Start].
+// buffered holds bytes already read from nc (for example what an http hijack
+// left in its bufio.Reader); it may be nil. Prepare takes ownership of nc:
+// it is closed when the Conn is closed (or here, on error). nc must
+// implement syscall.Conn (a *net.TCPConn or *net.UnixConn does).
+func (p *Poller) Prepare(nc net.Conn, buffered []byte, h Handler) (*Conn, error) {
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
 		nc.Close()
@@ -175,12 +190,24 @@ func (p *Poller) Add(nc net.Conn, buffered []byte, h Handler) (*Conn, error) {
 		return nil, fmt.Errorf("netpoll: control: %w", err)
 	}
 	c.fd = int32(fd)
+	// Until Start, writes are held back: the conn counts as being written.
+	c.writing = true
+	c.prepared = true
+	return c, nil
+}
+
+// Start registers a Conn returned by [Poller.Prepare] with the poller: from
+// now on its Handler gets messages and queued frames are written. On error
+// the Conn is closed (HandleClose is called).
+func (c *Conn) Start() error {
+	p := c.p
 	pending := len(c.partial) > 0
+	fd := int(c.fd)
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		nc.Close()
-		return nil, ErrPollerClosed
+		c.Close(ErrPollerClosed)
+		return ErrPollerClosed
 	}
 	if fd >= len(p.conns) {
 		n := max(fd+1, 2*len(p.conns), 1024)
@@ -191,23 +218,39 @@ func (p *Poller) Add(nc net.Conn, buffered []byte, h Handler) (*Conn, error) {
 	p.conns[fd] = c
 	p.mu.Unlock()
 	p.nconns.Add(1)
+	c.mu.Lock()
+	c.registered = true
+	c.mu.Unlock()
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
 	var cerr error
-	if err := rc.Control(func(f uintptr) { cerr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(f), &ev) }); err == nil && cerr != nil {
+	err := c.rc.Control(func(f uintptr) { cerr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(f), &ev) })
+	if err == nil {
 		err = cerr
 	}
 	if err != nil {
-		c.Close(fmt.Errorf("netpoll: epoll_ctl add: %w", err))
-		return nil, err
+		err = fmt.Errorf("netpoll: epoll_ctl add: %w", err)
+		c.Close(err)
+		return err
 	}
+	// Release the writes queued since Prepare.
+	c.mu.Lock()
+	c.prepared = false
+	c.mu.Unlock()
+	p.scheduleWrite(c)
 	if pending {
 		p.notifyRead(c)
 	}
-	return c, nil
+	return nil
 }
 
 // remove unregisters c; called once by Conn.Close before nc.Close.
 func (p *Poller) remove(c *Conn) {
+	c.mu.Lock()
+	registered := c.registered
+	c.mu.Unlock()
+	if !registered {
+		return
+	}
 	_ = c.rc.Control(func(f uintptr) {
 		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(f), nil)
 	})

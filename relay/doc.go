@@ -1,0 +1,50 @@
+// Package relay is a Socket.IO server for stock socket.io clients: Engine.IO
+// v4 over HTTP long-polling and WebSocket (with the polling → WebSocket
+// upgrade), Socket.IO v5 namespaces, events, acknowledgements, binary
+// attachments and rooms, behaving on the wire like Node's socket.io 4.8 /
+// engine.io 6.6.
+//
+// Typical use:
+//
+//	srv, err := relay.NewServer(relay.Config{
+//		Namespaces: []string{"/", "/chat"},
+//		OnEvent: func(ctx context.Context, s *relay.Socket, ev relay.Event, ack relay.AckFunc) {
+//			if ev.Name == "join" {
+//				s.Join("lobby")
+//			}
+//			if ack != nil {
+//				ack("ok")
+//			}
+//		},
+//	})
+//	http.Handle("/socket.io/", srv)
+//	...
+//	srv.Of("/chat").To("lobby").Except(id).Emit(ctx, "message", "hi", []byte{1, 2})
+//	...
+//	srv.Shutdown(ctx)
+//
+// # Connections
+//
+// An idle WebSocket connection has no goroutine: connections live in an
+// epoll set (see relay/internal/netpoll) and pooled workers read the ready
+// ones. Heartbeats run on a shared timing wheel. Each connection has a
+// bounded send queue drained by writer goroutines that coalesce queued
+// frames into one write; a broadcast is encoded once and its bytes shared.
+// Volatile packets are dropped for a client whose queue is over
+// Config.VolatileQueueBytes; a client over Config.MaxQueueBytes, or whose
+// socket stays unwritable for Config.WriteTimeout, is disconnected. Both are
+// counted in [Server.Stats]. Polling requests are served on the
+// net/http goroutine that received them.
+//
+// # Concurrency
+//
+// [Server], [Operator] and [Socket] methods are safe for concurrent use. The
+// hooks in [Config] run on worker goroutines: OnConnect, OnConnection and
+// OnEvent calls for one connection never overlap, calls for different
+// connections run concurrently. They may call any Server or Socket method.
+// Hooks should not block for long: a blocked hook holds a worker (more are
+// started when all are busy) and delays that connection's input.
+//
+// Lock order: session.inMu → Server.mu → session.mu → Socket.mu; namespace.mu
+// is never held while calling into a session or a Conn.
+package relay

@@ -1,0 +1,180 @@
+package relay
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/siorelay/siorelay/internal/socketio"
+)
+
+// namespace holds the sockets and rooms of one namespace on this node.
+type namespace struct {
+	name string
+	srv  *Server
+
+	mu      sync.RWMutex
+	sockets map[string]*Socket              // guarded by mu; by socket id
+	rooms   map[string]map[*Socket]struct{} // guarded by mu; explicit rooms (a socket's id room is implicit)
+}
+
+func newNamespace(srv *Server, name string) *namespace {
+	return &namespace{
+		name:    name,
+		srv:     srv,
+		sockets: make(map[string]*Socket),
+		rooms:   make(map[string]map[*Socket]struct{}),
+	}
+}
+
+func (ns *namespace) add(sk *Socket, rooms []string) {
+	ns.mu.Lock()
+	ns.sockets[sk.id] = sk
+	ns.joinLocked(sk, rooms)
+	ns.mu.Unlock()
+}
+
+func (ns *namespace) remove(sk *Socket) {
+	ns.mu.Lock()
+	if ns.sockets[sk.id] == sk {
+		delete(ns.sockets, sk.id)
+	}
+	ns.leaveLocked(sk, sk.rooms)
+	sk.rooms = nil
+	ns.mu.Unlock()
+}
+
+func (ns *namespace) join(sk *Socket, rooms []string) {
+	ns.mu.Lock()
+	if ns.sockets[sk.id] == sk {
+		ns.joinLocked(sk, rooms)
+	}
+	ns.mu.Unlock()
+}
+
+func (ns *namespace) joinLocked(sk *Socket, rooms []string) {
+	for _, r := range rooms {
+		if r == sk.id || slices.Contains(sk.rooms, r) {
+			continue
+		}
+		m := ns.rooms[r]
+		if m == nil {
+			m = make(map[*Socket]struct{}, 1)
+			ns.rooms[r] = m
+		}
+		m[sk] = struct{}{}
+		sk.rooms = append(sk.rooms, r)
+	}
+}
+
+func (ns *namespace) leave(sk *Socket, rooms []string) {
+	ns.mu.Lock()
+	ns.leaveLocked(sk, rooms)
+	ns.mu.Unlock()
+}
+
+func (ns *namespace) leaveLocked(sk *Socket, rooms []string) {
+	for _, r := range slices.Clone(rooms) {
+		if m := ns.rooms[r]; m != nil {
+			delete(m, sk)
+			if len(m) == 0 {
+				delete(ns.rooms, r)
+			}
+		}
+		if i := slices.Index(sk.rooms, r); i >= 0 {
+			sk.rooms = slices.Delete(sk.rooms, i, i+1)
+		}
+	}
+	if len(sk.rooms) == 0 {
+		sk.rooms = nil
+	}
+}
+
+var targetPool = sync.Pool{New: func() any { s := make([]*Socket, 0, 1024); return &s }}
+
+// targets appends to dst the sockets matching rooms (all when empty) minus
+// those in except, each once, like socket.io's in-memory adapter.
+func (ns *namespace) targets(dst []*Socket, rooms, except []string) []*Socket {
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	var excluded map[*Socket]struct{}
+	if len(except) > 0 {
+		excluded = make(map[*Socket]struct{})
+		for _, r := range except {
+			if sk := ns.sockets[r]; sk != nil {
+				excluded[sk] = struct{}{}
+			}
+			for sk := range ns.rooms[r] {
+				excluded[sk] = struct{}{}
+			}
+		}
+	}
+	keep := func(sk *Socket) bool {
+		_, ex := excluded[sk]
+		return !ex
+	}
+	if len(rooms) == 0 {
+		for _, sk := range ns.sockets {
+			if keep(sk) {
+				dst = append(dst, sk)
+			}
+		}
+		return dst
+	}
+	var seen map[*Socket]struct{}
+	if len(rooms) > 1 {
+		seen = make(map[*Socket]struct{})
+	}
+	add := func(sk *Socket) {
+		if !keep(sk) {
+			return
+		}
+		if seen != nil {
+			if _, dup := seen[sk]; dup {
+				return
+			}
+			seen[sk] = struct{}{}
+		}
+		dst = append(dst, sk)
+	}
+	for _, r := range rooms {
+		if sk := ns.sockets[r]; sk != nil {
+			if _, in := ns.rooms[r][sk]; !in {
+				add(sk)
+			}
+		}
+		for sk := range ns.rooms[r] {
+			add(sk)
+		}
+	}
+	return dst
+}
+
+// forEach calls fn for every matching socket, without holding ns.mu.
+func (ns *namespace) forEach(opts broadcastOpts, fn func(*Socket)) {
+	tp := targetPool.Get().(*[]*Socket)
+	ts := ns.targets((*tp)[:0], opts.Rooms, opts.Except)
+	for _, sk := range ts {
+		fn(sk)
+	}
+	clear(ts)
+	if cap(ts) <= 64<<10 {
+		*tp = ts[:0]
+		targetPool.Put(tp)
+	}
+}
+
+// deliver encodes p once and queues it to every matching local socket. It
+// never blocks on a client. It returns the number of sockets it was queued
+// to.
+func (ns *namespace) deliver(p socketio.Packet, opts broadcastOpts) int {
+	p.Namespace = ns.name
+	m := newMessage(p)
+	n := 0
+	ns.forEach(opts, func(sk *Socket) {
+		if sk.sess.send(m, opts.Volatile) == nil {
+			n++
+		}
+	})
+	ns.srv.deliveries.Add(int64(n))
+	return n
+}

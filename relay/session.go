@@ -1,0 +1,430 @@
+package relay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/siorelay/siorelay/internal/engineio"
+	"github.com/siorelay/siorelay/internal/socketio"
+	"github.com/siorelay/siorelay/relay/internal/netpoll"
+)
+
+// Engine.IO close reasons, as engine.io and socket.io report them.
+const (
+	reasonTransportClose   = "transport close"
+	reasonTransportError   = "transport error"
+	reasonPingTimeout      = "ping timeout"
+	reasonParseError       = "parse error"
+	reasonForcedClose      = "forced close"
+	reasonServerShutdown   = "server shutting down"
+	reasonServerDisconnect = "server namespace disconnect"
+	reasonClientDisconnect = "client namespace disconnect"
+)
+
+type sessionState uint8
+
+const (
+	stateOpen sessionState = iota
+	stateClosed
+)
+
+// reqInfo is what a session keeps of the request that opened it, for
+// [Handshake].
+type reqInfo struct {
+	header  http.Header
+	query   url.Values
+	address string
+	url     string
+	time    time.Time
+	secure  bool
+	xdomain bool
+}
+
+// session is one Engine.IO connection and the Socket.IO client on top of it
+// (socket.io's Client). It is the netpoll.Handler of its WebSocket conns.
+type session struct {
+	srv   *Server
+	id    string
+	b64   bool // the client cannot receive binary frames
+	req   *reqInfo
+	timer netpoll.Timer // heartbeat: next ping or pong deadline
+	ctmr  netpoll.Timer // connectTimeout
+
+	inMu sync.Mutex       // serializes input across transports
+	dec  socketio.Decoder // guarded by inMu
+
+	mu            sync.Mutex
+	state         sessionState  // guarded by mu
+	ws            *netpoll.Conn // guarded by mu; the WebSocket in use, nil while polling
+	probe         *netpoll.Conn // guarded by mu; a WebSocket being probed for upgrade
+	poll          *pollState    // guarded by mu; nil once on WebSocket
+	waitingPong   bool          // guarded by mu
+	pongRefreshed bool          // guarded by mu
+	sockets       []*Socket     // guarded by mu; joined namespaces
+}
+
+var (
+	pingFrame      = netpoll.AppendFrame(nil, ws.OpText, []byte{byte(engineio.Ping)})
+	probeFrame     = netpoll.AppendFrame(nil, ws.OpText, []byte("3probe"))
+	closeFrameBare = netpoll.AppendFrame(nil, ws.OpClose, nil)
+)
+
+func newSession(srv *Server, r *http.Request, q url.Values) *session {
+	s := &session{
+		srv: srv,
+		id:  engineio.NewSID(),
+		b64: q.Get("b64") != "",
+		req: &reqInfo{
+			header:  r.Header,
+			query:   q,
+			address: r.RemoteAddr,
+			url:     r.URL.RequestURI(),
+			time:    time.Now(),
+			secure:  r.TLS != nil,
+			xdomain: r.Header.Get("Origin") != "",
+		},
+	}
+	s.timer.F = s.onHeartbeat
+	s.ctmr.F = s.onConnectTimeout
+	return s
+}
+
+// start begins the heartbeat and the connect timeout.
+func (s *session) start() {
+	s.srv.wheel.Schedule(&s.timer, s.srv.cfg.PingInterval)
+	s.srv.wheel.Schedule(&s.ctmr, s.srv.cfg.ConnectTimeout)
+}
+
+func (s *session) openPacket(upgrades []string) engineio.Packet {
+	cfg := &s.srv.cfg
+	data := engineio.AppendOpen(nil, engineio.Handshake{
+		SID:          s.id,
+		Upgrades:     upgrades,
+		PingInterval: cfg.PingInterval,
+		PingTimeout:  cfg.PingTimeout,
+		MaxPayload:   int(cfg.MaxHTTPBufferSize),
+	})
+	return engineio.Packet{Type: engineio.Open, Data: data[1:]}
+}
+
+func (s *session) onHeartbeat() {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	if s.waitingPong {
+		s.mu.Unlock()
+		s.close(reasonPingTimeout)
+		return
+	}
+	s.waitingPong, s.pongRefreshed = true, false
+	s.srv.wheel.Schedule(&s.timer, s.srv.cfg.PingTimeout)
+	c := s.ws
+	if c == nil {
+		s.pushPollLocked(engineio.Packet{Type: engineio.Ping})
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	_ = c.Send(pingFrame, false)
+}
+
+func (s *session) onConnectTimeout() {
+	s.mu.Lock()
+	idle := s.state == stateOpen && len(s.sockets) == 0
+	s.mu.Unlock()
+	if idle {
+		s.close(reasonForcedClose)
+	}
+}
+
+// handlePacket handles one Engine.IO packet from the active transport.
+// Called with inMu held.
+func (s *session) handlePacket(p engineio.Packet) {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	if p.Type == engineio.Pong {
+		s.waitingPong = false
+		s.srv.wheel.Schedule(&s.timer, s.srv.cfg.PingInterval)
+		s.mu.Unlock()
+		return
+	}
+	if s.waitingPong && !s.pongRefreshed {
+		// engine.io 6.6: the first packet while a pong is due refreshes the
+		// ping timeout once.
+		s.pongRefreshed = true
+		s.srv.wheel.Schedule(&s.timer, s.srv.cfg.PingTimeout)
+	}
+	s.mu.Unlock()
+	switch p.Type {
+	case engineio.Ping:
+		// v4 clients never ping: "invalid heartbeat direction".
+		s.close(reasonTransportError)
+	case engineio.Message:
+		s.onMessage(p.Data, p.Binary)
+	}
+}
+
+// send queues an Engine.IO message carrying m.
+func (s *session) send(m *message, volatile bool) error {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return ErrSocketClosed
+	}
+	if c := s.ws; c != nil {
+		s.mu.Unlock()
+		err := c.Send(m.framesFor(s.b64), volatile)
+		if errors.Is(err, netpoll.ErrDropped) {
+			s.srv.droppedVolatile.Add(1)
+			return nil
+		}
+		return err
+	}
+	if volatile && s.poll.get == nil {
+		// socket.io drops volatile packets when the transport is not writable.
+		s.mu.Unlock()
+		s.srv.droppedVolatile.Add(1)
+		return nil
+	}
+	over := s.pushPollLocked(m.packets()...)
+	s.mu.Unlock()
+	if over {
+		s.srv.slowConsumers.Add(1)
+		s.close(reasonTransportError)
+		return ErrSocketClosed
+	}
+	return nil
+}
+
+// sendText queues an Engine.IO message with the Socket.IO packet p, for
+// packets addressed to this session only.
+func (s *session) sendPacket(p socketio.Packet) error {
+	return s.send(newMessage(p), false)
+}
+
+// close ends the session: the transport is closed, every socket leaves its
+// namespace with reason. Idempotent.
+func (s *session) close(reason string) {
+	s.mu.Lock()
+	if s.state == stateClosed {
+		s.mu.Unlock()
+		return
+	}
+	s.state = stateClosed
+	c, probe, poll := s.ws, s.probe, s.poll
+	s.probe = nil
+	keep := false
+	if poll != nil {
+		keep = poll.closeLocked(reason == reasonTransportClose)
+	}
+	sockets := s.sockets
+	s.sockets = nil
+	s.mu.Unlock()
+
+	s.srv.wheel.Stop(&s.timer)
+	s.srv.wheel.Stop(&s.ctmr)
+	if !keep {
+		s.srv.removeSession(s)
+	} else {
+		time.AfterFunc(pollCloseTimeout, func() { s.srv.removeSession(s) })
+	}
+	if c != nil {
+		// Like Node: a bare close frame, no status code.
+		c.CloseWith(closeFrameBare, nil)
+	}
+	if probe != nil {
+		probe.Close(nil)
+	}
+	for _, sk := range sockets {
+		sk.onClose(reason, false)
+	}
+	if log := s.srv.log; log.Enabled(context.Background(), slog.LevelDebug) {
+		log.Debug("session closed", "sid", s.id, "reason", reason)
+	}
+}
+
+// HandleMessage implements netpoll.Handler for the session's WebSocket
+// conns (the active one and a probe).
+func (s *session) HandleMessage(c *netpoll.Conn, binary bool, payload []byte) {
+	s.mu.Lock()
+	probe := c == s.probe
+	s.mu.Unlock()
+	p, err := engineio.DecodePacket(payload, binary)
+	if probe {
+		s.handleProbe(c, p, err)
+		return
+	}
+	if err != nil {
+		s.close(reasonParseError)
+		return
+	}
+	s.inMu.Lock()
+	s.handlePacket(p)
+	s.inMu.Unlock()
+}
+
+// HandleClose implements netpoll.Handler.
+func (s *session) HandleClose(c *netpoll.Conn, err error) {
+	s.mu.Lock()
+	if c == s.probe {
+		s.probe = nil
+		if s.poll != nil {
+			s.poll.upgrading = false
+		}
+		s.mu.Unlock()
+		return
+	}
+	active := c == s.ws
+	s.mu.Unlock()
+	if !active {
+		return
+	}
+	reason := reasonTransportClose
+	if err != nil && !errors.Is(err, io.EOF) {
+		var ce *netpoll.CloseError
+		if !errors.As(err, &ce) || !ce.Remote {
+			reason = reasonTransportError
+		}
+	}
+	if errors.Is(err, netpoll.ErrSlowConsumer) {
+		s.srv.slowConsumers.Add(1)
+	}
+	s.close(reason)
+}
+
+// onMessage handles the data of an Engine.IO message: a Socket.IO packet or
+// one of its attachments. Called with inMu held.
+func (s *session) onMessage(data []byte, binary bool) {
+	if binary || s.dec.Pending() > 0 || (len(data) > 0 && (data[0] == '5' || data[0] == '6')) {
+		// The decoder keeps references until the packet is complete; the
+		// transport's buffer is only ours during this call.
+		data = append([]byte(nil), data...)
+	}
+	p, done, err := s.dec.Add(data, binary)
+	if err != nil {
+		s.srv.log.Debug("invalid socket.io packet", "sid", s.id, "err", err)
+		s.close(reasonForcedClose)
+		return
+	}
+	if done {
+		s.onPacket(p)
+	}
+}
+
+func (s *session) socket(nsp string) *Socket {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sk := range s.sockets {
+		if sk.nsp.name == nsp {
+			return sk
+		}
+	}
+	return nil
+}
+
+// onPacket dispatches a decoded Socket.IO packet (socket.io Client.ondecoded).
+func (s *session) onPacket(p socketio.Packet) {
+	sk := s.socket(p.Namespace)
+	switch {
+	case sk == nil && p.Type == socketio.Connect:
+		s.connect(p.Namespace, p.Data)
+	case sk != nil && p.Type != socketio.Connect && p.Type != socketio.ConnectError:
+		sk.onPacket(p)
+	default:
+		// Invalid state: socket.io closes the whole connection.
+		s.close(reasonForcedClose)
+	}
+}
+
+// connect handles CONNECT for namespace name (socket.io Client.connect).
+func (s *session) connect(name string, auth []byte) {
+	ns := s.srv.namespace(name, true)
+	if ns == nil {
+		_ = s.sendPacket(socketio.Packet{Type: socketio.ConnectError, Namespace: name,
+			Data: []byte(`{"message":"Invalid namespace"}`)})
+		return
+	}
+	if auth == nil {
+		auth = []byte("{}")
+	} else {
+		auth = append([]byte(nil), auth...)
+	}
+	h := &Handshake{
+		Namespace: name,
+		Header:    s.req.header,
+		Query:     s.req.query,
+		Address:   s.req.address,
+		Time:      s.req.time,
+		URL:       s.req.url,
+		Secure:    s.req.secure,
+		XDomain:   s.req.xdomain,
+		Auth:      json.RawMessage(auth),
+	}
+	var res ConnectResult
+	if f := s.srv.cfg.OnConnect; f != nil {
+		var err error
+		res, err = f(s.srv.ctx, h)
+		if err != nil {
+			s.refuse(name, err)
+			return
+		}
+	}
+	sk := newSocket(s, ns, h, res.Data)
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	s.sockets = append(s.sockets, sk)
+	s.mu.Unlock()
+	s.srv.wheel.Stop(&s.ctmr)
+	ns.add(sk, res.Rooms)
+	_ = s.sendPacket(socketio.Packet{Type: socketio.Connect, Namespace: name,
+		Data: socketio.AppendConnect(nil, "/", sk.id, "")[1:]})
+	if f := s.srv.cfg.OnConnection; f != nil {
+		f(sk.ctx, sk)
+	}
+}
+
+// refuse sends CONNECT_ERROR for err.
+func (s *session) refuse(nsp string, err error) {
+	msg := err.Error()
+	var data []byte
+	var ce *ConnectError
+	if errors.As(err, &ce) {
+		msg = ce.Message
+		if ce.Data != nil {
+			texts, _, encErr := encodeArgs([]any{ce.Data})
+			if encErr == nil {
+				data = texts[0]
+			}
+		}
+	}
+	_ = s.sendPacket(socketio.Packet{Type: socketio.ConnectError, Namespace: nsp,
+		Data: socketio.AppendConnectError(nil, "/", msg, data)[1:]})
+}
+
+// removeSocket drops sk from the session's namespaces.
+func (s *session) removeSocket(sk *Socket) {
+	s.mu.Lock()
+	for i, x := range s.sockets {
+		if x == sk {
+			s.sockets = append(s.sockets[:i], s.sockets[i+1:]...)
+			break
+		}
+	}
+	s.mu.Unlock()
+}

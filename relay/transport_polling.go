@@ -1,0 +1,205 @@
+package relay
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/siorelay/siorelay/internal/engineio"
+)
+
+// pollCloseTimeout is how long a session closed by the server waits for the
+// GET that tells the client (engine.io closeTimeout).
+const pollCloseTimeout = 30 * time.Second
+
+// pollState is the HTTP long-polling side of a session. All fields are
+// guarded by the session's mu.
+type pollState struct {
+	queue     []engineio.Packet
+	get       chan struct{} // closed to wake the waiting GET; nil when none waits
+	getActive bool          // a GET is being served
+	posting   bool          // a POST is being served
+	upgrading bool          // a WebSocket answered the probe
+	closed    bool          // the queue ends with the session's last packets
+}
+
+// pushPollLocked queues packets for the next GET and wakes a waiting one. It
+// reports whether the queue went over its limit.
+func (s *session) pushPollLocked(pkts ...engineio.Packet) (over bool) {
+	p := s.poll
+	if p == nil || p.closed {
+		return false
+	}
+	p.queue = append(p.queue, pkts...)
+	p.wakeLocked()
+	return len(p.queue) > s.srv.cfg.MaxPollingQueue
+}
+
+func (p *pollState) wakeLocked() {
+	if p.get != nil {
+		close(p.get)
+		p.get = nil
+	}
+}
+
+// closeLocked queues the last packets of a closed session: a noop for a
+// client that closed the session itself, otherwise engine.io's close
+// packet (preceded by a noop when nothing else is queued, as engine.io
+// writes "6␞1" to a GET that comes after the close). It reports whether the
+// session must stay findable until a GET collects them.
+func (p *pollState) closeLocked(byClient bool) (keep bool) {
+	if byClient {
+		p.queue = []engineio.Packet{{Type: engineio.Noop}}
+	} else {
+		if !p.getActive && len(p.queue) == 0 {
+			p.queue = append(p.queue, engineio.Packet{Type: engineio.Noop})
+		}
+		p.queue = append(p.queue, engineio.Packet{Type: engineio.Close})
+	}
+	p.closed = true
+	p.wakeLocked()
+	return !byClient && !p.getActive
+}
+
+// servePolling handles a GET or POST for an existing polling session.
+func (s *session) servePolling(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		s.handleGet(w, r)
+	case http.MethodPost:
+		s.handlePost(w, r)
+	default:
+		w.WriteHeader(http.StatusInternalServerError)
+	}
+}
+
+func (s *session) handleGet(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	p := s.poll
+	if p == nil {
+		s.mu.Unlock()
+		writeError(w, engineio.BadRequest, "")
+		return
+	}
+	if p.getActive {
+		s.mu.Unlock()
+		// "overlap from client": engine.io errors the session.
+		w.WriteHeader(http.StatusBadRequest)
+		s.close(reasonTransportError)
+		return
+	}
+	p.getActive = true
+	for len(p.queue) == 0 && !p.closed {
+		if p.upgrading {
+			p.queue = append(p.queue, engineio.Packet{Type: engineio.Noop})
+			break
+		}
+		ch := make(chan struct{})
+		p.get = ch
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-r.Context().Done():
+			s.mu.Lock()
+			p.getActive = false
+			if p.get == ch {
+				p.get = nil
+			}
+			s.mu.Unlock()
+			// "poll connection closed prematurely"
+			s.close(reasonTransportError)
+			return
+		}
+		s.mu.Lock()
+	}
+	pkts := p.queue
+	p.queue = nil
+	p.getActive = false
+	last := p.closed
+	s.mu.Unlock()
+	writePayload(w, engineio.AppendPayload(nil, pkts...))
+	if last {
+		s.srv.removeSession(s)
+	}
+}
+
+func writePayload(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
+func (s *session) handlePost(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	p := s.poll
+	if p == nil || s.state != stateOpen {
+		s.mu.Unlock()
+		writeError(w, engineio.BadRequest, "")
+		return
+	}
+	if p.posting {
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusBadRequest)
+		s.close(reasonTransportError)
+		return
+	}
+	p.posting = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		p.posting = false
+		s.mu.Unlock()
+	}()
+
+	if r.Header.Get("Content-Type") == "application/octet-stream" {
+		// engine.io: "invalid content" for binary POSTs in v4.
+		w.WriteHeader(http.StatusBadRequest)
+		s.close(reasonTransportError)
+		return
+	}
+	max := s.srv.cfg.MaxHTTPBufferSize
+	if r.ContentLength > max {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		s.close(reasonTransportError)
+		return
+	}
+	if int64(len(body)) > max {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	var closed bool
+	err = engineio.DecodePayload(body, func(pk engineio.Packet) error {
+		if pk.Type == engineio.Close {
+			closed = true
+			return errStopPayload
+		}
+		s.inMu.Lock()
+		s.handlePacket(pk)
+		s.inMu.Unlock()
+		return nil
+	})
+	if closed {
+		s.close(reasonTransportClose)
+	} else if err != nil {
+		s.close(reasonParseError)
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", "2")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, "ok")
+}
+
+var errStopPayload = errors.New("relay: stop payload")
