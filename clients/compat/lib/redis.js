@@ -8,9 +8,13 @@ import { createClient, createCluster } from "redis";
  * cluster client, otherwise cfg.redis ("redis://host:port") a standalone one.
  */
 export async function connect(cfg) {
+  // Fixtures fail fast: about one second of retries, then the error surfaces.
+  const socket = {
+    reconnectStrategy: (retries, cause) => (retries >= 20 ? new Error(`redis: giving up: ${cause.message}`) : 50),
+  };
   const client = cfg.cluster
-    ? createCluster({ rootNodes: cfg.cluster.map((a) => ({ url: `redis://${a}` })) })
-    : createClient({ url: cfg.redis || "redis://127.0.0.1:6379" });
+    ? createCluster({ rootNodes: cfg.cluster.map((a) => ({ url: `redis://${a}` })), defaults: { socket } })
+    : createClient({ url: cfg.redis || "redis://127.0.0.1:6379", socket });
   client.on("error", (e) => process.stderr.write(`redis error: ${e.message}\n`));
   await client.connect();
   return client;
