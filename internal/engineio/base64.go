@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"encoding/base64"
 	"unicode/utf8"
 )
 
@@ -35,6 +36,20 @@ var decodeMap = func() (m [256]byte) {
 // non-ASCII input, treating invalid UTF-8 as U+FFFD (as Node's decoding
 // would). The result is a new slice (never nil).
 func DecodeBase64(s []byte) []byte {
+	// Fast path: canonical padded base64 (what every encoder sends) decodes
+	// the same under both rules. (encoding/base64 also skips '\r' and '\n',
+	// as Node does.)
+	if len(s)%4 == 0 {
+		out := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
+		if n, err := base64.StdEncoding.Decode(out, s); err == nil {
+			return out[:n]
+		}
+	}
+	return decodeBase64Lenient(s)
+}
+
+// decodeBase64Lenient is DecodeBase64 without its fast path.
+func decodeBase64Lenient(s []byte) []byte {
 	out := make([]byte, 0, len(s)/4*3+2)
 	var acc uint32
 	n := 0

@@ -92,8 +92,13 @@ func FuzzDecodePayload(f *testing.F) {
 func FuzzDecodeBase64(f *testing.F) {
 	f.Add([]byte("AQIDBA=="))
 	f.Add([]byte("ŁŁ😀A=="))
+	f.Add([]byte("AQID\r\nBA=="))
+	f.Add([]byte("AB=="))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d := DecodeBase64(data)
+		if slow := decodeBase64Lenient(data); !bytes.Equal(d, slow) {
+			t.Fatalf("DecodeBase64(%q) = %x, lenient path %x", data, d, slow)
+		}
 		if len(d) > len(data) {
 			t.Fatalf("decoded %d bytes from %d", len(d), len(data))
 		}

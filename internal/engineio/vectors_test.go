@@ -176,5 +176,8 @@ func TestCapturedBase64(t *testing.T) {
 		if got := hex.EncodeToString(DecodeBase64([]byte(r.Text))); got != r.Hex {
 			t.Errorf("DecodeBase64(%q) = %s, Node %s", r.Text, got, r.Hex)
 		}
+		if got := hex.EncodeToString(decodeBase64Lenient([]byte(r.Text))); got != r.Hex {
+			t.Errorf("decodeBase64Lenient(%q) = %s, Node %s", r.Text, got, r.Hex)
+		}
 	}
 }

@@ -79,7 +79,8 @@ func (d *Decoder) Add(data []byte, binary bool) (p Packet, done bool, err error)
 		p = r.p
 		d.rec = nil
 		if p.Data != nil {
-			if err := ValidatePlaceholders(p.Data, len(p.Attachments)); err != nil {
+			// p.Data was validated as JSON when the header was decoded.
+			if _, err := walkPlaceholders(p.Data, skipSpace(p.Data, 0), len(p.Attachments)); err != nil {
 				return Packet{}, false, err
 			}
 		}
