@@ -124,7 +124,8 @@ func appendAny(dst []byte, v any, depth int) ([]byte, error) {
 		}
 		dst = AppendMapHeader(dst, len(x))
 		var err error
-		for _, k := range sortedKeys(x) {
+		var keyBuf [16]string
+		for _, k := range sortedKeys(keyBuf[:0], x) {
 			dst = AppendString(dst, k)
 			if dst, err = appendAny(dst, x[k], depth+1); err != nil {
 				return dst, err
@@ -135,8 +136,9 @@ func appendAny(dst []byte, v any, depth int) ([]byte, error) {
 	return appendReflect(dst, reflect.ValueOf(v), depth)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+// sortedKeys appends m's keys to keys (a caller's small array, so small
+// maps need no allocation) in the order compareKeys gives.
+func sortedKeys[V any](keys []string, m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
