@@ -12,3 +12,42 @@ include $(sort $(wildcard mk/*.mk))
 .PHONY: help
 help: ## Show this help
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+# Parts of `make test` that install what the tests need (npm ci, venvs).
+TEST_DEPS ?=
+GOTESTFLAGS ?= -race -shuffle=on -timeout 15m
+FUZZTIME ?= 30s
+
+.PHONY: all build test test-go lint fuzz bench run clean
+all: test lint ## Run every test and the linters
+
+build: ## Build bin/siorelay
+	$(GO) build -o bin/siorelay ./cmd/siorelay
+
+run: ## Run the relay on 127.0.0.1:3000 with the gRPC EmitterService on 127.0.0.1:50051 (no Redis needed)
+	$(GO) run ./cmd/siorelay serve --addr 127.0.0.1:3000 --grpc-addr 127.0.0.1:50051
+
+test: ## Run every test: Go (with -race), Node and Python clients, interop with real Node peers and Redis
+	@command -v redis-server >/dev/null || { echo 'redis-server not found: install it with "apt-get install redis-server" (Debian/Ubuntu) or "brew install redis"; .ci/run installs it itself' >&2; exit 1; }
+	@command -v node >/dev/null || { echo 'node not found: the interop tests need Node.js 18+ and npm' >&2; exit 1; }
+	$(if $(strip $(TEST_DEPS)),@$(MAKE) --no-print-directory $(TEST_DEPS))
+	@$(MAKE) --no-print-directory test-go $(TEST_TARGETS)
+
+test-go: ## Run the Go tests only (expects `make test`'s dependencies installed)
+	$(GO) test $(GOTESTFLAGS) ./...
+
+lint: ## go vet and gofmt
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+fuzz: ## Run every fuzz target for FUZZTIME each (default 30s)
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; \
+	  done; done
+
+bench: ## Go micro-benchmarks (BENCH=regexp, default all)
+	$(GO) test ./... -run '^$$' -bench '$(or $(BENCH),.)' -benchmem
+
+clean: ## Remove build output and installed test dependencies
+	rm -rf bin .tmp
