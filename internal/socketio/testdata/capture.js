@@ -10,6 +10,8 @@
 //                  at the first error, as socket.io closes the connection)
 //   encode.json  - packets -> Encoder.encode output
 //   strings.json - strings -> JSON.stringify output
+//   decode_fuzz.json - like decode.json for the message sequences in
+//                  fuzz_inputs.json (inputs the Go fuzzer found interesting)
 const fs = require("fs");
 const path = require("path");
 const { Encoder, Decoder } = require("socket.io-parser");
@@ -110,6 +112,13 @@ for (let k = 0; k < 1500; k++) {
   dec.push(runDecode([text, ...pick(bins)]));
 }
 fs.writeFileSync(path.join(out, "decode.json"), JSON.stringify(dec, null, 0).replace(/\},\{"msgs"/g, '},\n{"msgs"') + "\n");
+
+const fuzzIn = path.join(out, "fuzz_inputs.json");
+if (fs.existsSync(fuzzIn)) {
+  const seqs2 = JSON.parse(fs.readFileSync(fuzzIn, "utf8"));
+  const dec2 = seqs2.map((s) => runDecode(s));
+  fs.writeFileSync(path.join(out, "decode_fuzz.json"), JSON.stringify(dec2, null, 0).replace(/\},\{"msgs"/g, '},\n{"msgs"') + "\n");
+}
 
 // ---- encode ----
 const pk = [
