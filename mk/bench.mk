@@ -5,12 +5,16 @@
 
 BENCH_OUT      ?= .tmp/bench
 BENCH_TARGETS  ?= node,relay
-# How the driver starts the relay; {addr} {grpc} {redis} are filled in. Add
-# --redis {redis} once the relay subscribes to Redis: that enables the
-# broadcast and rooms scenarios against it.
-RELAY_ARGS     ?= serve --addr {addr} --grpc-addr {grpc}
+# How the driver starts the relay; {addr} {grpc} {redis} are filled in, and
+# only a command line with {redis} gets the broadcast and rooms scenarios.
+# Default: bench/relayhost, which embeds relay.NewServer, bridges Redis
+# broadcasts into Server.Emit and forces GC on /bench/gc. Once
+# `siorelay serve` subscribes to Redis itself, use e.g.
+#   RELAY_BIN=.tmp/bin/siorelay RELAY_ARGS='serve --addr {addr} --grpc-addr {grpc} --redis {redis}'
+RELAY_BIN      ?= .tmp/bin/relayhost
+RELAY_ARGS     ?= -addr {addr} -redis {redis}
 # URL template the relay answers with a forced GC ({addr}); empty = settle only.
-RELAY_GC_URL   ?=
+RELAY_GC_URL   ?= http://{addr}/bench/gc
 BENCH_ARGS     ?=
 BENCH_STAMP    := $(shell date -u +%Y%m%dT%H%M%SZ)
 
@@ -22,13 +26,14 @@ bench-deps: ## Install the Node baseline's pinned packages (npm ci in bench/node
 	@if [ ! -d bench/node/node_modules ] || [ bench/node/package-lock.json -nt bench/node/node_modules ]; then \
 		cd bench/node && npm ci --no-audit --no-fund && touch node_modules; fi
 
-bench-build: ## Build the load generator and the relay into .tmp/bin
+bench-build: ## Build the load generator, bench/relayhost and siorelay into .tmp/bin
 	@mkdir -p .tmp/bin $(BENCH_OUT)
 	$(GO) build -o .tmp/bin/loadgen ./bench/loadgen
+	$(GO) build -o .tmp/bin/relayhost ./bench/relayhost
 	$(GO) build -o .tmp/bin/siorelay ./cmd/siorelay
 
 define bench_compare
-.tmp/bin/loadgen compare -targets $(BENCH_TARGETS) -relay-bin .tmp/bin/siorelay \
+.tmp/bin/loadgen compare -targets $(BENCH_TARGETS) -relay-bin $(RELAY_BIN) \
 	-relay-args '$(RELAY_ARGS)' -relay-gc-url '$(RELAY_GC_URL)'
 endef
 

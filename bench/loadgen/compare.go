@@ -46,6 +46,11 @@ type compareConfig struct {
 	RelayGC    string // template with {addr}; "" = settle only
 	Out        string
 	Opts       runOpts
+	// Quiet is the most CPU (in cores) the rest of the machine may use in
+	// the second before a measurement starts; the driver waits up to
+	// QuietWait for that. Zero disables the check.
+	Quiet     float64
+	QuietWait time.Duration
 }
 
 // fanoutSpec is N connections at an offered rate of deliveries/s; Half means
@@ -109,10 +114,12 @@ func compare(ctx context.Context, args []string) error {
 	fs.StringVar(&c.NodeScript, "node-script", "bench/node/server.js", "Node baseline server")
 	nodeArgs := fs.String("node-args", "--expose-gc --max-old-space-size=8192", "node flags")
 	nodeEnv := fs.String("node-env", "", "extra environment for Node, comma-separated (e.g. BENCH_DROP_REQUEST=1)")
-	fs.StringVar(&c.RelayBin, "relay-bin", ".tmp/bin/siorelay", "relay binary")
-	fs.StringVar(&c.RelayArgs, "relay-args", "serve --addr {addr}", "relay arguments; {addr} {grpc} {redis} are filled in. Without {redis} the relay gets no fan-out scenarios")
-	fs.StringVar(&c.RelayGC, "relay-gc-url", "", "URL template ({addr}) the relay answers with a forced GC; empty = settle only")
+	fs.StringVar(&c.RelayBin, "relay-bin", ".tmp/bin/relayhost", "relay binary")
+	fs.StringVar(&c.RelayArgs, "relay-args", "-addr {addr} -redis {redis}", "relay arguments; {addr} {grpc} {redis} are filled in. Without {redis} the relay gets no fan-out scenarios")
+	fs.StringVar(&c.RelayGC, "relay-gc-url", "http://{addr}/bench/gc", "URL template ({addr}) the relay answers with a forced GC; empty = settle only")
 	fs.StringVar(&c.Out, "out", "", "write every result as JSON lines to this file")
+	fs.Float64Var(&c.Quiet, "quiet", 0.25, "wait until the machine's other CPU use is below this many cores before each measurement (0 = don't wait)")
+	fs.DurationVar(&c.QuietWait, "quiet-wait", 2*time.Minute, "longest wait for -quiet")
 	fs.IntVar(&c.Opts.Workers, "workers", 0, "loadgen worker processes (0 = one per 15000 clients)")
 	fs.IntVar(&c.Opts.Pollers, "pollers", 0, "epoll goroutines per worker (0 = GOMAXPROCS)")
 	fs.IntVar(&c.Opts.Conc, "conc", 64, "handshakes in flight")
@@ -281,6 +288,7 @@ func withServer(ctx context.Context, c compareConfig, name string, needPublish b
 	}
 	defer stop()
 	t.RedisPID = redisPID
+	waitQuiet(ctx, c)
 	return fn(t)
 }
 
@@ -451,4 +459,30 @@ func startRelay(ctx context.Context, c compareConfig, redisAddr string) (target,
 		t.Redis = ""
 	}
 	return t, p.stop, nil
+}
+
+// waitQuiet waits until the machine is quiet (see compareConfig.Quiet): the
+// servers under test are idle at this point, so any CPU use is someone else's.
+func waitQuiet(ctx context.Context, c compareConfig) {
+	if c.Quiet <= 0 {
+		return
+	}
+	deadline := time.Now().Add(c.QuietWait)
+	for {
+		b0, _ := boxBusy()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		b1, _ := boxBusy()
+		busy := (b1 - b0).Seconds()
+		if busy <= c.Quiet {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.Opts.logf("  machine still busy (%.2f cores used by others) after %s; measuring anyway", busy, c.QuietWait)
+			return
+		}
+	}
 }
