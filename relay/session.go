@@ -1,6 +1,9 @@
 package relay
 
 import (
+	"bufio"
+	"net/textproto"
+	"strings"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,15 +40,67 @@ const (
 )
 
 // reqInfo is what a session keeps of the request that opened it, for
-// [Handshake].
+// [Handshake]. Headers are kept as one string and parsed on demand: a map
+// costs several times more per connection.
 type reqInfo struct {
-	header  http.Header
-	query   url.Values
+	header  string // "Key: value\r\n" lines
+	url     string // request URI, with the query
 	address string
-	url     string
 	time    time.Time
 	secure  bool
 	xdomain bool
+}
+
+func newReqInfo(r *http.Request) *reqInfo {
+	n := 0
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			b.WriteString(k)
+			b.WriteString(": ")
+			b.WriteString(v)
+			b.WriteString("\r\n")
+		}
+	}
+	return &reqInfo{
+		header:  b.String(),
+		url:     r.URL.RequestURI(),
+		address: r.RemoteAddr,
+		time:    time.Now(),
+		secure:  r.TLS != nil,
+		xdomain: r.Header.Get("Origin") != "",
+	}
+}
+
+// handshake builds the Handshake of a socket joining nsp with auth.
+func (ri *reqInfo) handshake(nsp string, auth []byte) *Handshake {
+	h := &Handshake{
+		Namespace: nsp,
+		Address:   ri.address,
+		Time:      ri.time,
+		URL:       ri.url,
+		Secure:    ri.secure,
+		XDomain:   ri.xdomain,
+		Auth:      json.RawMessage(auth),
+	}
+	tr := textproto.NewReader(bufio.NewReader(strings.NewReader(ri.header + "\r\n")))
+	if mh, err := tr.ReadMIMEHeader(); err == nil || len(mh) > 0 {
+		h.Header = http.Header(mh)
+	} else {
+		h.Header = http.Header{}
+	}
+	if u, err := url.ParseRequestURI(ri.url); err == nil {
+		h.Query = u.Query()
+	} else {
+		h.Query = url.Values{}
+	}
+	return h
 }
 
 // session is one Engine.IO connection and the Socket.IO client on top of it
@@ -82,15 +137,7 @@ func newSession(srv *Server, r *http.Request, q url.Values) *session {
 		srv: srv,
 		id:  engineio.NewSID(),
 		b64: q.Get("b64") != "",
-		req: &reqInfo{
-			header:  r.Header,
-			query:   q,
-			address: r.RemoteAddr,
-			url:     r.URL.RequestURI(),
-			time:    time.Now(),
-			secure:  r.TLS != nil,
-			xdomain: r.Header.Get("Origin") != "",
-		},
+		req: newReqInfo(r),
 	}
 	s.timer.F = s.onHeartbeat
 	s.ctmr.F = s.onConnectTimeout
@@ -362,27 +409,16 @@ func (s *session) connect(name string, auth []byte) {
 	} else {
 		auth = append([]byte(nil), auth...)
 	}
-	h := &Handshake{
-		Namespace: name,
-		Header:    s.req.header,
-		Query:     s.req.query,
-		Address:   s.req.address,
-		Time:      s.req.time,
-		URL:       s.req.url,
-		Secure:    s.req.secure,
-		XDomain:   s.req.xdomain,
-		Auth:      json.RawMessage(auth),
-	}
 	var res ConnectResult
 	if f := s.srv.cfg.OnConnect; f != nil {
 		var err error
-		res, err = f(s.srv.ctx, h)
+		res, err = f(s.srv.ctx, s.req.handshake(name, auth))
 		if err != nil {
 			s.refuse(name, err)
 			return
 		}
 	}
-	sk := newSocket(s, ns, h, res.Data)
+	sk := newSocket(s, ns, auth, res.Data)
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
@@ -395,7 +431,7 @@ func (s *session) connect(name string, auth []byte) {
 	_ = s.sendPacket(socketio.Packet{Type: socketio.Connect, Namespace: name,
 		Data: socketio.AppendConnect(nil, "/", sk.id, "")[1:]})
 	if f := s.srv.cfg.OnConnection; f != nil {
-		f(sk.ctx, sk)
+		f(sk.Context(), sk)
 	}
 }
 

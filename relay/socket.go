@@ -53,15 +53,14 @@ type Socket struct {
 	id     string
 	nsp    *namespace
 	sess   *session
-	hs     *Handshake
-	ctx    context.Context
-	cancel context.CancelFunc
+	auth   []byte // the CONNECT payload
 
 	rooms []string // guarded by nsp.mu; explicitly joined rooms
 
 	mu      sync.Mutex
 	data    any                    // guarded by mu
 	closed  bool                   // guarded by mu
+	done    chan struct{}          // guarded by mu; made on demand by Context().Done()
 	nextAck int64                  // guarded by mu
 	acks    map[int64]chan ackData // guarded by mu; nil until the first EmitWithAck
 }
@@ -71,9 +70,8 @@ type ackData struct {
 	atts [][]byte
 }
 
-func newSocket(s *session, ns *namespace, h *Handshake, data any) *Socket {
-	ctx, cancel := context.WithCancel(s.srv.ctx)
-	return &Socket{id: newSocketID(), nsp: ns, sess: s, hs: h, ctx: ctx, cancel: cancel, data: data}
+func newSocket(s *session, ns *namespace, auth []byte, data any) *Socket {
+	return &Socket{id: newSocketID(), nsp: ns, sess: s, auth: auth, data: data}
 }
 
 // ID returns the socket id, a 20-character base64id distinct from the
@@ -83,11 +81,45 @@ func (sk *Socket) ID() string { return sk.id }
 // Namespace returns the name of the socket's namespace.
 func (sk *Socket) Namespace() string { return sk.nsp.name }
 
-// Handshake returns the connection details.
-func (sk *Socket) Handshake() *Handshake { return sk.hs }
+// Handshake returns the connection details. Each call builds a new
+// Handshake (the relay keeps the request compactly, not as maps).
+func (sk *Socket) Handshake() *Handshake { return sk.sess.req.handshake(sk.nsp.name, sk.auth) }
 
-// Context returns a context cancelled when the socket disconnects.
-func (sk *Socket) Context() context.Context { return sk.ctx }
+// Context returns a context cancelled when the socket disconnects. Its
+// values are those of no parent (context.Background).
+func (sk *Socket) Context() context.Context { return (*socketContext)(sk) }
+
+// socketContext is a Socket seen as a context.Context, so that a socket
+// needs no context allocation of its own.
+type socketContext Socket
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (c *socketContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+func (c *socketContext) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		if c.closed {
+			c.done = closedChan
+		} else {
+			c.done = make(chan struct{})
+		}
+	}
+	return c.done
+}
+
+func (c *socketContext) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return context.Canceled
+	}
+	return nil
+}
+
+func (c *socketContext) Value(key any) any { return nil }
 
 // Data returns the value from [ConnectResult.Data] or [Socket.SetData].
 func (sk *Socket) Data() any {
@@ -216,6 +248,9 @@ func (sk *Socket) onClose(reason string, detach bool) {
 	sk.closed = true
 	acks := sk.acks
 	sk.acks = nil
+	if sk.done != nil {
+		close(sk.done)
+	}
 	sk.mu.Unlock()
 	for _, ch := range acks {
 		close(ch)
@@ -224,7 +259,6 @@ func (sk *Socket) onClose(reason string, detach bool) {
 		sk.sess.removeSocket(sk)
 	}
 	sk.nsp.remove(sk)
-	sk.cancel()
 	if f := sk.sess.srv.cfg.OnDisconnect; f != nil {
 		f(sk, reason)
 	}
@@ -273,7 +307,7 @@ func (sk *Socket) onEvent(p socketio.Packet) {
 			return err
 		}
 	}
-	f(sk.ctx, sk, ev, ack)
+	f(sk.Context(), sk, ev, ack)
 }
 
 func (sk *Socket) onAck(p socketio.Packet) {

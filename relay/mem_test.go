@@ -1,0 +1,164 @@
+package relay
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+)
+
+// TestHelperSocketIOClients is not a test: BenchmarkIdleSockets runs the
+// test binary again with RELAY_HELPER_CLIENTS="<ws url> <n>" so that the
+// clients live in another process. Each client opens a WebSocket session,
+// joins "/" and then stays idle. It prints "ready" and holds the
+// connections until stdin is closed.
+func TestHelperSocketIOClients(t *testing.T) {
+	spec := os.Getenv("RELAY_HELPER_CLIENTS")
+	if spec == "" {
+		return
+	}
+	url, nstr, _ := strings.Cut(spec, " ")
+	n, _ := strconv.Atoi(nstr)
+	conns := make([]net.Conn, 0, n)
+	for i := 0; i < n; i++ {
+		c, err := helperClient(url)
+		if err != nil {
+			fmt.Printf("client %d: %v\n", i, err)
+			os.Exit(1)
+		}
+		conns = append(conns, c)
+	}
+	fmt.Println("ready")
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	for _, c := range conns {
+		c.Close()
+	}
+	os.Exit(0)
+}
+
+func helperClient(url string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, br, _, err := ws.Dial(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	var rw io.ReadWriter = c
+	if br != nil {
+		rw = struct {
+			io.Reader
+			io.Writer
+		}{br, c}
+	}
+	if msg, err := wsutil.ReadServerText(rw); err != nil || msg[0] != '0' {
+		return nil, fmt.Errorf("open: %q %v", msg, err)
+	}
+	if err := wsutil.WriteClientText(c, []byte("40")); err != nil {
+		return nil, err
+	}
+	if msg, err := wsutil.ReadServerText(rw); err != nil || !strings.HasPrefix(string(msg), "40{") {
+		return nil, fmt.Errorf("connect: %q %v", msg, err)
+	}
+	return c, nil
+}
+
+func readRSS(tb testing.TB) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	tb.Fatal("no VmRSS")
+	return 0
+}
+
+func settleMemory() {
+	for range 3 {
+		runtime.GC()
+	}
+	debug.FreeOSMemory()
+}
+
+// BenchmarkIdleSockets measures the relay's memory per idle Socket.IO client
+// (WebSocket, joined to "/"): RELAY_CONNS (default 10000) clients in a
+// separate process. Run with
+//
+//	go test -run '^$' -bench IdleSockets -benchtime 1x ./relay/
+func BenchmarkIdleSockets(b *testing.B) {
+	n := 10000
+	if v := os.Getenv("RELAY_CONNS"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
+	for range b.N {
+		srv, err := NewServer(Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		hs := &http.Server{Handler: srv}
+		go hs.Serve(ln)
+		url := "ws://" + ln.Addr().String() + "/socket.io/?EIO=4&transport=websocket"
+
+		settleMemory()
+		before, g0 := readRSS(b), runtime.NumGoroutine()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperSocketIOClients$")
+		cmd.Env = append(os.Environ(), "RELAY_HELPER_CLIENTS="+url+" "+strconv.Itoa(n))
+		stdin, _ := cmd.StdinPipe()
+		out, _ := cmd.StdoutPipe()
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		if line != "ready\n" {
+			b.Fatalf("clients: %q", line)
+		}
+		if got := len(srv.Of("/").Sockets()); got != n {
+			b.Fatalf("%d sockets, want %d", got, n)
+		}
+		settleMemory()
+		time.Sleep(300 * time.Millisecond)
+		settleMemory()
+		after, g1 := readRSS(b), runtime.NumGoroutine()
+		if f := os.Getenv("RELAY_HEAPPROFILE"); f != "" {
+			w, _ := os.Create(f)
+			pprof.Lookup("heap").WriteTo(w, 0)
+			w.Close()
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		per := float64(after-before) / float64(n) / 1024
+		b.ReportMetric(per, "KB/conn")
+		b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/conn")
+		b.Logf("clients=%d rss before=%.1f MB after=%.1f MB → %.2f KB/conn; goroutines %d→%d; HeapInuse=%.1f MB StackInuse=%.1f MB",
+			n, float64(before)/(1<<20), float64(after)/(1<<20), per, g0, g1, float64(ms.HeapInuse)/(1<<20), float64(ms.StackInuse)/(1<<20))
+		stdin.Close()
+		cmd.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		srv.Shutdown(ctx)
+		cancel()
+		hs.Close()
+	}
+}
