@@ -2,15 +2,15 @@ package relay
 
 import (
 	"bufio"
-	"net/textproto"
-	"strings"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 

@@ -50,10 +50,10 @@ type AckFunc func(args ...any) error
 // error", "ping timeout", "parse error", "forced close", "server shutting
 // down".
 type Socket struct {
-	id     string
-	nsp    *namespace
-	sess   *session
-	auth   []byte // the CONNECT payload
+	id   string
+	nsp  *namespace
+	sess *session
+	auth []byte // the CONNECT payload
 
 	rooms []string // guarded by nsp.mu; explicitly joined rooms
 
