@@ -127,14 +127,20 @@ func TestCapturedPackets(t *testing.T) {
 	}
 }
 
-func TestCapturedPayloads(t *testing.T) {
+func TestCapturedPayloads(t *testing.T) { testCapturedPayloads(t, "payloads.json", 100) }
+
+// TestCapturedPayloadsFuzz replays inputs found by the fuzzers
+// (fuzz_inputs.json) through engine.io-parser and compares.
+func TestCapturedPayloadsFuzz(t *testing.T) { testCapturedPayloads(t, "payloads_fuzz.json", 50) }
+
+func testCapturedPayloads(t *testing.T, file string, min int) {
 	var recs []struct {
 		Text    string      `json:"text"`
 		Decoded []vecPacket `json:"decoded"`
 		Encoded *string     `json:"encoded"`
 	}
-	readJSON(t, "payloads.json", &recs)
-	if len(recs) < 100 {
+	readJSON(t, file, &recs)
+	if len(recs) < min {
 		t.Fatalf("only %d records", len(recs))
 	}
 	for _, r := range recs {

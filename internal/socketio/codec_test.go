@@ -408,3 +408,44 @@ func TestDecoderNamespaceReuse(t *testing.T) {
 		t.Errorf("decoding a repeated namespace allocates %v times", allocs)
 	}
 }
+
+func TestSplitArray(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+		err  error
+	}{
+		{`[]`, nil, nil},
+		{` [ ] `, nil, nil},
+		{`[1]`, []string{"1"}, nil},
+		{`[1, "a" ,{"b":[2,3]} , [] ,null,true,-1.5e3,"x,]\"y"]`, []string{"1", `"a"`, `{"b":[2,3]}`, "[]", "null", "true", "-1.5e3", `"x,]\"y"`}, nil},
+		{`{}`, nil, ErrInvalidPayload},
+		{``, nil, ErrInvalidPayload},
+	} {
+		got, err := SplitArray(nil, []byte(tc.in))
+		var gs []string
+		for _, g := range got {
+			gs = append(gs, string(g))
+		}
+		if err != tc.err || !cmp.Equal(gs, tc.want) {
+			t.Errorf("SplitArray(%s) = %q, %v; want %q, %v", tc.in, gs, err, tc.want, tc.err)
+		}
+	}
+	// EventName args + SplitList give the arguments.
+	_, args, _ := EventName([]byte(`["ev", 1 ,{"a":[1,2]},"s"]`))
+	var gs []string
+	for _, g := range SplitList(nil, args) {
+		gs = append(gs, string(g))
+	}
+	if want := []string{"1", `{"a":[1,2]}`, `"s"`}; !cmp.Equal(gs, want) {
+		t.Errorf("SplitList(%q) = %q, want %q", args, gs, want)
+	}
+	if got := SplitList(nil, nil); len(got) != 0 {
+		t.Errorf("SplitList(nil) = %q", got)
+	}
+	dst := make([][]byte, 0, 8)
+	in := []byte(`[1,2,3]`)
+	if allocs := testing.AllocsPerRun(100, func() { dst, _ = SplitArray(dst[:0], in) }); allocs != 0 {
+		t.Errorf("SplitArray allocates %v times", allocs)
+	}
+}

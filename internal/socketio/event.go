@@ -104,3 +104,51 @@ func AppendAck(dst []byte, nsp string, id int64, args ...[]byte) []byte {
 	}
 	return append(dst, ']')
 }
+
+// SplitArray appends to dst the elements of the JSON array text array, each
+// a sub-slice of array without surrounding white space, and returns the
+// extended slice: `[1, "a" ,{"b":2}]` gives `1`, `"a"`, `{"b":2}`. It is an
+// allocation-free alternative to unmarshalling into []json.RawMessage, for
+// example for an ACK payload.
+//
+// array must be valid JSON (as Decoder.Add guarantees for packet payloads);
+// ErrInvalidPayload is returned if it does not start with '['. On other
+// invalid input the result is unspecified, but SplitArray does not panic.
+func SplitArray(dst [][]byte, array []byte) ([][]byte, error) {
+	i := skipSpace(array, 0)
+	if i >= len(array) || array[i] != '[' {
+		return dst, ErrInvalidPayload
+	}
+	i = skipSpace(array, i+1)
+	if i < len(array) && array[i] == ']' {
+		return dst, nil
+	}
+	return splitValues(dst, array, i), nil
+}
+
+// SplitList is SplitArray for a comma-separated list of JSON values without
+// brackets, such as the args returned by EventName. An empty (or
+// all-white-space) list appends nothing.
+func SplitList(dst [][]byte, list []byte) [][]byte {
+	i := skipSpace(list, 0)
+	if i >= len(list) {
+		return dst
+	}
+	return splitValues(dst, list, i)
+}
+
+func splitValues(dst [][]byte, b []byte, i int) [][]byte {
+	for i < len(b) {
+		end := skipValue(b, i)
+		if end <= i {
+			break // not a value: invalid input
+		}
+		dst = append(dst, b[i:end])
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ',' {
+			break
+		}
+		i = skipSpace(b, i+1)
+	}
+	return dst
+}

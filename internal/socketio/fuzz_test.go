@@ -233,3 +233,24 @@ func FuzzJSONString(f *testing.F) {
 		}
 	})
 }
+
+func FuzzSplitArray(f *testing.F) {
+	for _, s := range []string{`[]`, `[1, "a" ,{"b":[2,3]}]`, `["x,]\"y",null]`, `{}`, `[`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := SplitArray(nil, data) // must not panic on anything
+		var want []json.RawMessage
+		if json.Unmarshal(data, &want) != nil || !bytes.HasPrefix(bytes.TrimSpace(data), []byte("[")) {
+			return // not an array (json.Unmarshal also accepts null)
+		}
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("SplitArray(%q) = %q, %v; encoding/json: %q", data, got, err, want)
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("SplitArray(%q)[%d] = %q, encoding/json %q", data, i, got[i], want[i])
+			}
+		}
+	})
+}

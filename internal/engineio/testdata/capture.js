@@ -9,6 +9,8 @@
 //                   and the re-encoding (encodePacket with and without binary support)
 //   payloads.json - polling payload -> decodePayload result; encodePayload of that result
 //   base64.json   - Buffer.from(s, "base64") for hand-written and random strings
+//   payloads_fuzz.json - like payloads.json for the strings in fuzz_inputs.json
+//                   (inputs the Go fuzzers found interesting)
 const fs = require("fs");
 const path = require("path");
 const parser = require("engine.io-parser");
@@ -61,13 +63,18 @@ const payloads = [
   '44/nope,{"message":"Invalid namespace"}\x1e42["message-back",1,"é",{"a":null}]\x1e452-["bin-back",{"_placeholder":true,"num":0},{"x":{"_placeholder":true,"num":1}}]\x1ebAQID\x1ebBA==\x1e461-12[7,{"_placeholder":true,"num":0}]\x1ebCQ==\x1e44/secure,{"message":"not authorized","data":{"code":42}}',
 ];
 for (let i = 0; i < 200; i++) payloads.push(randStr("0123456789bA=\x1e\x1e4x", 12));
-const pl = payloads.map((s) => {
+const decodeRec = (s) => {
   const d = parser.decodePayload(s);
   const rec = { text: s, decoded: d.map(show) };
   if (!d.some((p) => p.type === "error")) parser.encodePayload(d, (e) => (rec.encoded = e));
   return rec;
-});
-fs.writeFileSync(path.join(out, "payloads.json"), JSON.stringify(pl, null, 1) + "\n");
+};
+fs.writeFileSync(path.join(out, "payloads.json"), JSON.stringify(payloads.map(decodeRec), null, 1) + "\n");
+const fuzzIn = path.join(out, "fuzz_inputs.json");
+if (fs.existsSync(fuzzIn)) {
+  const recs = JSON.parse(fs.readFileSync(fuzzIn, "utf8")).map(decodeRec);
+  fs.writeFileSync(path.join(out, "payloads_fuzz.json"), JSON.stringify(recs, null, 1) + "\n");
+}
 
 const b64in = [
   "AQID", "AQIDBA==", "AQIDBA", "AQIDBA=", "AQ ID", "AQ*ID", "AQ=ID", "-_-_", "+/+/", "A", "AB", "ABC",
