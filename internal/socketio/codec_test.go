@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -447,5 +448,29 @@ func TestSplitArray(t *testing.T) {
 	in := []byte(`[1,2,3]`)
 	if allocs := testing.AllocsPerRun(100, func() { dst, _ = SplitArray(dst[:0], in) }); allocs != 0 {
 		t.Errorf("SplitArray allocates %v times", allocs)
+	}
+}
+
+func TestDecoderHugeAttachmentCount(t *testing.T) {
+	d := Decoder{MaxAttachments: 1 << 40}
+	var p Packet
+	var done bool
+	var err error
+	in := []byte(`5999999999-["a"]`)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, done, err = d.Add(in, false)
+	runtime.ReadMemStats(&after)
+	if err != nil || done || d.Pending() != 999999999 {
+		t.Fatalf("header: done=%v err=%v pending=%d", done, err, d.Pending())
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 4096 {
+		t.Errorf("a header announcing 999999999 attachments allocated %d bytes", n)
+	}
+	for i := 0; i < 3; i++ {
+		p, done, err = d.Add([]byte{byte(i)}, true)
+	}
+	if err != nil || done || len(p.Attachments) != 0 || d.Pending() != 999999996 {
+		t.Fatalf("after 3 attachments: done=%v err=%v pending=%d", done, err, d.Pending())
 	}
 }

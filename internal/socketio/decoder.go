@@ -99,7 +99,9 @@ func (d *Decoder) Add(data []byte, binary bool) (p Packet, done bool, err error)
 		return Packet{}, false, err
 	}
 	if n > 0 {
-		p.Attachments = make([][]byte, 0, n)
+		// n is bounded by MaxAttachments, which a caller may set high: do
+		// not let a header alone reserve much memory.
+		p.Attachments = make([][]byte, 0, min(n, 16))
 		d.rec = &reconstruction{p: p, want: n}
 		return Packet{}, false, nil
 	}
