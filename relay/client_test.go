@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,9 @@ func testServer(t *testing.T, cfg Config) (*Server, string) {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
+	serversMu.Lock()
+	servers[hs.URL] = srv
+	serversMu.Unlock()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -33,6 +37,18 @@ func testServer(t *testing.T, cfg Config) (*Server, string) {
 		hs.Close()
 	})
 	return srv, hs.URL
+}
+
+var (
+	serversMu sync.Mutex
+	// servers maps a test server's base URL to its Server.
+	servers = map[string]*Server{}
+)
+
+func serverFor(base string) *Server {
+	serversMu.Lock()
+	defer serversMu.Unlock()
+	return servers[base]
 }
 
 // wsClient is a raw Engine.IO WebSocket client for tests.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 
 	"github.com/gobwas/ws"
@@ -77,19 +79,20 @@ func (m *message) packets() []engineio.Packet {
 }
 
 // encodeArgs turns Go values into the JSON texts of Socket.IO arguments.
-// A []byte argument becomes a binary attachment (and its placeholder), a
-// json.RawMessage is used as is, anything else is encoded with
-// encoding/json without HTML escaping (as JSON.stringify writes it).
+// A []byte argument, or a []byte inside a map[string]any or []any argument,
+// becomes a binary attachment (and its placeholder); a json.RawMessage is
+// used as is; anything else is encoded with encoding/json without HTML
+// escaping (as JSON.stringify writes it).
 func encodeArgs(args []any) (texts [][]byte, attachments [][]byte, err error) {
 	texts = make([][]byte, len(args))
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	for i, a := range args {
+		if r, changed := extractBinary(a, &attachments); changed {
+			a = r
+		}
 		switch v := a.(type) {
-		case []byte:
-			texts[i] = socketio.AppendPlaceholder(nil, len(attachments))
-			attachments = append(attachments, v)
 		case json.RawMessage:
 			if v == nil {
 				texts[i] = []byte("null")
@@ -143,4 +146,86 @@ func ackPacket(nsp string, id int64, args []any) (socketio.Packet, error) {
 	}
 	data = append(data, ']')
 	return socketio.Packet{Type: socketio.Ack, Namespace: nsp, ID: id, HasID: true, Data: data, Attachments: atts}, nil
+}
+
+// extractBinary replaces every []byte in v, at the top or nested in
+// map[string]any and []any values, with a placeholder for a new attachment,
+// depth-first and in sorted key order (the order of the JSON text). It
+// copies containers it changes and reports whether it changed anything.
+func extractBinary(v any, atts *[][]byte) (any, bool) {
+	switch x := v.(type) {
+	case []byte:
+		ph := json.RawMessage(socketio.AppendPlaceholder(nil, len(*atts)))
+		*atts = append(*atts, x)
+		return ph, true
+	case map[string]any:
+		var out map[string]any
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if r, changed := extractBinary(x[k], atts); changed {
+				if out == nil {
+					out = maps.Clone(x)
+				}
+				out[k] = r
+			}
+		}
+		if out != nil {
+			return out, true
+		}
+	case []any:
+		var out []any
+		for i, e := range x {
+			if r, changed := extractBinary(e, atts); changed {
+				if out == nil {
+					out = slices.Clone(x)
+				}
+				out[i] = r
+			}
+		}
+		if out != nil {
+			return out, true
+		}
+	}
+	return v, false
+}
+
+// Values returns the event's arguments ready to be emitted again: each as
+// a json.RawMessage, except that arguments holding binary placeholders are
+// decoded (map[string]any, []any, json.Number, ...) with every placeholder
+// replaced by its attachment ([]byte).
+func (ev Event) Values() []any {
+	out := make([]any, len(ev.Args))
+	for i, a := range ev.Args {
+		out[i] = json.RawMessage(a)
+		if len(ev.Attachments) == 0 || !bytes.Contains(a, []byte(`"_placeholder"`)) {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(a))
+		dec.UseNumber()
+		var v any
+		if dec.Decode(&v) == nil {
+			out[i] = fillBinary(v, ev.Attachments)
+		}
+	}
+	return out
+}
+
+func fillBinary(v any, atts [][]byte) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if ph, _ := x["_placeholder"].(bool); ph {
+			if n, ok := x["num"].(json.Number); ok {
+				if i, err := n.Int64(); err == nil && i >= 0 && i < int64(len(atts)) {
+					return atts[i]
+				}
+			}
+		}
+		for k, e := range x {
+			x[k] = fillBinary(e, atts)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = fillBinary(e, atts)
+		}
+	}
+	return v
 }

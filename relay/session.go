@@ -275,7 +275,10 @@ func (s *session) close(reason string) {
 	s.probe = nil
 	keep := false
 	if poll != nil {
-		keep = poll.closeLocked(reason == reasonTransportClose)
+		// socket.close() in engine.io waits for the transport; errors
+		// end the session at once.
+		deferred := reason == reasonForcedClose || reason == reasonServerDisconnect
+		keep = poll.closeLocked(reason == reasonTransportClose, deferred)
 	}
 	sockets := s.sockets
 	s.sockets = nil

@@ -44,23 +44,29 @@ func (p *pollState) wakeLocked() {
 	}
 }
 
-// closeLocked queues the last packets of a closed session: a noop for a
-// client that closed the session itself, otherwise engine.io's close
-// packet (preceded by a noop when nothing else is queued, as engine.io
-// writes "6␞1" to a GET that comes after the close). It reports whether the
-// session must stay findable until a GET collects them.
-func (p *pollState) closeLocked(byClient bool) (keep bool) {
-	if byClient {
+// closeLocked queues the last packets of a closed session, as engine.io's
+// polling transport does: a noop for a client that closed the session
+// itself; otherwise the close packet for a waiting GET. When no GET waits,
+// a close decided by the server (deferred) is kept for the next GET as
+// "6␞1" (engine.io holds the session until then); after an error the
+// session is simply gone. It reports whether the session must stay
+// findable until a GET collects its packets.
+func (p *pollState) closeLocked(byClient, deferred bool) (keep bool) {
+	p.closed = true
+	switch {
+	case byClient:
 		p.queue = []engineio.Packet{{Type: engineio.Noop}}
-	} else {
-		if !p.getActive && len(p.queue) == 0 {
+	case p.getActive:
+		p.queue = append(p.queue, engineio.Packet{Type: engineio.Close})
+	case deferred:
+		if len(p.queue) == 0 {
 			p.queue = append(p.queue, engineio.Packet{Type: engineio.Noop})
 		}
 		p.queue = append(p.queue, engineio.Packet{Type: engineio.Close})
+		keep = true
 	}
-	p.closed = true
 	p.wakeLocked()
-	return !byClient && !p.getActive
+	return keep
 }
 
 // servePolling handles a GET or POST for an existing polling session.
