@@ -1,0 +1,48 @@
+# Node and Python clients of the gRPC EmitterService (clients/node,
+# clients/python). Their tests run against a real stack: the siorelay
+# emitter sidecar built from this repo, a redis-server and a Node
+# Socket.IO server + socket.io-client clients (clients/compat).
+
+CLIENTS_SIORELAY := .tmp/bin/siorelay
+CLIENTS_VENV     := .tmp/venv-python
+CLIENTS_PY       := $(CLIENTS_VENV)/bin/python
+
+TEST_TARGETS += test-client-node test-client-python
+
+.PHONY: clients-deps-check clients-sidecar clients-compat-deps test-client-node test-client-python \
+	generate-clients checkgenerate-clients
+
+clients-deps-check:
+	@command -v redis-server >/dev/null || { echo "clients: redis-server not found: apt-get install -y redis-server" >&2; exit 1; }
+	@command -v node >/dev/null || { echo "clients: node not found (Node.js >= 18 is needed)" >&2; exit 1; }
+
+clients-sidecar: ## Build the siorelay binary the client tests start (.tmp/bin/siorelay)
+	@mkdir -p .tmp/bin
+	$(GO) build -o $(CLIENTS_SIORELAY) ./cmd/siorelay
+
+# clients/compat's pinned Socket.IO server and client (npm ci from its lockfile).
+clients-compat-deps:
+	@if [ ! -d clients/compat/node_modules ] || [ clients/compat/package-lock.json -nt clients/compat/node_modules ]; then \
+		cd clients/compat && npm ci --no-audit --no-fund && touch node_modules; fi
+
+test-client-node: clients-deps-check clients-sidecar clients-compat-deps ## Node client: unit + compat tests (npm ci, node --test)
+	cd clients/node && npm ci --no-audit --no-fund
+	cd clients/node && SIORELAY_BIN=$(CURDIR)/$(CLIENTS_SIORELAY) npm test
+
+$(CLIENTS_VENV)/.installed: clients/python/pyproject.toml clients/python/constraints.txt
+	@command -v python3 >/dev/null || { echo "clients: python3 not found" >&2; exit 1; }
+	test -x $(CLIENTS_PY) || python3 -m venv $(CLIENTS_VENV)
+	$(CLIENTS_PY) -m pip install --quiet --disable-pip-version-check -c clients/python/constraints.txt -e 'clients/python[test]'
+	touch $@
+
+test-client-python: clients-deps-check clients-sidecar clients-compat-deps $(CLIENTS_VENV)/.installed ## Python client: stale-stub check, unit + compat tests (venv, pytest)
+	PYTHON=$(CLIENTS_PY) clients/python/scripts/generate.sh --check
+	cd clients/python && SIORELAY_BIN=$(CURDIR)/$(CLIENTS_SIORELAY) $(CURDIR)/$(CLIENTS_PY) -m pytest -q
+
+generate-clients: $(CLIENTS_VENV)/.installed ## Regenerate the Python client's stubs and the Node client's proto copy
+	PYTHON=$(CLIENTS_PY) clients/python/scripts/generate.sh
+	node clients/node/scripts/sync-proto.js
+
+checkgenerate-clients: $(CLIENTS_VENV)/.installed ## Fail if the clients' stubs / proto copy are stale
+	PYTHON=$(CLIENTS_PY) clients/python/scripts/generate.sh --check
+	node clients/node/scripts/sync-proto.js --check
