@@ -106,7 +106,6 @@ func TestBadUpgrades(t *testing.T) {
 	}
 }
 
-
 func TestCORS(t *testing.T) {
 	t.Run("any", func(t *testing.T) {
 		_, base := testServer(t, Config{CORS: &CORS{Origins: []string{"*"}}})
