@@ -18,7 +18,8 @@ var ErrInvalidJSON = errors.New("notepack: invalid JSON")
 // double (integral ones become integers), object keys keep JavaScript's
 // order (array-index keys ascending first, then the others as written; a
 // repeated key keeps its first place and its last value), and a lone UTF-16
-// surrogate in a \u escape becomes U+FFFD.
+// surrogate in a \u escape is combined with the next code unit, as
+// notepack does.
 //
 // On error, the returned slice is dst truncated to its original length.
 func AppendJSON(dst, src []byte) ([]byte, error) {
@@ -223,11 +224,15 @@ func (p *jsonParser) strValue(scratch []byte) ([]byte, error) {
 }
 
 func (p *jsonParser) strSlow(out []byte, i int) ([]byte, error) {
+	lone := false // a lone surrogate was written in WTF-8 form
 	for i < len(p.src) {
 		c := p.src[i]
 		switch {
 		case c == '"':
 			p.pos = i + 1
+			if lone {
+				return notepackUTF8(out), nil
+			}
 			if !utf8.Valid(out) {
 				out = []byte(toValidUTF8(string(out)))
 			}
@@ -274,7 +279,10 @@ func (p *jsonParser) strSlow(out []byte, i int) ([]byte, error) {
 					r = dec
 					i += 6
 				} else {
-					r = utf8.RuneError
+					// Keep the lone surrogate (WTF-8) for notepackUTF8.
+					out = append(out, 0xe0|byte(r>>12), 0x80|byte(r>>6&0x3f), 0x80|byte(r&0x3f))
+					lone = true
+					continue
 				}
 			}
 			out = utf8.AppendRune(out, r)
@@ -525,4 +533,49 @@ func arrayIndex(key []byte) (uint32, bool) {
 		return 0, false
 	}
 	return uint32(v), true
+}
+
+// notepackUTF8 encodes a string holding lone UTF-16 surrogates (given in
+// WTF-8) exactly as notepack's utf8Write does: it treats every surrogate
+// code unit as the first of a pair and combines it with whatever unit comes
+// next (or with 0 at the end of the string). Node peers see the same
+// character as when a Node peer sent the string.
+func notepackUTF8(b []byte) []byte {
+	units := make([]uint16, 0, len(b))
+	for i := 0; i < len(b); {
+		if b[i] == 0xed && i+2 < len(b) && b[i+1] >= 0xa0 && b[i+1] <= 0xbf && b[i+2]&0xc0 == 0x80 {
+			units = append(units, uint16(b[i]&0x0f)<<12|uint16(b[i+1]&0x3f)<<6|uint16(b[i+2]&0x3f))
+			i += 3
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r >= 0x10000 {
+			r1, r2 := utf16.EncodeRune(r)
+			units = append(units, uint16(r1), uint16(r2))
+		} else {
+			units = append(units, uint16(r))
+		}
+		i += size
+	}
+	out := make([]byte, 0, len(b)+4)
+	for i := 0; i < len(units); i++ {
+		c := rune(units[i])
+		switch {
+		case c < 0x80:
+			out = append(out, byte(c))
+		case c < 0x800:
+			out = append(out, 0xc0|byte(c>>6), 0x80|byte(c&0x3f))
+		case c < 0xd800 || c >= 0xe000:
+			out = append(out, 0xe0|byte(c>>12), 0x80|byte(c>>6&0x3f), 0x80|byte(c&0x3f))
+		default:
+			i++
+			var next rune // charCodeAt past the end is NaN, and NaN & 0x3ff is 0
+			if i < len(units) {
+				next = rune(units[i])
+			}
+			c = 0x10000 + ((c&0x3ff)<<10 | next&0x3ff)
+			out = append(out, 0xf0|byte(c>>18), 0x80|byte(c>>12&0x3f), 0x80|byte(c>>6&0x3f), 0x80|byte(c&0x3f))
+		}
+	}
+	return out
 }

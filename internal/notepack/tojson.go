@@ -152,6 +152,11 @@ func appendExtJSON(dst []byte, t int8, data, raw []byte, bins *[][]byte) []byte 
 				uint64(data[4])<<24 | uint64(data[5])<<16 | uint64(data[6])<<8 | uint64(data[7])))
 			return appendDateJSON(dst, ms)
 		default:
+			// notepack decodes it to an ArrayBuffer: JSON.stringify prints
+			// {}, while Socket.IO sends it as a binary attachment.
+			if bins == nil {
+				return append(dst, "{}"...)
+			}
 			return appendBinaryJSON(dst, data, bins)
 		}
 	}
