@@ -182,10 +182,10 @@ type RemoteSocket struct {
 // whole object (headers, time, address, xdomain, secure, issued, url, query,
 // auth).
 type Handshake struct {
-	Auth    json.RawMessage   `json:"auth"`
-	Query   map[string]any    `json:"query"`
-	Address string            `json:"address"`
-	Raw     json.RawMessage   `json:"-"`
+	Auth    json.RawMessage `json:"auth"`
+	Query   map[string]any  `json:"query"`
+	Address string          `json:"address"`
+	Raw     json.RawMessage `json:"-"`
 }
 
 // UnmarshalJSON keeps the raw object besides the decoded fields.
