@@ -91,6 +91,12 @@ def test_generated_stubs_are_fresh():
     assert r.returncode == 0, r.stderr
 
 
+def test_package_type_checks():
+    """The package is typed (py.typed): mypy --strict must pass on it."""
+    r = subprocess.run([sys.executable, "-m", "mypy"], cwd=PKG, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_emit_request_shape(fake):
     with siorelay.Emitter(fake.addr) as e:
         op = e.of("admin").to("r1").in_(["r2", "r1"]).except_("x").volatile.compress(False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, FrozenSet, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import grpc
 
@@ -41,8 +41,8 @@ class EmitterError(Exception):
 
     @classmethod
     def from_rpc(cls, err: grpc.RpcError, method: str) -> "EmitterError":
-        code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN  # type: ignore[attr-defined]
-        details = (err.details() if hasattr(err, "details") else str(err)) or ""  # type: ignore[attr-defined]
+        code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
+        details = (err.details() if hasattr(err, "details") else str(err)) or ""
         e = cls(f"siorelay: {method}: {code.name}: {details}", code, details)
         e.__cause__ = err
         return e
@@ -56,7 +56,7 @@ def closed_error() -> EmitterError:
     return EmitterError("siorelay: emitter is closed", grpc.StatusCode.CANCELLED, local=True)
 
 
-def check_event(event: object, reserved: frozenset) -> str:
+def check_event(event: object, reserved: FrozenSet[str]) -> str:
     if not isinstance(event, str) or event == "":
         raise invalid("event name must be a non-empty string")
     if event in reserved:
@@ -96,7 +96,7 @@ def _nested(o: Any) -> Any:
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
-def encode_args(args: Sequence[Any]) -> list:
+def encode_args(args: Sequence[Any]) -> List[pb.Arg]:
     """Encodes event arguments as ``Arg`` messages.
 
     ``bytes``, ``bytearray`` and ``memoryview`` become ``binary``; anything

@@ -40,7 +40,7 @@ class _Connection:
             self.channel = grpc.insecure_channel(target, options=options)
         else:
             self.channel = grpc.secure_channel(target, credentials, options=options)
-        self.stub = pb_grpc.EmitterServiceStub(self.channel)
+        self.stub = pb_grpc.EmitterServiceStub(self.channel)  # type: ignore[no-untyped-call]
         self.metadata = metadata(token)
         self.timeout = timeout
         self.closed = False
@@ -288,7 +288,7 @@ class EmitStream(_Queue):
     def _raise(self) -> None:
         err = self._future.exception()
         if err is not None:
-            raise EmitterError.from_rpc(err, "EmitStream") from err  # type: ignore[arg-type]
+            raise EmitterError.from_rpc(err, "EmitStream") from err
 
     def _push(self, req: pb.EmitRequest) -> None:
         with self._lock:

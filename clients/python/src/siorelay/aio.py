@@ -43,7 +43,7 @@ class _Connection:
             self.channel = grpc.aio.insecure_channel(target, options=options)
         else:
             self.channel = grpc.aio.secure_channel(target, credentials, options=options)
-        self.stub = pb_grpc.EmitterServiceStub(self.channel)
+        self.stub = pb_grpc.EmitterServiceStub(self.channel)  # type: ignore[no-untyped-call]
         self.metadata = metadata(token)
         self.timeout = timeout
         self.closed = False
@@ -58,7 +58,7 @@ class _Connection:
 
     async def close(self) -> None:
         self.closed = True
-        await self.channel.close()
+        await self.channel.close(None)
 
 
 class BroadcastOperator(Selector):
