@@ -68,7 +68,7 @@ var check = sync.OnceValue(func() error {
 	for name, want := range pinned {
 		b, err := os.ReadFile(filepath.Join(Dir(), "node_modules", name, "package.json"))
 		if err != nil {
-			return errors.New(name + " is not installed in " + Dir() + "/node_modules: run `make deps` or `npm ci --prefix clients/compat`")
+			return errors.New(name + " is not installed in " + Dir() + "/node_modules: run `make deps-compat` or `npm ci --prefix clients/compat`")
 		}
 		var pkg struct{ Version string }
 		if err := json.Unmarshal(b, &pkg); err != nil || pkg.Version != want {
