@@ -369,7 +369,12 @@ export class EmitStream {
     const events = this._pending;
     this._pending = [];
     if (this._call.write({ events })) return Promise.resolve();
-    return new Promise((resolve) => this._call.once("drain", resolve));
+    // Wait for room in the stream, or for its end (a failed call never drains).
+    const settled = this._result.then(
+      () => {},
+      () => {},
+    );
+    return Promise.race([new Promise((resolve) => this._call.once("drain", resolve)), settled]);
   }
   of(nsp) {
     return new BroadcastOperator(new QueueSink(this), normalizeNamespace(nsp));
