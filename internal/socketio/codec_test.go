@@ -258,6 +258,7 @@ func TestErrorTexts(t *testing.T) {
 		ErrPlaintextDuringReconstruction: "got plaintext data when reconstructing a packet",
 		ErrUnexpectedBinary:              "got binary data when not reconstructing a packet",
 		ErrIllegalPlaceholder:            "illegal attachments",
+		ErrTooDeep:                       "Maximum call stack size exceeded",
 	} {
 		if err.Error() != want {
 			t.Errorf("%q, want %q", err, want)
@@ -472,5 +473,27 @@ func TestDecoderHugeAttachmentCount(t *testing.T) {
 	}
 	if err != nil || done || len(p.Attachments) != 0 || d.Pending() != 999999996 {
 		t.Fatalf("after 3 attachments: done=%v err=%v pending=%d", done, err, d.Pending())
+	}
+}
+
+func TestDecodeNesting(t *testing.T) {
+	nest := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	var d Decoder
+	// Text packets: no limit, as with JSON.parse (json.Valid would stop at 10000).
+	if _, done, err := d.Add([]byte(`2["a",`+nest(20000)+`]`), false); err != nil || !done {
+		t.Errorf("20000 levels: done=%v err=%v", done, err)
+	}
+	// Binary packets: Node's recursive reconstruction overflows near 5200.
+	for _, tc := range []struct {
+		depth int
+		want  error
+	}{{4000, nil}, {maxReconstructDepth - 2, nil}, {maxReconstructDepth, ErrTooDeep}, {10000, ErrTooDeep}} {
+		_, _, err := d.Add([]byte(`51-["a",`+nest(tc.depth)+`]`), false)
+		if err != nil {
+			t.Fatalf("depth %d header: %v", tc.depth, err)
+		}
+		if _, _, err = d.Add([]byte{1}, true); err != tc.want {
+			t.Errorf("binary packet nested %d: err=%v, want %v", tc.depth, err, tc.want)
+		}
 	}
 }

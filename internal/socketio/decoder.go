@@ -1,9 +1,6 @@
 package socketio
 
-import (
-	"encoding/json"
-	"math"
-)
+import "math"
 
 // DefaultMaxAttachments is the attachment limit of a zero [Decoder], the
 // socket.io-parser 4.2.7 default (Decoder option maxAttachments).
@@ -51,7 +48,8 @@ type reconstruction struct {
 //   - text while attachments are expected: ErrPlaintextDuringReconstruction;
 //   - binary while none are expected: ErrUnexpectedBinary;
 //   - on the last attachment, a placeholder whose num is not a number in
-//     [0, n): ErrIllegalPlaceholder.
+//     [0, n): ErrIllegalPlaceholder; a payload nested deeper than 5000 levels:
+//     ErrTooDeep (Node overflows its call stack there).
 //
 // A packet without payload (e.g. "2") is accepted; the namespace runs from
 // "/" to the first ',' or the end ("0/custom" is "0/custom,"). Unlike Node,
@@ -80,7 +78,7 @@ func (d *Decoder) Add(data []byte, binary bool) (p Packet, done bool, err error)
 		d.rec = nil
 		if p.Data != nil {
 			// p.Data was validated as JSON when the header was decoded.
-			if _, err := walkPlaceholders(p.Data, skipSpace(p.Data, 0), len(p.Attachments)); err != nil {
+			if _, err := walkPlaceholders(p.Data, skipSpace(p.Data, 0), len(p.Attachments), 0); err != nil {
 				return Packet{}, false, err
 			}
 		}
@@ -268,7 +266,7 @@ func validPayload(t PacketType, data []byte) bool {
 	if t == Disconnect {
 		return false // any payload is invalid, even valid JSON
 	}
-	if !json.Valid(data) {
+	if !validJSON(data) {
 		return false
 	}
 	i := skipSpace(data, 0)

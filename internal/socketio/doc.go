@@ -49,11 +49,14 @@
 //   - an empty text message is rejected with ErrUnknownPacketType (Node never
 //     passes one to its decoder: engine.io gives undefined and it fails with
 //     a TypeError);
-//   - JSON is validated with encoding/json's Valid, which agrees with
-//     JSON.parse except that it rejects nesting deeper than 10000 levels
-//     (V8 has no fixed limit) and does not check UTF-8 inside strings (the
-//     transports must: WebSocket text frames are UTF-8 by definition, and
-//     Node decodes polling bodies with replacement characters);
+//   - JSON is checked by a validator of the RFC 8259 grammar that
+//     JSON.parse implements (differentially fuzzed against encoding/json's
+//     Valid), with no nesting limit, like V8. It does not check UTF-8
+//     inside strings: the transports must (WebSocket text frames are UTF-8
+//     by definition, and Node decodes polling bodies with replacement
+//     characters). Binary packets nested deeper than 5000 levels are
+//     rejected with ErrTooDeep, where Node overflows its call stack (about
+//     5200 levels on Node 20);
 //   - decoded binary packets keep type BinaryEvent/BinaryAck and their
 //     placeholders (Node reports EVENT/ACK with the buffers inlined).
 //

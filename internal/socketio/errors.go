@@ -29,4 +29,9 @@ var (
 	// num is not a number in [0, number of attachments). Node's text is the
 	// lower-case "illegal attachments".
 	ErrIllegalPlaceholder = errors.New("illegal attachments")
+	// ErrTooDeep: a binary packet's payload nested deeper than 5000 levels.
+	// socket.io-parser reconstructs binary packets recursively and fails
+	// with this RangeError at about 5200 levels (Node 20); text-only packets
+	// have no nesting limit, as with JSON.parse.
+	ErrTooDeep = errors.New("Maximum call stack size exceeded")
 )

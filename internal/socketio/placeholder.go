@@ -1,9 +1,12 @@
 package socketio
 
-import (
-	"encoding/json"
-	"strconv"
-)
+import "strconv"
+
+// maxReconstructDepth bounds the nesting of a binary packet's payload. Node's
+// reconstructPacket recurses once per level and overflows its call stack at
+// about 5200 levels (Node 20, default stack), throwing "Maximum call stack
+// size exceeded"; ErrTooDeep mirrors that.
+const maxReconstructDepth = 5000
 
 // AppendPlaceholder appends the JSON object that stands for attachment num in
 // a binary packet, with the key order socket.io-parser uses:
@@ -23,20 +26,24 @@ func AppendPlaceholder(dst []byte, num int) []byte {
 // Placeholders need not use every attachment, and num need not be an
 // integer (Node then inlines undefined).
 //
-// data that is not valid JSON yields ErrInvalidPayload.
+// data that is not valid JSON yields ErrInvalidPayload, and data nested
+// deeper than 5000 levels ErrTooDeep.
 func ValidatePlaceholders(data []byte, n int) error {
-	if !json.Valid(data) {
+	if !validJSON(data) {
 		return ErrInvalidPayload
 	}
-	_, err := walkPlaceholders(data, skipSpace(data, 0), n)
+	_, err := walkPlaceholders(data, skipSpace(data, 0), n, 0)
 	return err
 }
 
 // walkPlaceholders checks the value starting at data[i] and returns the index
-// after it. data must be valid JSON.
-func walkPlaceholders(data []byte, i, n int) (int, error) {
+// after it. data must be valid JSON. depth is the nesting level of the value.
+func walkPlaceholders(data []byte, i, n, depth int) (int, error) {
 	if i >= len(data) {
 		return i, nil
+	}
+	if depth >= maxReconstructDepth && (data[i] == '[' || data[i] == '{') {
+		return i, ErrTooDeep
 	}
 	switch data[i] {
 	case '[':
@@ -46,7 +53,7 @@ func walkPlaceholders(data []byte, i, n int) (int, error) {
 		}
 		for i < len(data) {
 			var err error
-			if i, err = walkPlaceholders(data, i, n); err != nil {
+			if i, err = walkPlaceholders(data, i, n, depth+1); err != nil {
 				return i, err
 			}
 			i = skipSpace(data, i)
@@ -76,7 +83,7 @@ func walkPlaceholders(data []byte, i, n int) (int, error) {
 		var err error
 		eachMember(data[i:end], func(_, val []byte) {
 			if err == nil {
-				_, err = walkPlaceholders(val, 0, n)
+				_, err = walkPlaceholders(val, 0, n, depth+1)
 			}
 		})
 		return end, err

@@ -60,6 +60,8 @@ type vecDecoded struct {
 	Nsp  string          `json:"nsp"`
 	ID   json.RawMessage `json:"id"`
 	Data *string         `json:"data"`
+	// DataTooDeep: the capture script could not stringify the data (too deep).
+	DataTooDeep bool `json:"dataTooDeep"`
 }
 
 // jsonValue parses JSON text the way JSON.parse+JSON.stringify would leave
@@ -208,6 +210,9 @@ func testCapturedDecode(t *testing.T, file string, min int) {
 			}
 		}
 		name := strings.ReplaceAll(strings.ReplaceAll(string(mustJSON(r.Msgs)), "\n", ""), "\t", "")
+		if len(name) > 200 {
+			name = name[:200] + "…"
+		}
 		if dev := knownDeviation(r.Msgs, r.Packets, r.PendingID); dev != "" {
 			deviations[dev]++
 			if gotErr == nil || len(got) > len(r.Packets) {
@@ -219,7 +224,8 @@ func testCapturedDecode(t *testing.T, file string, min int) {
 		}
 		if r.Error != "" {
 			if gotErr == nil || !strings.HasPrefix(r.Error, gotErr.Error()) {
-				t.Errorf("%s: err = %v, Node: %q (Go packets %+v)", name, gotErr, r.Error, got)
+				t.Errorf("%s: err = %v, Node: %q (Go: %d packets)", name, gotErr, r.Error, len(got))
+				continue
 			}
 			if r.Error != gotErr.Error() && gotErr != ErrUnknownPacketType {
 				t.Errorf("%s: err text %q, Node %q", name, gotErr, r.Error)
@@ -248,6 +254,9 @@ func testCapturedDecode(t *testing.T, file string, min int) {
 				}
 			} else if g.HasID {
 				t.Errorf("%s: id = %d, Node none", name, g.ID)
+			}
+			if w.DataTooDeep {
+				continue
 			}
 			if (w.Data == nil) != (g.Data == nil) {
 				t.Errorf("%s: data %q, Node %v", name, g.Data, w.Data)

@@ -29,16 +29,22 @@ function runDecode(msgs, maxAttachments) {
   const packets = [];
   d.on("decoded", (p) => {
     const bufs = [];
-    const data = p.data === undefined ? undefined : JSON.stringify(p.data, function (k, v) {
-      const o = this[k];
-      if (Buffer.isBuffer(o)) {
-        let i = bufs.indexOf(o);
-        if (i < 0) { bufs.push(o); i = bufs.length - 1; }
-        return { _buf: o.toString("hex") };
-      }
-      return v;
-    });
+    let data, tooDeep = false;
+    try {
+      data = p.data === undefined ? undefined : JSON.stringify(p.data, function (k, v) {
+        const o = this[k];
+        if (Buffer.isBuffer(o)) {
+          let i = bufs.indexOf(o);
+          if (i < 0) { bufs.push(o); i = bufs.length - 1; }
+          return { _buf: o.toString("hex") };
+        }
+        return v;
+      });
+    } catch (e) {
+      tooDeep = true; // our JSON.stringify with a replacer overflows on very deep data; the decoder did not
+    }
     const rec = { type: p.type, nsp: p.nsp };
+    if (tooDeep) rec.dataTooDeep = true;
     if ("id" in p) rec.id = Number.isNaN(p.id) ? "NaN" : p.id;
     if (data !== undefined) rec.data = data;
     packets.push(rec);
@@ -95,6 +101,9 @@ const seqs = [
   ["2[\"a\",]"], ["2[\"a\" , 1 ]"], ["2[\"\\ud83d\\ude00\"]"], ["2[\"\\ud83d\"]"], ["4{}"], ["4\"\""], ["0{\"a\":[1,2,{\"b\":null}]}"],
   ["2[1e999]"], ["2[\"a\",NaN]"], ["2['a']"], ["2[\"a\"\u2028]"], ["2[\"tab\there\"]"], ["2[\"a\",\"\u2028\"]"],
 ];
+// nesting: JSON.parse has no depth limit; binary reconstruction recurses
+const nest = (n) => "[".repeat(n) + "]".repeat(n);
+seqs.push(["2[\"a\"," + nest(20000) + "]"], ["51-[\"a\"," + nest(4000) + "]", B("00")], ["51-[\"a\"," + nest(10000) + "]", B("00")]);
 const dec = seqs.map((s) => runDecode(s));
 dec.push(runDecode(["53-[\"a\"]"], 2), runDecode(["52-[\"a\"]", B("00"), B("01")], 2), runDecode(["51-[\"a\"]"], 0));
 
