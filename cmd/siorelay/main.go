@@ -23,8 +23,9 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"emit":  {"publish one event into Redis, as @socket.io/redis-emitter would, and exit", runEmit},
-	"serve": {"run the relay: a Socket.IO server for stock clients", runServe},
+	"emitter": {"run the gRPC EmitterService sidecar", runEmitter},
+	"emit":    {"publish one event into Redis, as @socket.io/redis-emitter would, and exit", runEmit},
+	"serve":   {"run the relay: a Socket.IO server for stock clients", runServe},
 }
 
 func main() {

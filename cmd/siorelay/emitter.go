@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/siorelay/siorelay/emitter"
+	"github.com/siorelay/siorelay/internal/emittergrpc"
+	"github.com/siorelay/siorelay/internal/redisaddr"
+)
+
+const emitterSynopsis = "emitter --redis URL [--grpc-addr 127.0.0.1:50051] [--key PREFIX] [--sharded] [--subscription-mode dynamic] [--token T | --token-file F] [--tls-cert F --tls-key F] [--health-interval 2s] [--log-format text|json] [--log-level info] [--shutdown-timeout 10s]"
+
+// runEmitter runs the gRPC EmitterService sidecar until ctx is cancelled
+// (SIGINT/SIGTERM), then shuts down gracefully within --shutdown-timeout:
+// calls in flight finish, new ones are refused.
+func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("emitter", emitterSynopsis, stderr)
+	addr := fs.String("grpc-addr", "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks a free one)")
+	redisURL := fs.String("redis", "", "Redis to publish to (required). "+redisaddr.Help)
+	key := fs.String("key", "socket.io", "channel prefix (the adapter's key / channelPrefix)")
+	sharded := fs.Bool("sharded", false, "publish for servers using createShardedAdapter (SPUBLISH)")
+	mode := fs.String("subscription-mode", "dynamic", "with --sharded: the adapter's subscriptionMode (dynamic, dynamic-private or static)")
+	token := fs.String("token", "", "require this bearer token (metadata \"authorization: Bearer <token>\") on every call but health checks")
+	tokenFile := fs.String("token-file", "", "read the bearer token from this file (surrounding whitespace is ignored)")
+	tlsCert := fs.String("tls-cert", "", "serve TLS with this PEM certificate (needs --tls-key)")
+	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
+	healthInterval := fs.Duration("health-interval", 2*time.Second, "how often Redis is PINGed for the health service (NOT_SERVING while it fails)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long in-flight calls may take to finish at shutdown")
+	var lf logFlags
+	lf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments %q (usage: siorelay %s)", fs.Args(), emitterSynopsis)
+	}
+	if *redisURL == "" {
+		return usagef("--redis (or %s) is required", envName("redis"))
+	}
+	log, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	tok, err := loadToken(*token, *tokenFile)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := loadTLS(*tlsCert, *tlsKey)
+	if err != nil {
+		return err
+	}
+	rdb, err := redisaddr.NewClient(*redisURL)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	defer rdb.Close()
+	em, err := emitter.New(rdb, emitter.Config{Key: *key, Sharded: *sharded, SubscriptionMode: emitter.SubscriptionMode(*mode)})
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	srv, err := emittergrpc.NewServer(emittergrpc.Config{
+		Backend:      emittergrpc.NewEmitterBackend(em),
+		Token:        tok,
+		TLS:          tlsCfg,
+		Ping:         func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		PingInterval: *healthInterval,
+		Logger:       log,
+	})
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "siorelay: serving gRPC EmitterService on %s\n", ln.Addr())
+	log.Info("serving EmitterService", "addr", ln.Addr().String(), "redis", redisaddr.Redacted(*redisURL),
+		"key", *key, "sharded", *sharded, "tls", tlsCfg != nil, "auth", tok != "")
+
+	select {
+	case err := <-errc:
+		_ = srv.Shutdown(context.Background())
+		log.Error("serve failed", "err", err)
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", *shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
+	defer cancel()
+	serr := srv.Shutdown(sctx)
+	if err := errors.Join(serr, <-errc); err != nil {
+		log.Error("shutdown incomplete", "err", err)
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// loadToken returns the token from --token or --token-file (not both).
+func loadToken(token, file string) (string, error) {
+	if file == "" {
+		return token, nil
+	}
+	if token != "" {
+		return "", usagef("--token and --token-file are mutually exclusive")
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", usagef("--token-file: %v", err)
+	}
+	t := strings.TrimSpace(string(b))
+	if t == "" {
+		return "", usagef("--token-file %s is empty", file)
+	}
+	return t, nil
+}
+
+// loadTLS returns the server TLS configuration, or nil for plaintext.
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, usagef("--tls-cert and --tls-key go together")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, usagef("TLS key pair: %v", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}

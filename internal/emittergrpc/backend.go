@@ -1,0 +1,144 @@
+package emittergrpc
+
+import (
+	"context"
+	"sync"
+
+	"github.com/siorelay/siorelay/emitter"
+)
+
+// Backend is what the service needs from whatever delivers the events: the
+// Redis emitter (the sidecar, [NewEmitterBackend]) or a relay running in the
+// same process. The service validates every request before calling a
+// Backend, so a Backend sees only non-empty, non-reserved event names,
+// namespaces starting with "/", and arguments that are json.RawMessage
+// holding valid JSON or []byte (binary).
+//
+// Methods must be safe for concurrent use. They return once the action is
+// handed on (published to Redis, or queued to local clients). Errors are
+// translated to gRPC status codes by the service: errors wrapping
+// [ErrInvalidArgument], [emitter.ErrReservedEvent] or [emitter.ErrEncode]
+// become InvalidArgument, context errors DeadlineExceeded or Canceled, a
+// *status.Status error is passed on as it is, and anything else becomes
+// Unavailable.
+type Backend interface {
+	// Emit sends one event to the clients the event's target selects.
+	Emit(ctx context.Context, ev Event) error
+	// EmitBatch sends evs in order. It must publish nothing if any event
+	// cannot be encoded.
+	EmitBatch(ctx context.Context, evs []Event) error
+	// SocketsJoin makes the targeted sockets join rooms.
+	SocketsJoin(ctx context.Context, t Target, rooms []string) error
+	// SocketsLeave makes the targeted sockets leave rooms.
+	SocketsLeave(ctx context.Context, t Target, rooms []string) error
+	// DisconnectSockets disconnects the targeted sockets; with close, their
+	// connections are closed too.
+	DisconnectSockets(ctx context.Context, t Target, close bool) error
+	// ServerSideEmit sends an event to the servers of namespace nsp.
+	ServerSideEmit(ctx context.Context, nsp, event string, args []any) error
+}
+
+// Target selects sockets: those of Namespace in any of Rooms (all of the
+// namespace when Rooms is empty) and in none of Except. Volatile and
+// Compress are the flags of an emitted event; other actions ignore them.
+type Target struct {
+	Namespace string // always starts with "/"
+	Rooms     []string
+	Except    []string
+	Volatile  bool
+	Compress  *bool // nil leaves the receiving server's default
+}
+
+// Event is one event to emit to clients.
+type Event struct {
+	Target Target
+	Name   string
+	Args   []any // json.RawMessage or []byte
+}
+
+// EmitterBackend is the [Backend] of the sidecar: it publishes through an
+// [emitter.Emitter] into Redis.
+type EmitterBackend struct {
+	em *emitter.Emitter
+
+	mu   sync.RWMutex
+	nsps map[string]*emitter.Emitter // guarded by mu; bounded by maxCachedNamespaces
+}
+
+var _ Backend = (*EmitterBackend)(nil)
+
+// maxCachedNamespaces bounds the per-namespace Emitters kept for reuse;
+// beyond it an Emitter is made per call.
+const maxCachedNamespaces = 1024
+
+// NewEmitterBackend returns a Backend publishing through em; em's own
+// namespace is ignored (each request names its own).
+func NewEmitterBackend(em *emitter.Emitter) *EmitterBackend {
+	return &EmitterBackend{em: em, nsps: map[string]*emitter.Emitter{}}
+}
+
+func (b *EmitterBackend) of(nsp string) *emitter.Emitter {
+	b.mu.RLock()
+	e := b.nsps[nsp]
+	b.mu.RUnlock()
+	if e != nil {
+		return e
+	}
+	e = b.em.Of(nsp)
+	b.mu.Lock()
+	if len(b.nsps) < maxCachedNamespaces {
+		b.nsps[nsp] = e
+	}
+	b.mu.Unlock()
+	return e
+}
+
+func (b *EmitterBackend) op(t Target) emitter.Operator {
+	op := b.of(t.Namespace).To(t.Rooms...).Except(t.Except...)
+	if t.Volatile {
+		op = op.Volatile()
+	}
+	if t.Compress != nil {
+		op = op.Compress(*t.Compress)
+	}
+	return op
+}
+
+// Emit implements [Backend].
+func (b *EmitterBackend) Emit(ctx context.Context, ev Event) error {
+	return b.op(ev.Target).Emit(ctx, ev.Name, ev.Args...)
+}
+
+// EmitBatch implements [Backend]: every event is encoded first, then all
+// are published in one pipeline.
+func (b *EmitterBackend) EmitBatch(ctx context.Context, evs []Event) error {
+	msgs := make([]emitter.Message, len(evs))
+	for i, ev := range evs {
+		m, err := b.op(ev.Target).EmitMessage(ev.Name, ev.Args...)
+		if err != nil {
+			return err
+		}
+		msgs[i] = m
+	}
+	return b.em.Publish(ctx, msgs...)
+}
+
+// SocketsJoin implements [Backend].
+func (b *EmitterBackend) SocketsJoin(ctx context.Context, t Target, rooms []string) error {
+	return b.op(t).SocketsJoin(ctx, rooms...)
+}
+
+// SocketsLeave implements [Backend].
+func (b *EmitterBackend) SocketsLeave(ctx context.Context, t Target, rooms []string) error {
+	return b.op(t).SocketsLeave(ctx, rooms...)
+}
+
+// DisconnectSockets implements [Backend].
+func (b *EmitterBackend) DisconnectSockets(ctx context.Context, t Target, close bool) error {
+	return b.op(t).DisconnectSockets(ctx, close)
+}
+
+// ServerSideEmit implements [Backend].
+func (b *EmitterBackend) ServerSideEmit(ctx context.Context, nsp, event string, args []any) error {
+	return b.of(nsp).ServerSideEmit(ctx, event, args...)
+}

@@ -1,0 +1,37 @@
+// Package emittergrpc serves the siorelay.v1.EmitterService gRPC API
+// (proto/siorelay/v1/emitter.proto): it turns requests from any language
+// into emitter calls, and emitter errors into gRPC status codes.
+//
+// The service runs over a [Backend], the small interface it needs from
+// whatever delivers the events: [EmitterBackend] publishes into Redis with
+// the emitter package (the `siorelay emitter` sidecar); a relay running in
+// the same process can implement Backend to deliver straight to its own
+// clients. This package never imports the relay.
+//
+// Every request is validated before the Backend is called — empty or
+// reserved event names, arguments that are not valid JSON, namespaces not
+// starting with "/" are InvalidArgument — so nothing of a rejected request
+// is published; a batch (EmitBatch, or one EmitStream message) is validated
+// as a whole. Backend errors are translated in one place: encoding errors
+// to InvalidArgument, context errors to DeadlineExceeded or Canceled, the
+// rest (Redis) to Unavailable.
+//
+// [Server] wraps a grpc.Server with the service, optional bearer-token
+// authentication, optional TLS, the standard health service (NOT_SERVING
+// while [Config.Ping] fails) and server reflection:
+//
+//	em, _ := emitter.New(rdb, emitter.Config{})
+//	srv, err := emittergrpc.NewServer(emittergrpc.Config{
+//		Backend: emittergrpc.NewEmitterBackend(em),
+//		Ping:    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+//		Logger:  logger,
+//	})
+//	go srv.Serve(lis)
+//	...
+//	err = srv.Shutdown(ctx) // graceful until ctx is done
+//
+// Concurrency: a [Service], a [Server] and an [EmitterBackend] are safe for
+// concurrent use; gRPC runs each call on its own goroutine. The Server
+// starts one goroutine of its own (the health probe), which
+// [Server.Shutdown] stops and waits for.
+package emittergrpc

@@ -1,0 +1,42 @@
+package emittergrpc
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/siorelay/siorelay/emitter"
+)
+
+// ErrInvalidArgument may be wrapped by a [Backend] error to make the call
+// fail with codes.InvalidArgument (the request can never succeed as it is).
+var ErrInvalidArgument = errors.New("emittergrpc: invalid argument")
+
+// toStatus translates a Backend error into the status the caller sees.
+// This is the only place where errors become status codes.
+func toStatus(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	switch {
+	case errors.Is(err, ErrInvalidArgument),
+		errors.Is(err, emitter.ErrReservedEvent),
+		errors.Is(err, emitter.ErrEncode):
+		return status.Errorf(codes.InvalidArgument, "%s: %v", op, err)
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return status.Errorf(codes.DeadlineExceeded, "%s: deadline exceeded before the publish was acknowledged (it may still happen): %v", op, err)
+	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
+		return status.Errorf(codes.Canceled, "%s: cancelled before the publish was acknowledged (it may still happen): %v", op, err)
+	}
+	return status.Errorf(codes.Unavailable, "%s: publish failed, retry later: %v", op, err)
+}
+
+// invalidf is an InvalidArgument status for a request the service rejects.
+func invalidf(format string, args ...any) error {
+	return status.Errorf(codes.InvalidArgument, format, args...)
+}

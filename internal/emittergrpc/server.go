@@ -1,0 +1,153 @@
+package emittergrpc
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	siorelayv1 "github.com/siorelay/siorelay/internal/gen/siorelay/v1"
+)
+
+// Config configures a [Server]. Only Backend is required.
+type Config struct {
+	// Backend delivers what the service is asked to send. Required.
+	Backend Backend
+
+	// Token, when set, is required on every call except health checks, as
+	// `authorization: Bearer <token>` metadata (Unauthenticated otherwise).
+	// Zero means no authentication.
+	Token string
+
+	// TLS, when set, serves TLS with it. Zero means plaintext.
+	TLS *tls.Config
+
+	// Ping probes the Backend's dependency (for the sidecar, Redis PING).
+	// While it fails, the health service reports NOT_SERVING. Zero means
+	// the server is always SERVING while it runs.
+	Ping func(context.Context) error
+
+	// PingInterval is the time between probes, and each probe's timeout.
+	// Zero means 2s.
+	PingInterval time.Duration
+
+	// Logger receives one line per health change and per shutdown
+	// problem, never one per call. Zero means no logging.
+	Logger *slog.Logger
+
+	// ServerOptions are added to the grpc.Server's options (after the
+	// ones the Server sets: credentials and the auth interceptors).
+	ServerOptions []grpc.ServerOption
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Backend == nil {
+		return c, errors.New("emittergrpc: Config.Backend is required")
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 2 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// Server is a grpc.Server serving siorelay.v1.EmitterService over a
+// [Backend], with the standard health service (grpc.health.v1.Health) and
+// server reflection. Make one with [NewServer], run it with
+// [Server.Serve], stop it with [Server.Shutdown].
+type Server struct {
+	cfg    Config
+	grpc   *grpc.Server
+	health *health.Server
+
+	ctx    context.Context // cancelled by Shutdown; stops the health watcher
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the health watcher
+	start  sync.Once      // starts the health watcher
+	stop   sync.Once
+}
+
+// NewServer returns a Server for cfg. It starts nothing.
+func NewServer(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	var opts []grpc.ServerOption
+	if cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
+	}
+	if cfg.Token != "" {
+		b := newBearer(cfg.Token)
+		opts = append(opts, grpc.ChainUnaryInterceptor(b.unary), grpc.ChainStreamInterceptor(b.stream))
+	}
+	opts = append(opts, cfg.ServerOptions...)
+	gs := grpc.NewServer(opts...)
+	siorelayv1.RegisterEmitterServiceServer(gs, NewService(cfg.Backend))
+	hs := health.NewServer()
+	initial := healthpb.HealthCheckResponse_SERVING
+	if cfg.Ping != nil {
+		initial = healthpb.HealthCheckResponse_NOT_SERVING // until the first probe succeeds
+	}
+	setStatus(hs, initial)
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{cfg: cfg, grpc: gs, health: hs, ctx: ctx, cancel: cancel}, nil
+}
+
+// Serve accepts connections on lis and blocks until [Server.Shutdown]
+// (then it returns nil) or until lis fails. It closes lis. The first
+// Serve starts the health probe.
+func (s *Server) Serve(lis net.Listener) error {
+	s.start.Do(func() {
+		if s.cfg.Ping == nil || s.ctx.Err() != nil {
+			return
+		}
+		s.wg.Go(func() { watchHealth(s.ctx, s.health, s.cfg.Ping, s.cfg.PingInterval, s.cfg.Logger) })
+	})
+	err := s.grpc.Serve(lis)
+	if errors.Is(err, grpc.ErrServerStopped) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops the Server: health turns NOT_SERVING, new calls and
+// connections are refused, and calls in flight may finish until ctx is
+// done; then the remaining ones are cancelled and their connections
+// closed. It waits for the health probe to stop. It returns ctx.Err() if
+// it had to cut calls short, else nil; a second call returns nil.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	s.stop.Do(func() {
+		s.health.Shutdown()
+		s.cancel()
+		done := make(chan struct{})
+		go func() {
+			s.grpc.GracefulStop()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			s.grpc.Stop()
+			<-done
+			err = fmt.Errorf("emittergrpc: calls cut short: %w", ctx.Err())
+		}
+		s.wg.Wait()
+	})
+	return err
+}

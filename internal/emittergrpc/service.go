@@ -1,0 +1,240 @@
+package emittergrpc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
+
+	"github.com/siorelay/siorelay/emitter"
+	siorelayv1 "github.com/siorelay/siorelay/internal/gen/siorelay/v1"
+)
+
+// Service implements siorelayv1.EmitterServiceServer over a [Backend]:
+// it validates each request, converts it, calls the Backend and translates
+// its error into a status code. It holds no state of its own and is safe
+// for concurrent use.
+type Service struct {
+	siorelayv1.UnimplementedEmitterServiceServer
+	backend Backend
+}
+
+var _ siorelayv1.EmitterServiceServer = (*Service)(nil)
+
+// NewService returns the service for b. Register it with
+// siorelayv1.RegisterEmitterServiceServer, or use [NewServer], which also
+// adds authentication, health and reflection.
+func NewService(b Backend) *Service { return &Service{backend: b} }
+
+// reservedServerEvents are the names io.serverSideEmit refuses.
+var reservedServerEvents = map[string]bool{"connect": true, "connection": true, "new_namespace": true}
+
+func namespace(nsp string) (string, error) {
+	if nsp == "" {
+		return "/", nil
+	}
+	if !strings.HasPrefix(nsp, "/") {
+		return "", fmt.Errorf("namespace %q must start with \"/\" (or be empty for \"/\")", nsp)
+	}
+	return nsp, nil
+}
+
+func target(t *siorelayv1.Target) (Target, error) {
+	nsp, err := namespace(t.GetNamespace())
+	if err != nil {
+		return Target{}, fmt.Errorf("target: %w", err)
+	}
+	return Target{Namespace: nsp, Rooms: t.GetRooms(), Except: t.GetExceptRooms()}, nil
+}
+
+func args(in []*siorelayv1.Arg) ([]any, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make([]any, len(in))
+	for i, a := range in {
+		switch v := a.GetValue().(type) {
+		case *siorelayv1.Arg_Json:
+			if !json.Valid([]byte(v.Json)) {
+				return nil, fmt.Errorf("args[%d]: json is not a valid JSON text: %s (a string needs quotes: \"\\\"hi\\\"\")", i, jsonProblem(v.Json))
+			}
+			out[i] = json.RawMessage(v.Json)
+		case *siorelayv1.Arg_Binary:
+			b := v.Binary
+			if b == nil {
+				b = []byte{}
+			}
+			out[i] = b
+		default:
+			return nil, fmt.Errorf("args[%d]: set one of json or binary", i)
+		}
+	}
+	return out, nil
+}
+
+// jsonProblem describes why s is not valid JSON (slow path, errors only).
+func jsonProblem(s string) string {
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return err.Error()
+	}
+	return "invalid"
+}
+
+func event(r *siorelayv1.EmitRequest) (Event, error) {
+	name := r.GetEvent()
+	if name == "" {
+		return Event{}, errors.New("event name is empty")
+	}
+	if emitter.IsReservedEvent(name) {
+		return Event{}, fmt.Errorf("event name %q is reserved by Socket.IO", name)
+	}
+	t, err := target(r.GetTarget())
+	if err != nil {
+		return Event{}, err
+	}
+	t.Volatile = r.GetVolatile()
+	if r.Compress != nil {
+		c := r.GetCompress()
+		t.Compress = &c
+	}
+	a, err := args(r.GetArgs())
+	if err != nil {
+		return Event{}, err
+	}
+	return Event{Target: t, Name: name, Args: a}, nil
+}
+
+// events converts and validates a whole list; the error names the first
+// invalid element.
+func events(in []*siorelayv1.EmitRequest) ([]Event, error) {
+	out := make([]Event, len(in))
+	for i, r := range in {
+		ev, err := event(r)
+		if err != nil {
+			return nil, fmt.Errorf("events[%d]: %w", i, err)
+		}
+		out[i] = ev
+	}
+	return out, nil
+}
+
+// Emit implements siorelayv1.EmitterServiceServer.
+func (s *Service) Emit(ctx context.Context, r *siorelayv1.EmitRequest) (*siorelayv1.EmitResponse, error) {
+	ev, err := event(r)
+	if err != nil {
+		return nil, invalidf("Emit: %v", err)
+	}
+	if err := s.backend.Emit(ctx, ev); err != nil {
+		return nil, toStatus(ctx, "Emit", err)
+	}
+	return &siorelayv1.EmitResponse{}, nil
+}
+
+// EmitBatch implements siorelayv1.EmitterServiceServer.
+func (s *Service) EmitBatch(ctx context.Context, r *siorelayv1.EmitBatchRequest) (*siorelayv1.EmitBatchResponse, error) {
+	evs, err := events(r.GetEvents())
+	if err != nil {
+		return nil, invalidf("EmitBatch: nothing published: %v", err)
+	}
+	if len(evs) > 0 {
+		if err := s.backend.EmitBatch(ctx, evs); err != nil {
+			return nil, toStatus(ctx, "EmitBatch", err)
+		}
+	}
+	return &siorelayv1.EmitBatchResponse{Count: uint64(len(evs))}, nil
+}
+
+// EmitStream implements siorelayv1.EmitterServiceServer. Messages are
+// handled one after the other: message n+1 is read only after message n
+// was published, which keeps the order and bounds the memory per stream.
+func (s *Service) EmitStream(stream grpc.ClientStreamingServer[siorelayv1.EmitStreamRequest, siorelayv1.EmitStreamResponse]) error {
+	ctx := stream.Context()
+	var count uint64
+	for n := 0; ; n++ {
+		r, err := stream.Recv()
+		if err == io.EOF {
+			return stream.SendAndClose(&siorelayv1.EmitStreamResponse{Count: count})
+		}
+		if err != nil {
+			return err // the stream broke; the status is the transport's
+		}
+		evs, err := events(r.GetEvents())
+		if err != nil {
+			return invalidf("EmitStream: message %d: %v; %d events of earlier messages were published, none of this one", n, err, count)
+		}
+		if len(evs) == 0 {
+			continue
+		}
+		if err := s.backend.EmitBatch(ctx, evs); err != nil {
+			st := status.Convert(toStatus(ctx, "EmitStream", err))
+			return status.Errorf(st.Code(), "%s; message %d: %d events of earlier messages were published, none of this one", st.Message(), n, count)
+		}
+		count += uint64(len(evs))
+	}
+}
+
+// SocketsJoin implements siorelayv1.EmitterServiceServer.
+func (s *Service) SocketsJoin(ctx context.Context, r *siorelayv1.SocketsJoinRequest) (*siorelayv1.SocketsJoinResponse, error) {
+	t, err := target(r.GetTarget())
+	if err != nil {
+		return nil, invalidf("SocketsJoin: %v", err)
+	}
+	if err := s.backend.SocketsJoin(ctx, t, r.GetRooms()); err != nil {
+		return nil, toStatus(ctx, "SocketsJoin", err)
+	}
+	return &siorelayv1.SocketsJoinResponse{}, nil
+}
+
+// SocketsLeave implements siorelayv1.EmitterServiceServer.
+func (s *Service) SocketsLeave(ctx context.Context, r *siorelayv1.SocketsLeaveRequest) (*siorelayv1.SocketsLeaveResponse, error) {
+	t, err := target(r.GetTarget())
+	if err != nil {
+		return nil, invalidf("SocketsLeave: %v", err)
+	}
+	if err := s.backend.SocketsLeave(ctx, t, r.GetRooms()); err != nil {
+		return nil, toStatus(ctx, "SocketsLeave", err)
+	}
+	return &siorelayv1.SocketsLeaveResponse{}, nil
+}
+
+// DisconnectSockets implements siorelayv1.EmitterServiceServer.
+func (s *Service) DisconnectSockets(ctx context.Context, r *siorelayv1.DisconnectSocketsRequest) (*siorelayv1.DisconnectSocketsResponse, error) {
+	t, err := target(r.GetTarget())
+	if err != nil {
+		return nil, invalidf("DisconnectSockets: %v", err)
+	}
+	if err := s.backend.DisconnectSockets(ctx, t, r.GetClose()); err != nil {
+		return nil, toStatus(ctx, "DisconnectSockets", err)
+	}
+	return &siorelayv1.DisconnectSocketsResponse{}, nil
+}
+
+// ServerSideEmit implements siorelayv1.EmitterServiceServer.
+func (s *Service) ServerSideEmit(ctx context.Context, r *siorelayv1.ServerSideEmitRequest) (*siorelayv1.ServerSideEmitResponse, error) {
+	nsp, err := namespace(r.GetNamespace())
+	if err != nil {
+		return nil, invalidf("ServerSideEmit: %v", err)
+	}
+	name := r.GetEvent()
+	if name == "" {
+		return nil, invalidf("ServerSideEmit: event name is empty")
+	}
+	if reservedServerEvents[name] {
+		return nil, invalidf("ServerSideEmit: event name %q is reserved by Socket.IO", name)
+	}
+	a, err := args(r.GetArgs())
+	if err != nil {
+		return nil, invalidf("ServerSideEmit: %v", err)
+	}
+	if err := s.backend.ServerSideEmit(ctx, nsp, name, a); err != nil {
+		return nil, toStatus(ctx, "ServerSideEmit", err)
+	}
+	return &siorelayv1.ServerSideEmitResponse{}, nil
+}
+
