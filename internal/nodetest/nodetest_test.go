@@ -416,3 +416,35 @@ func compareStrings(a, b string) int {
 	}
 	return 0
 }
+
+// TestCluster runs two peers on a 3-master Redis Cluster through node-redis's
+// cluster client, in both adapter modes.
+func TestCluster(t *testing.T) {
+	t.Parallel()
+	cluster := redistest.StartCluster(t, 3)
+	for _, mode := range []string{"classic", "sharded"} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := nodetest.PeerConfig{Cluster: cluster.Addrs(), Mode: mode, Key: redistest.UniquePrefix(t)}
+			a := nodetest.StartPeer(t, cfg)
+			b := nodetest.StartPeer(t, cfg)
+			cb := nodetest.StartClients(t, nodetest.ClientsConfig{URL: b.URL(), Clients: []nodetest.ClientConfig{{Name: "b1", Rooms: []string{"room"}}}})
+			ctx := testContext(t)
+			if n, err := a.ServerCount(ctx, "/"); err != nil || n != 2 {
+				t.Fatalf("serverCount = %d, %v; want 2", n, err)
+			}
+			if err := a.Emit(ctx, nodetest.Target{To: []string{"room"}}, "news", 1); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cb.WaitEvent(ctx, "b1", "news"); err != nil {
+				t.Fatal(err)
+			}
+			socks, err := a.FetchSockets(ctx, nodetest.Target{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(socks) != 1 || socks[0].ID != cb.ID("b1") {
+				t.Errorf("fetchSockets = %+v, want b1 only", socks)
+			}
+		})
+	}
+}
