@@ -118,7 +118,9 @@ func StartClients(t testing.TB, cfg ClientsConfig) *Clients {
 		if err != nil {
 			t.Fatalf("nodetest: StartClients: %v", err)
 		}
+		c.mu.Lock()
 		c.ids[l.Str("client")] = l.Str("id")
+		c.mu.Unlock()
 	}
 	return c
 }
