@@ -14,6 +14,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +44,35 @@ func TestHelperSocketIOClients(t *testing.T) {
 		conns = append(conns, c)
 	}
 	fmt.Println("ready")
+	if want, _ := strconv.Atoi(os.Getenv("RELAY_HELPER_EXPECT")); want > 0 {
+		// Count broadcast frames on every connection and report when each
+		// got want of them.
+		var wg sync.WaitGroup
+		for _, c := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := bufio.NewReaderSize(c, 4096)
+				for got := 0; got < want; {
+					h, err := ws.ReadHeader(r)
+					if err != nil {
+						fmt.Printf("read: %v\n", err)
+						os.Exit(1)
+					}
+					p := make([]byte, h.Length)
+					if _, err := io.ReadFull(r, p); err != nil {
+						fmt.Printf("read: %v\n", err)
+						os.Exit(1)
+					}
+					if len(p) > 2 && p[0] == '4' && p[1] == '2' {
+						got++
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		fmt.Println("done")
+	}
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
 	for _, c := range conns {
 		c.Close()
@@ -161,4 +191,73 @@ func BenchmarkIdleSockets(b *testing.B) {
 		cancel()
 		hs.Close()
 	}
+}
+
+// BenchmarkBroadcast measures deliveries per second of broadcasts to
+// RELAY_CONNS (default 10000) WebSocket clients in another process, which
+// read and count every frame. Each iteration emits RELAY_BROADCASTS
+// (default 50) events with a ~100-byte payload to all clients as fast as
+// Emit returns, and ends when every client has received all of them. Run
+// with
+//
+//	go test -run '^$' -bench Broadcast -benchtime 1x ./relay/
+func BenchmarkBroadcast(b *testing.B) {
+	n, m := 10000, 50
+	if v := os.Getenv("RELAY_CONNS"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
+	if v := os.Getenv("RELAY_BROADCASTS"); v != "" {
+		m, _ = strconv.Atoi(v)
+	}
+	srv, err := NewServer(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv}
+	go hs.Serve(ln)
+	defer hs.Close()
+	url := "ws://" + ln.Addr().String() + "/socket.io/?EIO=4&transport=websocket"
+	payload := strings.Repeat("x", 80)
+	for range b.N {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperSocketIOClients$")
+		cmd.Env = append(os.Environ(), "RELAY_HELPER_CLIENTS="+url+" "+strconv.Itoa(n), "RELAY_HELPER_EXPECT="+strconv.Itoa(m))
+		stdin, _ := cmd.StdinPipe()
+		out, _ := cmd.StdoutPipe()
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		rd := bufio.NewReader(out)
+		if line, _ := rd.ReadString('\n'); line != "ready\n" {
+			b.Fatalf("clients: %q", line)
+		}
+		ctx := context.Background()
+		start := time.Now()
+		d0 := srv.Stats().Deliveries
+		for i := range m {
+			if err := srv.Of("/").Emit(ctx, "b", i, payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+		emitted := time.Since(start)
+		if line, _ := rd.ReadString('\n'); line != "done\n" {
+			b.Fatalf("clients: %q", line)
+		}
+		el := time.Since(start)
+		if got := srv.Stats().Deliveries - d0; got != int64(n*m) {
+			b.Fatalf("%d deliveries queued, want %d", got, n*m)
+		}
+		b.ReportMetric(float64(n*m)/el.Seconds(), "deliveries/s")
+		b.Logf("%d clients × %d broadcasts: all received in %v (Emit calls took %v) → %.0f deliveries/s; dropped %d, slow %d",
+			n, m, el, emitted, float64(n*m)/el.Seconds(), srv.Stats().DroppedVolatile, srv.Stats().SlowConsumers)
+		stdin.Close()
+		cmd.Wait()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx)
 }

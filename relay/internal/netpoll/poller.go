@@ -85,7 +85,7 @@ type Poller struct {
 	closed bool    // guarded by mu
 
 	readq  chan *Conn
-	writeq chan *Conn
+	writeq writeQueue
 	done   chan struct{}
 	wg     sync.WaitGroup
 
@@ -125,9 +125,9 @@ func NewPoller(cfg Config) (*Poller, error) {
 		wakefd: wakefd,
 		start:  time.Now(),
 		readq:  make(chan *Conn, 1024),
-		writeq: make(chan *Conn, 4096),
 		done:   make(chan struct{}),
 	}
+	p.writeq.cond = sync.NewCond(&p.writeq.mu)
 	p.rbufs.New = func() any { b := make([]byte, readBufSize); return &b }
 	p.wbufs.New = func() any { b := make([]byte, writeBufSize); return &b }
 	p.wg.Add(2 + cfg.Workers + cfg.Writers)
@@ -283,6 +283,7 @@ func (p *Poller) Close() error {
 		c.Close(ErrPollerClosed)
 	}
 	close(p.done)
+	p.writeq.close()
 	var one = [8]byte{7: 1}
 	_, _ = unix.Write(p.wakefd, one[:])
 	p.wg.Wait()
@@ -357,11 +358,65 @@ func (p *Poller) notifyRead(c *Conn) {
 	}
 }
 
-func (p *Poller) scheduleWrite(c *Conn) {
-	select {
-	case p.writeq <- c:
-	case <-p.done:
+// scheduleWrite hands c to a writer. It never blocks: the ready list is
+// unbounded (each Conn is in it at most once, guarded by Conn.writing), so
+// a burst of broadcasts is queued at memory speed and each writer drains
+// many frames per connection in one write.
+func (p *Poller) scheduleWrite(c *Conn) { p.writeq.push(c) }
+
+// writeQueue is the list of connections with frames to write.
+type writeQueue struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	conns  []*Conn // guarded by mu
+	head   int     // guarded by mu
+	closed bool    // guarded by mu
+}
+
+func (q *writeQueue) push(c *Conn) {
+	q.mu.Lock()
+	wake := q.head == len(q.conns)
+	q.conns = append(q.conns, c)
+	q.mu.Unlock()
+	if wake {
+		// Only the transition from empty wakes a writer; a writer that
+		// finds more than it takes wakes the next one (see pop).
+		q.cond.Signal()
 	}
+}
+
+// pop appends up to max ready connections to dst, waiting for one. It
+// returns nil once the queue is closed.
+func (q *writeQueue) pop(dst []*Conn, max int) []*Conn {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.head == len(q.conns) && !q.closed {
+		q.cond.Wait()
+	}
+	if q.closed {
+		return nil
+	}
+	n := min(max, len(q.conns)-q.head)
+	dst = append(dst, q.conns[q.head:q.head+n]...)
+	clear(q.conns[q.head : q.head+n])
+	q.head += n
+	if q.head == len(q.conns) {
+		q.conns, q.head = q.conns[:0], 0
+		if cap(q.conns) > 1<<16 {
+			q.conns = nil
+		}
+	}
+	if q.head < len(q.conns) {
+		q.cond.Signal() // more for another writer
+	}
+	return dst
+}
+
+func (q *writeQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.cond.Broadcast()
 }
 
 func (p *Poller) readWorker() {
@@ -378,12 +433,15 @@ func (p *Poller) readWorker() {
 
 func (p *Poller) writeWorker() {
 	defer p.wg.Done()
+	batch := make([]*Conn, 0, 64)
 	for {
-		select {
-		case c := <-p.writeq:
-			c.flush()
-		case <-p.done:
+		batch = p.writeq.pop(batch[:0], cap(batch))
+		if batch == nil {
 			return
+		}
+		for i, c := range batch {
+			c.flush()
+			batch[i] = nil
 		}
 	}
 }
