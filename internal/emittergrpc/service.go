@@ -237,4 +237,3 @@ func (s *Service) ServerSideEmit(ctx context.Context, r *siorelayv1.ServerSideEm
 	}
 	return &siorelayv1.ServerSideEmitResponse{}, nil
 }
-
