@@ -45,7 +45,7 @@ func StartCluster(t testing.TB, masters int, opts ...Option) *Cluster {
 	o := buildOptions(opts)
 	c := &Cluster{}
 	for i := range masters {
-		s := startServer(t, fmt.Sprintf("cluster node %d", i), false, true, func(s *Server) string {
+		s := startServer(t, fmt.Sprintf("cluster node %d", i), false, true, o.cpus, func(s *Server) string {
 			return dataConf(s, o.conf)
 		})
 		c.nodes = append(c.nodes, s)

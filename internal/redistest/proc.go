@@ -38,7 +38,7 @@ type process struct {
 // spawn starts redis-server with the given config file. Output that the
 // server writes before it opens its logfile (config errors) goes to
 // stderrPath.
-func spawn(confPath, stderrPath string, sentinel bool) (*process, error) {
+func spawn(confPath, stderrPath string, sentinel bool, cpus string) (*process, error) {
 	bin, err := redisServerPath()
 	if err != nil {
 		return nil, err
@@ -46,6 +46,14 @@ func spawn(confPath, stderrPath string, sentinel bool) (*process, error) {
 	args := []string{confPath}
 	if sentinel {
 		args = append(args, "--sentinel")
+	}
+	if cpus != "" {
+		taskset, err := exec.LookPath("taskset")
+		if err != nil {
+			return nil, errors.New("redistest: CPUs needs taskset in PATH (Debian package util-linux)")
+		}
+		args = append([]string{"-c", cpus, bin}, args...)
+		bin = taskset
 	}
 	out, err := os.OpenFile(stderrPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

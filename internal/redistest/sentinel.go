@@ -63,10 +63,10 @@ func StartSentinel(t testing.TB, opts ...Option) *Sentinel {
 	conf := append([]string{"repl-diskless-sync-delay 0"}, o.conf...)
 	s := &Sentinel{t: t}
 
-	master := startServer(t, "sentinel master", false, false, func(srv *Server) string {
+	master := startServer(t, "sentinel master", false, false, o.cpus, func(srv *Server) string {
 		return dataConf(srv, conf)
 	})
-	replica := startServer(t, "sentinel replica", false, false, func(srv *Server) string {
+	replica := startServer(t, "sentinel replica", false, false, o.cpus, func(srv *Server) string {
 		return dataConf(srv, append(slices.Clone(conf), "replicaof 127.0.0.1 "+strconv.Itoa(master.port)))
 	})
 	s.data = []*Server{master, replica}
@@ -78,7 +78,7 @@ func StartSentinel(t testing.TB, opts ...Option) *Sentinel {
 	}
 
 	for i := range n {
-		srv := startServer(t, fmt.Sprintf("sentinel %d", i), true, false, func(srv *Server) string {
+		srv := startServer(t, fmt.Sprintf("sentinel %d", i), true, false, o.cpus, func(srv *Server) string {
 			var b strings.Builder
 			fmt.Fprintf(&b, "bind 127.0.0.1\nport %d\n", srv.port)
 			fmt.Fprintf(&b, "dir %s\nlogfile %s\n", quote(srv.dir), quote(srv.logPath))

@@ -20,6 +20,14 @@ type Option func(*options)
 type options struct {
 	conf      []string // extra redis.conf lines for data nodes
 	sentinels int      // StartSentinel only
+	cpus      string   // taskset CPU list; "" runs unpinned
+}
+
+// CPUs pins every process the Start function runs to the given CPUs with
+// taskset (Linux; a list such as "1" or "0,1"), for benchmarks that keep
+// Redis off the cores of the process under test.
+func CPUs(list string) Option {
+	return func(o *options) { o.cpus = list }
 }
 
 // Config appends lines to the redis.conf of every data node (not to
@@ -52,6 +60,7 @@ type Server struct {
 	logPath    string
 	stderrPath string
 	sentinel   bool
+	cpus       string
 	port       int
 	busPort    int                  // cluster bus port; 0 if not a cluster node
 	conf       func(*Server) string // renders redis.conf for the current ports
@@ -70,7 +79,7 @@ type Server struct {
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	o := buildOptions(opts)
-	return startServer(t, "redis", false, false, func(s *Server) string {
+	return startServer(t, "redis", false, false, o.cpus, func(s *Server) string {
 		return dataConf(s, o.conf)
 	})
 }
@@ -101,7 +110,7 @@ func quote(s string) string { return strconv.Quote(s) }
 // startServer creates the server's directory, picks ports, writes the
 // config and starts the process, retrying with new ports when another
 // process took one in the meantime.
-func startServer(t testing.TB, name string, sentinel, cluster bool, conf func(*Server) string) *Server {
+func startServer(t testing.TB, name string, sentinel, cluster bool, cpus string, conf func(*Server) string) *Server {
 	t.Helper()
 	if _, err := redisServerPath(); err != nil {
 		t.Fatal(err)
@@ -115,6 +124,7 @@ func startServer(t testing.TB, name string, sentinel, cluster bool, conf func(*S
 		logPath:    filepath.Join(dir, "redis.log"),
 		stderrPath: filepath.Join(dir, "stderr.log"),
 		sentinel:   sentinel,
+		cpus:       cpus,
 		conf:       conf,
 	}
 	// Registered after t.TempDir, so it runs before the directory is removed.
@@ -170,7 +180,7 @@ func (s *Server) launch() error {
 	for _, p := range []string{s.logPath, s.stderrPath} {
 		_ = os.Truncate(p, 0)
 	}
-	p, err := spawn(s.confPath, s.stderrPath, s.sentinel)
+	p, err := spawn(s.confPath, s.stderrPath, s.sentinel, s.cpus)
 	if err != nil {
 		return err
 	}
@@ -224,8 +234,9 @@ func (s *Server) Running() bool {
 	return s.proc != nil && !s.proc.exited()
 }
 
-// pid returns the process id, or 0 if the server is stopped.
-func (s *Server) pid() int {
+// PID returns the server's process id, or 0 while it is stopped (for
+// reading its CPU time from /proc/PID/stat in benchmarks).
+func (s *Server) PID() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.proc == nil {

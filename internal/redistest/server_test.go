@@ -147,7 +147,7 @@ func TestPausedServerIsCleanedUp(t *testing.T) {
 	var pid int
 	t.Run("inner", func(t *testing.T) {
 		s := Start(t)
-		pid = s.pid()
+		pid = s.PID()
 		s.Pause()
 	})
 	assertGone(t, pid)
@@ -158,7 +158,7 @@ func TestCleanupKillsServer(t *testing.T) {
 	var addr string
 	t.Run("inner", func(t *testing.T) {
 		s := Start(t)
-		pid, addr = s.pid(), s.Addr()
+		pid, addr = s.PID(), s.Addr()
 	})
 	assertGone(t, pid)
 	if err := ping(addr); err == nil {
