@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { Emitter, EmitterError, Status } from "../src/index.js";
 import { loadService } from "../src/proto.js";
-import { startRedis, startSidecar, startPeer, startClients, eventsOf } from "./stack.js";
+import { startRedis, startSidecar, startPeer, startClients, eventsOf, waitShardSubscribed } from "./stack.js";
 
 let markers = 0;
 
@@ -56,7 +56,15 @@ for (const mode of ["classic", "sharded"]) {
     before(async () => {
       redis = await startRedis();
       sidecar = await startSidecar({ redis: redis.url, sharded: mode === "sharded" });
-      peer = await startPeer({ redis: redis.url, mode, namespaces: ["/", "/admin"], serverEvents: ["ping", "job"] });
+      // subscriptionMode is explicit: peer.js passes it through as given, and
+      // an undefined one would override the adapter's "dynamic" default.
+      peer = await startPeer({
+        redis: redis.url,
+        mode,
+        subscriptionMode: mode === "sharded" ? "dynamic" : undefined,
+        namespaces: ["/", "/admin"],
+        serverEvents: ["ping", "job"],
+      });
       e = new Emitter(sidecar.addr, { timeout: 10000 });
     });
 
@@ -120,6 +128,7 @@ for (const mode of ["classic", "sharded"]) {
       ]);
       try {
         await e.in(a).socketsJoin(b);
+        if (mode === "sharded") await waitShardSubscribed(redis.port, `socket.io#/#${b}#`);
         await e.to(b).emit("joined", "yes");
         await e.in(a).socketsLeave([b]);
         await e.to(b).emit("after-leave", "no");
@@ -142,13 +151,23 @@ for (const mode of ["classic", "sharded"]) {
         { name: "hard", auth: { rooms: [d2] } },
         { name: "stays", auth: {} },
       ]);
+      // Socket.IO 4.8 sends a DISCONNECT packet before closing the connection
+      // in both cases, so each client sees "io server disconnect"; the peer
+      // sees "server namespace disconnect" for each.
       try {
+        const from = peer.lines.length;
+        const softId = c.lines.find((l) => l.type === "connected" && l.client === "soft").id;
+        const hardId = c.lines.find((l) => l.type === "connected" && l.client === "hard").id;
         await e.to(d1).disconnectSockets();
         const soft = await c.waitFor((l) => l.type === "disconnect" && l.client === "soft", { what: "soft disconnect" });
         assert.equal(soft.reason, "io server disconnect");
         await e.to(d2).disconnectSockets(true);
         const hard = await c.waitFor((l) => l.type === "disconnect" && l.client === "hard", { what: "hard disconnect" });
-        assert.equal(hard.reason, "transport close");
+        assert.equal(hard.reason, "io server disconnect");
+        for (const id of [softId, hardId]) {
+          const d = await peer.waitFor((l) => l.type === "disconnection" && l.id === id, { from, what: `peer disconnection of ${id}` });
+          assert.equal(d.reason, "server namespace disconnect");
+        }
         await settle(e, c, { "/": ["stays"] });
         assert.equal(c.lines.filter((l) => l.type === "disconnect" && l.client === "stays").length, 0);
       } finally {

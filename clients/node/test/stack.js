@@ -88,6 +88,34 @@ function track(child, name) {
   };
 }
 
+/** Sends one command to the Redis on port and resolves with the raw RESP reply. */
+export function redisCommand(port, ...args) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1");
+    let buf = "";
+    s.setEncoding("utf8");
+    s.on("error", reject);
+    s.on("data", (d) => {
+      buf += d;
+      // Replies used here are small and end with CRLF once complete.
+      if (buf.endsWith("\r\n")) {
+        s.end();
+        resolve(buf);
+      }
+    });
+    s.write(`*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join(""));
+  });
+}
+
+/**
+ * Waits until a sharded adapter subscribed to a room's channel: the
+ * sharded "dynamic" adapter subscribes when a room is created (here, by
+ * socketsJoin), asynchronously, and an event published before that is lost.
+ */
+export async function waitShardSubscribed(port, channel) {
+  await until(async () => /:([1-9]\d*)\r\n$/.test(await redisCommand(port, "PUBSUB", "SHARDNUMSUB", channel)), 10000, `SSUBSCRIBE ${channel}`);
+}
+
 /** Starts redis-server on a free port; fails clearly when it is not installed. */
 export async function startRedis() {
   const bin = which("redis-server");

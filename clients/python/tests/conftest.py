@@ -18,7 +18,15 @@ class Stack:
         try:
             self.sidecar = Sidecar(self.redis.url, token=token, sharded=mode == "sharded")
             self.peer = Peer(
-                {"redis": self.redis.url, "mode": mode, "namespaces": ["/", "/admin"], "serverEvents": ["ping", "job"]}
+                {
+                    "redis": self.redis.url,
+                    "mode": mode,
+                    # explicit: peer.js passes it through, and a missing one
+                    # would override the adapter's "dynamic" default
+                    "subscriptionMode": "dynamic" if mode == "sharded" else None,
+                    "namespaces": ["/", "/admin"],
+                    "serverEvents": ["ping", "job"],
+                }
             )
         except BaseException:
             self.stop()

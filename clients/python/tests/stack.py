@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -100,6 +101,31 @@ class Redis(Proc):
         if not self.alive():
             raise RuntimeError(f"redis-server exited: {self.describe()}")
         return connectable(self.port)
+
+
+def redis_command(port: int, *args: str) -> bytes:
+    """Sends one command and returns the raw RESP reply (small replies only)."""
+    req = f"*{len(args)}\r\n".encode() + b"".join(f"${len(a.encode())}\r\n{a}\r\n".encode() for a in args)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(req)
+        buf = b""
+        while not buf.endswith(b"\r\n"):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+    return buf
+
+
+def wait_shard_subscribed(port: int, channel: str) -> None:
+    """Waits until a sharded adapter subscribed to channel: the "dynamic"
+    adapter subscribes when a room is created (e.g. by sockets_join),
+    asynchronously, and an event published before that is lost."""
+    until(
+        lambda: re.search(rb":([1-9]\d*)\r\n$", redis_command(port, "PUBSUB", "SHARDNUMSUB", channel)),
+        10,
+        f"SSUBSCRIBE {channel}",
+    )
 
 
 _built: Optional[str] = None

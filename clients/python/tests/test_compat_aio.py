@@ -13,6 +13,7 @@ import pytest
 
 import siorelay.aio
 from siorelay import EmitterError
+from stack import wait_shard_subscribed
 
 _markers = itertools.count(1)
 
@@ -42,6 +43,8 @@ async def test_aio_emit_join_disconnect(clients):
         await e.to(r1).except_(x).emit("chat", {"a": 1}, b"\x00\x01")
         await e.of("/admin").to(r1).emit("adm", "only admin")
         await e.in_(x).sockets_join(j)
+        if clients.mode == "sharded":
+            await asyncio.to_thread(wait_shard_subscribed, clients.redis.port, f"socket.io#/#{j}#")
         await e.to(j).emit("joined")
         await e.to(j).sockets_leave(j)
         await e.to(j).emit("after-leave")

@@ -20,6 +20,7 @@ import siorelay
 from siorelay import EmitterError
 from siorelay.v1 import emitter_pb2 as pb
 from siorelay.v1 import emitter_pb2_grpc as pb_grpc
+from stack import wait_shard_subscribed
 
 _markers = itertools.count(1)
 
@@ -78,6 +79,8 @@ def test_sockets_join_then_emit_and_leave(clients, emitter):
     a, b, other = clients.rooms("a", "b", "other")
     c = clients.clients([{"name": "a1", "auth": {"rooms": [a]}}, {"name": "o1", "auth": {"rooms": [other]}}])
     emitter.in_(a).sockets_join(b)
+    if clients.mode == "sharded":
+        wait_shard_subscribed(clients.redis.port, f"socket.io#/#{b}#")
     emitter.to(b).emit("joined", "yes")
     emitter.in_(a).sockets_leave([b])
     emitter.to(b).emit("after-leave", "no")
@@ -96,7 +99,8 @@ def test_disconnect_sockets(clients, emitter):
     assert soft["reason"] == "io server disconnect"
     emitter.to(d2).disconnect_sockets(close=True)
     hard = c.wait_for(lambda l: l.get("type") == "disconnect" and l.get("client") == "hard", "hard disconnect")
-    assert hard["reason"] == "transport close"
+    # Socket.IO 4.8 sends a DISCONNECT packet before closing the connection.
+    assert hard["reason"] == "io server disconnect"
     settle(emitter, c, {"/": ["stays"]})
     assert not [l for l in c.lines if l.get("type") == "disconnect" and l.get("client") == "stays"]
 
