@@ -11,10 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siorelay/siorelay/internal/emittergrpc"
 	"github.com/siorelay/siorelay/relay"
 )
 
-const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s]"
+const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s]"
 
 // runServe runs the relay: Socket.IO on --addr, with /healthz and /readyz,
 // until ctx is cancelled; then it shuts down gracefully within
@@ -22,6 +23,8 @@ const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--path /socket.io/] [--cor
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", serveSynopsis, stderr)
 	addr := fs.String("addr", "127.0.0.1:3000", "HTTP listen address (host:port; port 0 picks a free one)")
+	grpcAddr := fs.String("grpc-addr", "", "serve the gRPC EmitterService here, delivering straight to this relay's clients (empty: no gRPC)")
+	grpcToken := fs.String("grpc-token", "", "bearer token required on gRPC calls (empty: none)")
 	path := fs.String("path", "/socket.io/", "URL path of the Socket.IO endpoint")
 	var origins, nsps stringList
 	fs.Var(&origins, "cors-origin", "allowed CORS origin (repeatable or comma-separated; * allows any; none sends no CORS headers)")
@@ -64,11 +67,34 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		srv.Shutdown(context.Background())
 		return err
 	}
-	return serve(ctx, ln, srv, *path, *shutdownTimeout, stdout, log)
+	var g *grpcEndpoint
+	if *grpcAddr != "" {
+		gs, err := emittergrpc.NewServer(emittergrpc.Config{Backend: relayBackend{srv}, Token: *grpcToken, Logger: log})
+		if err != nil {
+			ln.Close()
+			srv.Shutdown(context.Background())
+			return usageError{err.Error()}
+		}
+		gln, err := net.Listen("tcp", *grpcAddr)
+		if err != nil {
+			ln.Close()
+			srv.Shutdown(context.Background())
+			return err
+		}
+		g = &grpcEndpoint{srv: gs, ln: gln}
+	}
+	return serve(ctx, ln, srv, g, *path, *shutdownTimeout, stdout, log)
 }
 
-// serve runs srv on ln until ctx ends, then shuts down within timeout.
-func serve(ctx context.Context, ln net.Listener, srv *relay.Server, path string, timeout time.Duration, stdout io.Writer, log *slog.Logger) error {
+// grpcEndpoint is the optional EmitterService of `serve`.
+type grpcEndpoint struct {
+	srv *emittergrpc.Server
+	ln  net.Listener
+}
+
+// serve runs srv on ln (and g, if not nil) until ctx ends, then shuts down
+// within timeout.
+func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpoint, path string, timeout time.Duration, stdout io.Writer, log *slog.Logger) error {
 	if !strings.HasSuffix(path, "/") {
 		path += "/"
 	}
@@ -90,11 +116,24 @@ func serve(ctx context.Context, ln net.Listener, srv *relay.Server, path string,
 	url := fmt.Sprintf("http://%s%s", ln.Addr(), path)
 	fmt.Fprintf(stdout, "siorelay: serving Socket.IO on %s\n", url)
 	log.Info("serving", "addr", ln.Addr().String(), "path", path)
+	gerrc := make(chan error, 1)
+	if g != nil {
+		go func() { gerrc <- g.srv.Serve(g.ln) }()
+		fmt.Fprintf(stdout, "siorelay: serving gRPC EmitterService on %s\n", g.ln.Addr())
+		log.Info("serving EmitterService", "addr", g.ln.Addr().String())
+	}
 
 	select {
 	case err := <-errc:
+		if g != nil {
+			g.srv.Shutdown(context.Background())
+		}
 		srv.Shutdown(context.Background())
 		return err
+	case err := <-gerrc:
+		hs.Close()
+		srv.Shutdown(context.Background())
+		return fmt.Errorf("grpc: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", timeout)
@@ -104,13 +143,19 @@ func serve(ctx context.Context, ln net.Listener, srv *relay.Server, path string,
 	// relay's Shutdown, which http.Server.Shutdown waits for.
 	hsDone := make(chan error, 1)
 	go func() { hsDone <- hs.Shutdown(sctx) }()
+	var gerr error
+	if g != nil {
+		// Calls in flight may finish delivering before the clients go.
+		gerr = g.srv.Shutdown(sctx)
+		<-gerrc
+	}
 	rerr := srv.Shutdown(sctx)
 	herr := <-hsDone
 	if herr != nil {
 		hs.Close()
 	}
 	<-errc
-	if err := errors.Join(rerr, herr); err != nil {
+	if err := errors.Join(gerr, rerr, herr); err != nil {
 		log.Error("shutdown incomplete", "err", err)
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -129,4 +174,56 @@ func splitList(l stringList) []string {
 		}
 	}
 	return out
+}
+
+// relayBackend delivers EmitterService calls to the relay's own clients
+// (the in-process broker: no Redis).
+type relayBackend struct{ srv *relay.Server }
+
+var _ emittergrpc.Backend = relayBackend{}
+
+func (b relayBackend) op(t emittergrpc.Target) relay.Operator {
+	op := b.srv.Of(t.Namespace).To(t.Rooms...).Except(t.Except...)
+	if t.Volatile {
+		op = op.Volatile()
+	}
+	return op
+}
+
+func (b relayBackend) Emit(ctx context.Context, ev emittergrpc.Event) error {
+	err := b.op(ev.Target).Emit(ctx, ev.Name, ev.Args...)
+	if errors.Is(err, relay.ErrReservedEvent) {
+		return fmt.Errorf("%w: %w", emittergrpc.ErrInvalidArgument, err)
+	}
+	return err
+}
+
+func (b relayBackend) EmitBatch(ctx context.Context, evs []emittergrpc.Event) error {
+	// The service validated every event (names, JSON) and the relay cannot
+	// fail to encode json.RawMessage or []byte arguments, so nothing is
+	// delivered partially.
+	for _, ev := range evs {
+		if err := b.Emit(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b relayBackend) SocketsJoin(ctx context.Context, t emittergrpc.Target, rooms []string) error {
+	return b.op(t).SocketsJoin(ctx, rooms...)
+}
+
+func (b relayBackend) SocketsLeave(ctx context.Context, t emittergrpc.Target, rooms []string) error {
+	return b.op(t).SocketsLeave(ctx, rooms...)
+}
+
+func (b relayBackend) DisconnectSockets(ctx context.Context, t emittergrpc.Target, close bool) error {
+	return b.op(t).DisconnectSockets(ctx, close)
+}
+
+// ServerSideEmit reaches the other servers of a cluster; a single relay has
+// none, so there is nobody to deliver to.
+func (b relayBackend) ServerSideEmit(ctx context.Context, nsp, event string, args []any) error {
+	return nil
 }

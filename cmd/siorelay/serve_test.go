@@ -3,7 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	siorelayv1 "github.com/siorelay/siorelay/internal/gen/siorelay/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -35,6 +41,11 @@ func (l *lockedBuffer) String() string {
 // startServe runs runServe with args and returns the Socket.IO URL it
 // prints, a cancel func and the channel of its result.
 func startServe(t *testing.T, args ...string) (string, context.CancelFunc, <-chan error) {
+	url, _, cancel, done := startServeOut(t, args...)
+	return url, cancel, done
+}
+
+func startServeOut(t *testing.T, args ...string) (string, *lockedBuffer, context.CancelFunc, <-chan error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr lockedBuffer
@@ -56,7 +67,7 @@ func startServe(t *testing.T, args ...string) (string, context.CancelFunc, <-cha
 	for time.Now().Before(deadline) {
 		if out := stdout.String(); strings.Contains(out, "serving Socket.IO on ") {
 			line := strings.SplitN(strings.SplitN(out, "serving Socket.IO on ", 2)[1], "\n", 2)[0]
-			return line, cancel, done
+			return line, &stdout, cancel, done
 		}
 		select {
 		case err := <-done:
@@ -65,7 +76,7 @@ func startServe(t *testing.T, args ...string) (string, context.CancelFunc, <-cha
 		}
 	}
 	t.Fatalf("no serving line; stderr: %s", stderr.String())
-	return "", nil, nil
+	return "", nil, nil, nil
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -172,6 +183,103 @@ func readText(r *bufio.Reader) ([]byte, error) {
 		}
 		if h.OpCode == ws.OpText {
 			return p, nil
+		}
+	}
+}
+
+// dialSocketIO opens a WebSocket Socket.IO client joined to "/".
+func dialSocketIO(t *testing.T, url string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, br, _, err := ws.Dial(ctx, "ws"+strings.TrimPrefix(url, "http")+"?EIO=4&transport=websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	var r io.Reader = conn
+	if br != nil {
+		r = br
+	}
+	rd := bufio.NewReader(r)
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := readText(rd); err != nil {
+		t.Fatal(err)
+	}
+	wsutil.WriteClientText(conn, []byte("40"))
+	if msg, err := readText(rd); err != nil || !strings.HasPrefix(string(msg), `40{"sid":"`) {
+		t.Fatalf("CONNECT reply %q %v", msg, err)
+	}
+	return conn, rd
+}
+
+func TestServeGRPC(t *testing.T) {
+	url, stdout, _, _ := startServeOut(t, "--addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--log-level", "error")
+	var grpcAddr string
+	deadline := time.Now().Add(5 * time.Second)
+	for grpcAddr == "" && time.Now().Before(deadline) {
+		if _, rest, ok := strings.Cut(stdout.String(), "serving gRPC EmitterService on "); ok {
+			grpcAddr = strings.SplitN(rest, "\n", 2)[0]
+		} else {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if grpcAddr == "" {
+		t.Fatal("no gRPC line")
+	}
+	cc, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	client := siorelayv1.NewEmitterServiceClient(cc)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	c1, r1 := dialSocketIO(t, url)
+	_, r2 := dialSocketIO(t, url)
+	_ = c1
+
+	// Everyone gets the first event, with a binary argument.
+	_, err = client.Emit(ctx, &siorelayv1.EmitRequest{
+		Target: &siorelayv1.Target{Namespace: "/"},
+		Event:  "hello",
+		Args: []*siorelayv1.Arg{
+			{Value: &siorelayv1.Arg_Json{Json: `{"a":1}`}},
+			{Value: &siorelayv1.Arg_Binary{Binary: []byte{1, 2, 3}}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*bufio.Reader{r1, r2} {
+		msg, err := readText(r)
+		if err != nil || string(msg) != `451-["hello",{"a":1},{"_placeholder":true,"num":0}]` {
+			t.Fatalf("got %q %v", msg, err)
+		}
+	}
+	// A reserved name is refused.
+	_, err = client.Emit(ctx, &siorelayv1.EmitRequest{Target: &siorelayv1.Target{Namespace: "/"}, Event: "connect"})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("reserved event: %v", err)
+	}
+	// Join everyone to a room, then disconnect it.
+	if _, err := client.SocketsJoin(ctx, &siorelayv1.SocketsJoinRequest{Target: &siorelayv1.Target{Namespace: "/"}, Rooms: []string{"r"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.DisconnectSockets(ctx, &siorelayv1.DisconnectSocketsRequest{Target: &siorelayv1.Target{Namespace: "/", Rooms: []string{"r"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*bufio.Reader{r1, r2} {
+		// skip the binary attachment frame, then expect DISCONNECT
+		for {
+			msg, err := readText(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(msg) == "41" {
+				break
+			}
 		}
 	}
 }
