@@ -6,7 +6,7 @@
 // Config: redis; events (per run, default 100000); inflight (a number or a list,
 // run in sequence; default [1,128]); payload "small" (default) or "1k"; key
 // (default "socket.io"); to (optional room); warmup (events, default 10% of events,
-// at least 1000).
+// at least 1000; negative: none).
 //
 // The event, which a Go benchmark must publish identically (same channel, same
 // msgpack layout; only n and ts vary):
@@ -30,7 +30,7 @@ import { connect } from "./lib/redis.js";
 const cfg = config();
 const events = cfg.events ?? 100000;
 const inflights = [].concat(cfg.inflight ?? [1, 128]);
-const warmup = cfg.warmup ?? Math.max(1000, Math.floor(events / 10));
+const warmup = Math.max(0, cfg.warmup ?? Math.max(1000, Math.floor(events / 10)));
 const S = "abcdefghij".repeat(cfg.payload === "1k" ? 103 : 10).slice(0, cfg.payload === "1k" ? 1024 : 100);
 
 const client = await connect({ redis: cfg.redis });

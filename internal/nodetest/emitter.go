@@ -66,7 +66,7 @@ type BenchEmitterConfig struct {
 	Events   int    `json:"events,omitempty"`  // per run; zero means 100000
 	Inflight []int  `json:"inflight"`          // one run per value; e.g. [1, 128]
 	Payload  string `json:"payload,omitempty"` // "small" (default, 100-byte string) or "1k"
-	Warmup   int    `json:"warmup,omitempty"`  // zero means max(1000, Events/10)
+	Warmup   int    `json:"warmup,omitempty"`  // events before timing; zero means max(1000, Events/10), negative none
 }
 
 // BenchResult is one run of bench-emitter.js.
