@@ -36,7 +36,7 @@ func startEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	rs := redistest.Start(t)
 	// The sidecar's client honours call deadlines on the socket too.
-	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr(), ContextTimeoutEnabled: true, MaxRetries: -1})
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr(), ContextTimeoutEnabled: true, MaxRetries: -1, ReadTimeout: 20 * time.Second})
 	t.Cleanup(func() { rdb.Close() })
 	return startEnvOn(t, rs, rdb, opts...)
 }

@@ -16,7 +16,9 @@ import (
 )
 
 func jsonArg(s string) *siorelayv1.Arg { return &siorelayv1.Arg{Value: &siorelayv1.Arg_Json{Json: s}} }
-func binArg(b []byte) *siorelayv1.Arg  { return &siorelayv1.Arg{Value: &siorelayv1.Arg_Binary{Binary: b}} }
+func binArg(b []byte) *siorelayv1.Arg {
+	return &siorelayv1.Arg{Value: &siorelayv1.Arg_Binary{Binary: b}}
+}
 
 func raw(s string) json.RawMessage { return json.RawMessage(s) }
 
