@@ -57,7 +57,14 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	rdb, err := redisaddr.NewClient(*redisURL)
+	ropts, err := redisaddr.Parse(*redisURL)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	// A call's deadline also bounds its Redis round trip, so that callers
+	// get DeadlineExceeded on time when Redis hangs.
+	ropts.ContextTimeoutEnabled = true
+	rdb, err := redisaddr.New(ropts)
 	if err != nil {
 		return usageError{err.Error()}
 	}
