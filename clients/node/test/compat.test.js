@@ -298,3 +298,25 @@ describe("compat: token", () => {
     }
   });
 });
+
+describe("compat: Redis down", () => {
+  test("an emit while Redis is unreachable is UNAVAILABLE", async () => {
+    const redis = await startRedis();
+    const sidecar = await startSidecar({ redis: redis.url });
+    const e = new Emitter(sidecar.addr, { timeout: 20000 });
+    try {
+      await e.emit("up", 1); // works while Redis is there
+      await redis.stop();
+      await assert.rejects(e.emit("down", 1), (err) => {
+        assert.ok(err instanceof EmitterError, String(err));
+        assert.equal(err.codeName, "UNAVAILABLE", err.message);
+        assert.equal(err.local, false);
+        return true;
+      });
+    } finally {
+      e.close();
+      await sidecar.stop();
+      await redis.stop();
+    }
+  });
+});

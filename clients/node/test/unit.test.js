@@ -38,6 +38,10 @@ function record(method) {
       return;
     }
     calls.push({ method, metadata: meta(call), request: call.request });
+    if (call.request.event === "slow") {
+      setTimeout(() => cb(null, {}), 500);
+      return;
+    }
     if (failWith) {
       const f = failWith;
       failWith = null;
@@ -255,5 +259,11 @@ test("unit: stream groups events into messages and resolves with the count", asy
     [["0", "1"], ["2", "3"], ["4"]],
   );
   assert.throws(() => s.emit("late"), (err) => err instanceof EmitterError);
+  e.close();
+});
+
+test("unit: the timeout option is each call's deadline (DEADLINE_EXCEEDED)", async () => {
+  const e = new Emitter(addr, { timeout: 100 });
+  await assert.rejects(e.emit("slow"), (err) => err instanceof EmitterError && err.code === Status.DEADLINE_EXCEEDED);
   e.close();
 });

@@ -186,3 +186,21 @@ def test_token(token_stack):
         assert c.events("c") == [{"event": "ok", "args": [1]}]
     finally:
         token_stack.close_clients()
+
+
+def test_redis_down_is_unavailable():
+    from stack import Redis, Sidecar
+
+    redis = Redis()
+    sidecar = Sidecar(redis.url)
+    try:
+        with siorelay.Emitter(sidecar.addr, timeout=20) as e:
+            e.emit("up", 1)  # works while Redis is there
+            redis.stop()
+            with pytest.raises(EmitterError) as ee:
+                e.emit("down", 1)
+            assert ee.value.code == grpc.StatusCode.UNAVAILABLE, str(ee.value)
+            assert not ee.value.local
+    finally:
+        sidecar.stop()
+        redis.stop()

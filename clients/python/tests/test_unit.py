@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from concurrent import futures
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
@@ -40,6 +41,8 @@ class Fake(pb_grpc.EmitterServiceServicer):
             context.abort(*fail)
 
     def Emit(self, request, context):
+        if request.event == "slow":
+            time.sleep(0.5)
         self._record("Emit", request, context)
         return pb.EmitResponse()
 
@@ -298,3 +301,17 @@ async def test_aio_shapes_and_errors(fake):
                 await s.emit("t", i)
         assert s.count == 7
         assert [len(m.events) for m in last(fake)[1]] == [3, 3, 1]
+
+
+def test_timeout_is_deadline_exceeded(fake):
+    with siorelay.Emitter(fake.addr, timeout=0.1) as e:
+        with pytest.raises(EmitterError) as ei:
+            e.emit("slow")
+        assert ei.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+async def test_aio_timeout_is_deadline_exceeded(fake):
+    async with siorelay.aio.Emitter(fake.addr, timeout=0.1) as e:
+        with pytest.raises(EmitterError) as ei:
+            await e.emit("slow")
+        assert ei.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
