@@ -38,7 +38,7 @@ define bench_compare
 endef
 
 bench-quick: bench-deps bench-build ## Short side-by-side run (~2 min): idle 2k, broadcast 2k, ABAB x2
-	$(bench_compare) -reps 2 -idle 2000 -broadcast 2000:20000 -hold 5s -duration 5s -warmup 2s \
+	$(bench_compare) -reps 2 -idle 2000 -broadcast 2000:20000 -hold 5s -duration 5s -warmup 2s -quiet-wait 15s \
 		-out $(BENCH_OUT)/quick-$(BENCH_STAMP).jsonl $(BENCH_ARGS) | tee $(BENCH_OUT)/quick-$(BENCH_STAMP).md
 
 bench-relay: bench-deps bench-build ## Full side-by-side run (~30 min): idle 1k/5k/10k, broadcast 2k/10k, half of Node's max, rooms of one

@@ -443,7 +443,7 @@ func startRelay(ctx context.Context, c compareConfig, redisAddr string) (target,
 	}
 	fill := strings.NewReplacer("{addr}", addr, "{grpc}", grpc, "{redis}", "redis://"+redisAddr)
 	argv := pinned(c.ServerCPUs, append([]string{c.RelayBin}, strings.Fields(fill.Replace(c.RelayArgs))...)...)
-	p, err := startProcess(argv, nil, os.Stderr)
+	p, err := startProcess(argv, nil, io.Discard)
 	if err != nil {
 		return target{}, nil, fmt.Errorf("relay: %w", err)
 	}

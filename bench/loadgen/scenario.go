@@ -154,11 +154,11 @@ func runIdle(ctx context.Context, t target, cfg idleConfig, o runOpts) (*idleRes
 	}
 	// Hold; measure the server's idle CPU over the second half.
 	time.Sleep(cfg.Hold / 2)
-	cpu0, _ := procCPU(t.PID)
-	t0 := time.Now()
+	meter := startCPUMeter(t.PID, t.RedisPID, fl)
 	time.Sleep(cfg.Hold / 2)
-	cpu1, _ := procCPU(t.PID)
-	r.IdleCPUus = float64((cpu1 - cpu0).Microseconds()) / float64(cfg.N) / time.Since(t0).Seconds()
+	cw := meter.stop()
+	r.IdleCPUus = cw.Server * 1e6 / float64(cfg.N) / cw.Wall
+	r.OthersCores = cw.OthersCore
 
 	r.RSSN, r.GCReply, err = sampleRSS(ctx, t, cfg.Settle)
 	if err != nil {

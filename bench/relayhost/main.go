@@ -20,7 +20,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -126,7 +125,7 @@ func bridge(ctx context.Context, srv *relay.Server, ps *redis.PubSub, logger *sl
 	for {
 		m, err := ps.ReceiveMessage(ctx)
 		if err != nil {
-			if !errors.Is(err, context.Canceled) {
+			if ctx.Err() == nil {
 				logger.Error("bridge receive", "err", err)
 			}
 			return
