@@ -46,3 +46,9 @@ generate-clients: $(CLIENTS_VENV)/.installed ## Regenerate the Python client's s
 checkgenerate-clients: $(CLIENTS_VENV)/.installed ## Fail if the clients' stubs / proto copy are stale
 	PYTHON=$(CLIENTS_PY) clients/python/scripts/generate.sh --check
 	node clients/node/scripts/sync-proto.js --check
+
+.PHONY: bench-clients
+bench-clients: clients-deps-check clients-sidecar $(CLIENTS_VENV)/.installed ## Client throughput through the real sidecar into Redis (Node, then Python)
+	cd clients/node && npm ci --no-audit --no-fund
+	cd clients/node && SIORELAY_BIN=$(CURDIR)/$(CLIENTS_SIORELAY) node scripts/bench.js $(or $(BENCH_SECONDS),5)
+	cd clients/python && SIORELAY_BIN=$(CURDIR)/$(CLIENTS_SIORELAY) $(CLIENTS_PY) scripts/bench.py $(or $(BENCH_SECONDS),5)
