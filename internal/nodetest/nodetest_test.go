@@ -322,14 +322,26 @@ func testTwoPeers(t *testing.T, base nodetest.PeerConfig) {
 	if err := a.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+	waitServerCount(ctx, t, b, 1)
+}
+
+// waitServerCount polls p's serverCount until it is want (Redis drops a
+// closed connection's subscriptions asynchronously).
+func waitServerCount(ctx context.Context, t *testing.T, p *nodetest.Peer, want int) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for n := 0; n != 1; {
-		if n, err = b.ServerCount(ctx, "/"); err != nil {
+	for {
+		n, err := p.ServerCount(ctx, "/")
+		if err != nil {
 			t.Fatal(err)
 		}
-		if n != 1 && time.Now().After(deadline) {
-			t.Fatalf("serverCount after A closed = %d, want 1", n)
+		if n == want {
+			return
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serverCount = %d, want %d", n, want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -446,5 +458,50 @@ func TestCluster(t *testing.T) {
 				t.Errorf("fetchSockets = %+v, want b1 only", socks)
 			}
 		})
+	}
+}
+
+// TestGoldenBytesSharded captures a sharded peer's SPUBLISH with a forced uid
+// (spec vector V19) and checks that the forced uid's response channel works.
+func TestGoldenBytesSharded(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	ctx := testContext(t)
+	sub := srv.Client(t).SSubscribe(ctx, "socket.io#/#")
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil { // the SSUBSCRIBE confirmation
+		t.Fatal(err)
+	}
+	msgs := sub.Channel()
+
+	a := nodetest.StartPeer(t, nodetest.PeerConfig{Redis: srv.URL(), Mode: "sharded", UID: "0123456789abcdef"})
+	if err := a.Emit(ctx, nodetest.Target{}, "hello", "world"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-msgs:
+		want := `{"type":3,"data":{"packet":{"type":2,"data":["hello","world"]},"opts":{"rooms":[],"except":[],"flags":{}}},"uid":"0123456789abcdef","nsp":"/"}`
+		if m.Payload != want {
+			t.Errorf("sharded emit:\n got %s\nwant %s", m.Payload, want)
+		}
+	case <-ctx.Done():
+		t.Fatal("no message published")
+	}
+
+	// B answers A's fetchSockets on socket.io#/#0123456789abcdef#, which A
+	// subscribed when its uid was replaced. The spy must go first: SHARDNUMSUB
+	// counts it as a server.
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := nodetest.StartPeer(t, nodetest.PeerConfig{Redis: srv.URL(), Mode: "sharded"})
+	cb := nodetest.StartClients(t, nodetest.ClientsConfig{URL: b.URL(), Clients: []nodetest.ClientConfig{{Name: "b1"}}})
+	waitServerCount(ctx, t, a, 2)
+	socks, err := a.FetchSockets(ctx, nodetest.Target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(socks) != 1 || socks[0].ID != cb.ID("b1") {
+		t.Errorf("fetchSockets = %+v, want b1 only", socks)
 	}
 }
