@@ -115,7 +115,7 @@ func compare(ctx context.Context, args []string) error {
 	nodeArgs := fs.String("node-args", "--expose-gc --max-old-space-size=8192", "node flags")
 	nodeEnv := fs.String("node-env", "", "extra environment for Node, comma-separated (e.g. BENCH_DROP_REQUEST=1)")
 	fs.StringVar(&c.RelayBin, "relay-bin", ".tmp/bin/relayhost", "relay binary")
-	fs.StringVar(&c.RelayArgs, "relay-args", "-addr {addr} -redis {redis}", "relay arguments; {addr} {grpc} {redis} are filled in. Without {redis} the relay gets no fan-out scenarios")
+	fs.StringVar(&c.RelayArgs, "relay-args", "-addr {addr} -redis {redis}", "relay arguments; {addr} {grpc} {redis} are filled in. Without {redis}, fan-out scenarios publish over gRPC to {grpc}; with neither they are skipped")
 	fs.StringVar(&c.RelayGC, "relay-gc-url", "http://{addr}/bench/gc", "URL template ({addr}) the relay answers with a forced GC; empty = settle only")
 	fs.StringVar(&c.Out, "out", "", "write every result as JSON lines to this file")
 	fs.Float64Var(&c.Quiet, "quiet", 0.25, "wait until the machine's other CPU use is below this many cores before each measurement (0 = don't wait)")
@@ -260,7 +260,7 @@ func runCompare(ctx context.Context, c compareConfig) error {
 }
 
 // errNoPublish marks a target that cannot run fan-out scenarios.
-var errNoPublish = errors.New("no publishing path to this server (relay without {redis} in -relay-args)")
+var errNoPublish = errors.New("no publishing path to this server (relay without {redis} or {grpc} in -relay-args)")
 
 // withServer starts a fresh Redis and a fresh server for one measurement,
 // runs fn, and stops both.
@@ -276,7 +276,7 @@ func withServer(ctx context.Context, c compareConfig, name string, needPublish b
 	case "node":
 		t, stop, err = startNode(ctx, c, redisAddr)
 	case "relay":
-		if needPublish && !strings.Contains(c.RelayArgs, "{redis}") {
+		if needPublish && !strings.Contains(c.RelayArgs, "{redis}") && !strings.Contains(c.RelayArgs, "{grpc}") {
 			return errNoPublish
 		}
 		t, stop, err = startRelay(ctx, c, redisAddr)
@@ -456,7 +456,9 @@ func startRelay(ctx context.Context, c compareConfig, redisAddr string) (target,
 		t.GCURL = strings.NewReplacer("{addr}", addr).Replace(c.RelayGC)
 	}
 	if !strings.Contains(c.RelayArgs, "{redis}") {
+		// No Redis subscription: publish through its gRPC EmitterService.
 		t.Redis = ""
+		t.GRPC = grpc
 	}
 	return t, p.stop, nil
 }

@@ -18,6 +18,9 @@ type target struct {
 	PID   int    // server process, for /proc RSS and CPU
 	GCURL string // GET before memory samples to force a collection; "" = settle only
 	Redis string // host:port of the Redis the server listens to ("" = none)
+	// GRPC is host:port of the server's gRPC EmitterService, the publishing
+	// path when Redis is empty.
+	GRPC string
 	// RedisPID is the redis-server process, if known, so that its CPU is
 	// told apart from the rest of the machine's.
 	RedisPID int
@@ -227,12 +230,22 @@ func runFanout(ctx context.Context, t target, cfg fanoutConfig, o runOpts) (*fan
 	if cfg.Rooms {
 		r.Scenario = "rooms"
 	}
-	if t.Redis == "" {
-		return nil, fmt.Errorf("%s: no publishing path (no Redis)", t.Name)
-	}
-	pub, err := newRedisPublisher(ctx, t.Redis, cfg.Size)
-	if err != nil {
-		return nil, err
+	var pub publisher
+	switch {
+	case t.Redis != "":
+		rp, err := newRedisPublisher(ctx, t.Redis, cfg.Size)
+		if err != nil {
+			return nil, err
+		}
+		pub = rp
+	case t.GRPC != "":
+		gp, err := newGRPCPublisher(t.GRPC, cfg.Size)
+		if err != nil {
+			return nil, err
+		}
+		pub = gp
+	default:
+		return nil, fmt.Errorf("%s: no publishing path (neither Redis nor gRPC)", t.Name)
 	}
 	defer pub.close()
 	fl, err := o.fleetFor(cfg.N)
