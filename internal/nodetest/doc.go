@@ -34,7 +34,11 @@
 // acknowledged by Redis. Note the classic adapter's own semantics: socketsJoin,
 // socketsLeave and disconnectSockets only publish, and every peer (the sender
 // included) applies them when the request comes back from Redis, so their
-// effect is not yet visible when the command returns.
+// effect is not yet visible when the command returns. Also mind that
+// serverCount is PUBSUB NUMSUB of the request channel (classic) or
+// SHARDNUMSUB of the main channel (sharded): a test's own SSUBSCRIBE on
+// "<key>#<nsp>#" counts as a server and makes sharded requests wait for an
+// answer that never comes (a PSUBSCRIBE spy is not counted).
 //
 // Every process is stopped at t.Cleanup (stdin closed, then killed after a
 // grace period); when the test failed, its stderr and last stdout lines are

@@ -39,7 +39,8 @@ type PeerConfig struct {
 	// Name identifies the peer in ack replies. Zero means "peer".
 	Name string
 	// UID replaces each adapter's random uid after construction (for golden
-	// byte captures); the peer's response subscription follows it.
+	// byte captures); the peer's response subscription follows it. Two peers
+	// with the same UID ignore each other's messages as their own.
 	UID string
 	// RequestsTimeout is the classic adapter's requestsTimeout. Zero means
 	// the adapter's default, 5s.
