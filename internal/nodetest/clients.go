@@ -258,3 +258,11 @@ func (c *Clients) Disconnect(ctx context.Context, client string) error {
 	_, err := c.Call(ctx, map[string]any{"cmd": "disconnect", "client": client})
 	return err
 }
+
+// Close disconnects every client and waits for clients.js to exit.
+func (c *Clients) Close(ctx context.Context) error {
+	if _, err := c.Call(ctx, map[string]any{"cmd": "close"}); err != nil {
+		return err
+	}
+	return c.Wait(ctx)
+}
