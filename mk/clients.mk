@@ -37,7 +37,7 @@ $(CLIENTS_VENV)/.installed: clients/python/pyproject.toml clients/python/constra
 
 test-client-python: clients-deps-check clients-sidecar clients-compat-deps $(CLIENTS_VENV)/.installed ## Python client: stale-stub check, unit + compat tests (venv, pytest)
 	PYTHON=$(CLIENTS_PY) clients/python/scripts/generate.sh --check
-	cd clients/python && SIORELAY_BIN=$(CURDIR)/$(CLIENTS_SIORELAY) $(CLIENTS_PY) -m pytest -q
+	cd clients/python && GRPC_VERBOSITY=ERROR SIORELAY_BIN=$(CURDIR)/$(CLIENTS_SIORELAY) $(CLIENTS_PY) -m pytest -q
 
 generate-clients: $(CLIENTS_VENV)/.installed ## Regenerate the Python client's stubs and the Node client's proto copy
 	PYTHON=$(CLIENTS_PY) clients/python/scripts/generate.sh

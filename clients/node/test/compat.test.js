@@ -14,7 +14,8 @@ import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { Emitter, EmitterError, Status } from "../src/index.js";
 import { loadService } from "../src/proto.js";
-import { startRedis, startSidecar, startPeer, startClients, eventsOf, waitShardSubscribed } from "./stack.js";
+import fs from "node:fs";
+import { startRedis, startSidecar, startPeer, startClients, eventsOf, waitShardSubscribed, selfSignedCert } from "./stack.js";
 
 let markers = 0;
 
@@ -317,6 +318,37 @@ describe("compat: Redis down", () => {
       e.close();
       await sidecar.stop();
       await redis.stop();
+    }
+  });
+});
+
+describe("compat: TLS", () => {
+  test("tls.rootCerts reaches a sidecar serving TLS; a plaintext client does not", async () => {
+    const cert = selfSignedCert();
+    const redis = await startRedis();
+    const sidecar = await startSidecar({ redis: redis.url, tls: cert });
+    const peer = await startPeer({ redis: redis.url, namespaces: ["/"] });
+    const c = await startClients(peer.url, [{ name: "c", auth: { rooms: ["t"] } }]);
+    const secure = new Emitter(sidecar.addr, {
+      tls: { rootCerts: fs.readFileSync(cert.cert) },
+      // Node warns about an IP address as TLS server name; the cert also names localhost.
+      channelOptions: { "grpc.ssl_target_name_override": "localhost" },
+      timeout: 10000,
+    });
+    const plain = new Emitter(sidecar.addr, { timeout: 3000 });
+    try {
+      await secure.to("t").emit("over-tls", Buffer.from([1]));
+      await settle(secure, c, { "/": ["c"] });
+      assert.deepEqual(got(c, "c"), [{ event: "over-tls", args: [{ $bin: "AQ==" }] }]);
+      await assert.rejects(plain.emit("ev"), (err) => err instanceof EmitterError && !err.local);
+    } finally {
+      secure.close();
+      plain.close();
+      await c.stop();
+      await peer.stop();
+      await sidecar.stop();
+      await redis.stop();
+      fs.rmSync(cert.dir, { recursive: true, force: true });
     }
   });
 });

@@ -9,6 +9,7 @@ import { createInterface } from "node:readline";
 import net from "node:net";
 import path from "node:path";
 import fs from "node:fs";
+import os from "node:os";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -147,13 +148,31 @@ export function sidecarBinary() {
   return builtBinary;
 }
 
+/**
+ * Makes a self-signed certificate for 127.0.0.1 with the openssl command
+ * into a fresh temporary directory: {cert, key} paths.
+ */
+export function selfSignedCert() {
+  if (!which("openssl")) throw new Error("openssl not found on PATH: install it with `apt-get install openssl`");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "siorelay-tls-"));
+  const cert = path.join(dir, "cert.pem");
+  const key = path.join(dir, "key.pem");
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost",
+    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+  ], { stdio: "pipe" });
+  return { dir, cert, key };
+}
+
 /** Starts `siorelay emitter` against redisUrl on a free port. */
-export async function startSidecar({ redis, token, sharded, key } = {}) {
+export async function startSidecar({ redis, token, sharded, key, tls } = {}) {
   const port = await freePort();
   const args = ["emitter", "--grpc-addr", `127.0.0.1:${port}`, "--redis", redis];
   if (key) args.push("--key", key);
   if (sharded) args.push("--sharded");
   if (token) args.push("--token", token);
+  if (tls) args.push("--tls-cert", tls.cert, "--tls-key", tls.key);
   const child = spawn(sidecarBinary(), args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } });
   child.stdout.resume();
   const p = track(child, `siorelay ${args.join(" ")}`);

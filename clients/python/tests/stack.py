@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 REPO = Path(__file__).resolve().parents[3]
 COMPAT = REPO / "clients" / "compat"
@@ -143,8 +143,28 @@ def sidecar_binary() -> str:
     return _built
 
 
+def self_signed_cert(directory: Path) -> Tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 made by the openssl command: (cert, key)."""
+    if not shutil.which("openssl"):
+        raise RuntimeError("openssl not found on PATH: install it with `apt-get install openssl`")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
 class Sidecar(Proc):
-    def __init__(self, redis_url: str, token: Optional[str] = None, sharded: bool = False) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        token: Optional[str] = None,
+        sharded: bool = False,
+        tls: Optional[Tuple[Path, Path]] = None,
+    ) -> None:
         self.port = free_port()
         self.addr = f"127.0.0.1:{self.port}"
         args = [sidecar_binary(), "emitter", "--grpc-addr", self.addr, "--redis", redis_url]
@@ -152,6 +172,8 @@ class Sidecar(Proc):
             args.append("--sharded")
         if token is not None:
             args += ["--token", token]
+        if tls is not None:
+            args += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
         super().__init__(args, "siorelay " + " ".join(args[1:]))
         threading.Thread(target=lambda: self.popen.stdout and self.popen.stdout.read(), daemon=True).start()
         until(self._ready, 20, f"the sidecar on {self.port}")

@@ -204,3 +204,30 @@ def test_redis_down_is_unavailable():
     finally:
         sidecar.stop()
         redis.stop()
+
+
+def test_tls(tmp_path):
+    from stack import Clients, Peer, Redis, Sidecar, self_signed_cert
+
+    cert, key = self_signed_cert(tmp_path)
+    redis = Redis()
+    procs: list = [redis]
+    try:
+        sidecar = Sidecar(redis.url, tls=(cert, key))
+        procs.append(sidecar)
+        peer = Peer({"redis": redis.url, "namespaces": ["/"]})
+        procs.append(peer)
+        c = Clients(peer.url, [{"name": "c", "auth": {"rooms": ["t"]}}])
+        procs.append(c)
+        creds = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
+        with siorelay.Emitter(sidecar.addr, credentials=creds, timeout=10) as secure:
+            secure.to("t").emit("over-tls", b"\x01")
+            settle(secure, c, {"/": ["c"]})
+        assert c.events("c") == [{"event": "over-tls", "args": [b64(b"\x01")]}]
+        with siorelay.Emitter(sidecar.addr, timeout=3) as plain:
+            with pytest.raises(EmitterError) as ee:
+                plain.emit("ev")
+            assert not ee.value.local
+    finally:
+        for p in reversed(procs):
+            p.stop()
