@@ -50,3 +50,9 @@ bench-pinned: bench-deps bench-build ## Per-core efficiency: servers on CPU 1, l
 	taskset -c 0 $(bench_compare) -server-cpus 1 -redis-cpus 0 -reps 3 -idle '' \
 		-broadcast 2000:40000,10000:100000 -duration 30s -warmup 10s \
 		-out $(BENCH_OUT)/pinned-$(BENCH_STAMP).jsonl $(BENCH_ARGS) | tee $(BENCH_OUT)/pinned-$(BENCH_STAMP).md
+
+.PHONY: test-bench-node
+test-bench-node: bench-deps ## Check the load generator against the real Node baseline (counts only, no timing)
+	$(GO) test -race -count=1 -tags nodebench -run TestAgainstNodeBaseline ./bench/loadgen
+
+TEST_TARGETS += test-bench-node
