@@ -197,21 +197,24 @@ class QueueSink {
  * connection.
  */
 export class Emitter {
-  constructor(address, opts = {}, nsp = "/") {
-    if (address instanceof Connection) this._conn = address;
-    else {
-      if (typeof address !== "string" || address === "") {
-        throw new TypeError("siorelay: Emitter needs a server address such as 127.0.0.1:50051");
-      }
-      this._conn = new Connection(address, opts);
+  constructor(address, opts = {}) {
+    if (typeof address !== "string" || address === "") {
+      throw new TypeError("siorelay: Emitter needs a server address such as 127.0.0.1:50051");
     }
-    this._nsp = nsp;
-    this._op = new BroadcastOperator(new UnarySink(this._conn), nsp);
+    this._init(new Connection(address, opts), "/");
   }
 
-  /** Returns an Emitter for namespace nsp ("admin" is read as "/admin"). */
+  _init(conn, nsp) {
+    this._conn = conn;
+    this._nsp = nsp;
+    this._op = new BroadcastOperator(new UnarySink(conn), nsp);
+  }
+
+  /** Returns an Emitter for namespace nsp ("admin" is read as "/admin"), sharing this one's connection. */
   of(nsp) {
-    return new Emitter(this._conn, undefined, normalizeNamespace(nsp));
+    const e = Object.create(Emitter.prototype);
+    e._init(this._conn, normalizeNamespace(nsp));
+    return e;
   }
 
   to(room) {

@@ -100,20 +100,21 @@ class Emitter:
         credentials: Optional[grpc.ChannelCredentials] = None,
         timeout: Optional[float] = None,
         options: Optional[Sequence[Tuple[str, Any]]] = None,
-        _conn: Optional[_Connection] = None,
-        _nsp: str = "/",
     ) -> None:
-        if _conn is None:
-            if not isinstance(target, str) or not target:
-                raise TypeError("siorelay: Emitter needs a server address such as 127.0.0.1:50051")
-            _conn = _Connection(target, token, credentials, timeout, options)
-        self._conn = _conn
-        self._nsp = _nsp
-        self._op = BroadcastOperator(_conn, Selection(namespace=_nsp))
+        if not isinstance(target, str) or not target:
+            raise TypeError("siorelay: Emitter needs a server address such as 127.0.0.1:50051")
+        self._init(_Connection(target, token, credentials, timeout, options), "/")
+
+    def _init(self, conn: _Connection, nsp: str) -> None:
+        self._conn = conn
+        self._nsp = nsp
+        self._op = BroadcastOperator(conn, Selection(namespace=nsp))
 
     def of(self, nsp: str) -> "Emitter":
-        """An emitter for namespace ``nsp`` (``"admin"`` means ``"/admin"``)."""
-        return Emitter("", _conn=self._conn, _nsp=normalize_namespace(nsp))
+        """An emitter for namespace ``nsp`` (``"admin"`` means ``"/admin"``), sharing the channel."""
+        e = Emitter.__new__(Emitter)
+        e._init(self._conn, normalize_namespace(nsp))
+        return e
 
     def to(self, rooms: Rooms) -> BroadcastOperator:
         return self._op.to(rooms)
