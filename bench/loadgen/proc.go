@@ -173,3 +173,21 @@ func (m *cpuMeter) stop() cpuWindow {
 	w.OthersCore = w.Others / w.Wall
 	return w
 }
+
+// selfNice returns this process's nice value (field 19 of /proc/self/stat).
+func selfNice() int {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 17 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[16])
+	return n
+}

@@ -97,7 +97,7 @@ func printTable(w io.Writer, c compareConfig, records []record) {
 	if len(tg) >= 2 {
 		fmt.Fprintf(w, " (%s ÷ %s)", tg[1], tg[0])
 	}
-	fmt.Fprintf(w, "; server CPUs %q\n", c.ServerCPUs)
+	fmt.Fprintf(w, "; server CPUs %q; nice %d\n", c.ServerCPUs, selfNice())
 	fmt.Fprintf(w, "node:  %s %s %s\n", c.Node, strings.Join(c.NodeArgs, " "), c.NodeScript)
 	fmt.Fprintf(w, "relay: %s %s (gc: %s)\n", c.RelayBin, c.RelayArgs, c.RelayGC)
 	fmt.Fprintf(w, "loadgen: batch delay %s, %d reps, hold %s, window %s + warm-up %s, %d-byte packets\n\n",
