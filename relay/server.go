@@ -52,8 +52,8 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	tick := min(cfg.PingInterval, cfg.PingTimeout) / 20
-	tick = max(min(tick, 100*time.Millisecond), 5*time.Millisecond)
+	tick := min(cfg.PingInterval, cfg.PingTimeout) / 50
+	tick = max(min(tick, 100*time.Millisecond), time.Millisecond)
 	span := max(cfg.PingInterval, cfg.PingTimeout, cfg.ConnectTimeout) + time.Second
 	srv := &Server{
 		cfg:      cfg,

@@ -174,7 +174,7 @@ func (s *session) onHeartbeat() {
 		return
 	}
 	s.waitingPong, s.pongRefreshed = true, false
-	s.srv.wheel.Schedule(&s.timer, s.srv.cfg.PingTimeout)
+	s.srv.wheel.ScheduleFromDue(&s.timer, s.srv.cfg.PingTimeout)
 	c := s.ws
 	if c == nil {
 		s.pushPollLocked(engineio.Packet{Type: engineio.Ping})
@@ -224,8 +224,14 @@ func (s *session) handlePacket(p engineio.Packet) {
 	}
 }
 
-// send queues an Engine.IO message carrying m.
+// send queues an Engine.IO message carrying m, a broadcast.
 func (s *session) send(m *message, volatile bool) error {
+	return s.sendMessage(m, volatile, false)
+}
+
+// sendMessage queues m; direct marks a packet for this session alone,
+// written at once when nothing else is pending (see netpoll.Conn.SendNow).
+func (s *session) sendMessage(m *message, volatile, direct bool) error {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
@@ -233,7 +239,12 @@ func (s *session) send(m *message, volatile bool) error {
 	}
 	if c := s.ws; c != nil {
 		s.mu.Unlock()
-		err := c.Send(m.framesFor(s.b64), volatile)
+		var err error
+		if direct {
+			err = c.SendNow(m.framesFor(s.b64))
+		} else {
+			err = c.Send(m.framesFor(s.b64), volatile)
+		}
 		if errors.Is(err, netpoll.ErrDropped) {
 			s.srv.droppedVolatile.Add(1)
 			return nil
@@ -259,7 +270,7 @@ func (s *session) send(m *message, volatile bool) error {
 // sendText queues an Engine.IO message with the Socket.IO packet p, for
 // packets addressed to this session only.
 func (s *session) sendPacket(p socketio.Packet) error {
-	return s.send(newMessage(p), false)
+	return s.sendMessage(newMessage(p), false, true)
 }
 
 // close ends the session: the transport is closed, every socket leaves its

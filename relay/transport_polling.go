@@ -22,6 +22,7 @@ type pollState struct {
 	getActive bool          // a GET is being served
 	posting   bool          // a POST is being served
 	upgrading bool          // a WebSocket answered the probe
+	upgraded  bool          // the session moved to the WebSocket
 	closed    bool          // the queue ends with the session's last packets
 }
 
@@ -48,14 +49,17 @@ func (p *pollState) wakeLocked() {
 // polling transport does: a noop for a client that closed the session
 // itself; otherwise the close packet for a waiting GET. When no GET waits,
 // a close decided by the server (deferred) is kept for the next GET as
-// "6␞1" (engine.io holds the session until then); after an error the
-// session is simply gone. It reports whether the session must stay
-// findable until a GET collects its packets.
+// "6␞1" (engine.io holds the session until then), and so is the client's
+// noop (its GET may be racing its POST, which engine.io, on one thread,
+// usually sees in order); after an error the session is simply gone. It
+// reports whether the session must stay findable until a GET collects its
+// packets.
 func (p *pollState) closeLocked(byClient, deferred bool) (keep bool) {
 	p.closed = true
 	switch {
 	case byClient:
 		p.queue = []engineio.Packet{{Type: engineio.Noop}}
+		keep = !p.getActive
 	case p.getActive:
 		p.queue = append(p.queue, engineio.Packet{Type: engineio.Close})
 	case deferred:
@@ -97,16 +101,29 @@ func (s *session) handleGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.getActive = true
-	for len(p.queue) == 0 && !p.closed {
-		if p.upgrading {
-			p.queue = append(p.queue, engineio.Packet{Type: engineio.Noop})
-			break
-		}
+	for len(p.queue) == 0 && !p.closed && !p.upgraded {
 		ch := make(chan struct{})
 		p.get = ch
+		var tick <-chan time.Time
+		if p.upgrading {
+			// engine.io answers a GET with a noop every 100ms while an
+			// upgrade is under way (Socket._maybeUpgrade's check).
+			t := time.NewTimer(100 * time.Millisecond)
+			defer t.Stop()
+			tick = t.C
+		}
 		s.mu.Unlock()
 		select {
 		case <-ch:
+		case <-tick:
+			s.mu.Lock()
+			if p.get == ch {
+				p.get = nil
+			}
+			if len(p.queue) == 0 && !p.closed && !p.upgraded {
+				p.queue = append(p.queue, engineio.Packet{Type: engineio.Noop})
+			}
+			continue
 		case <-r.Context().Done():
 			s.mu.Lock()
 			p.getActive = false
@@ -119,6 +136,14 @@ func (s *session) handleGet(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.mu.Lock()
+	}
+	if p.upgraded && len(p.queue) == 0 {
+		// The upgrade finished while this GET waited: it is now a request
+		// for the wrong transport.
+		p.getActive = false
+		s.mu.Unlock()
+		writeError(w, engineio.BadRequest, "")
+		return
 	}
 	pkts := p.queue
 	p.queue = nil

@@ -123,7 +123,8 @@ func (s *session) handleProbe(c *netpoll.Conn, p engineio.Packet, err error) {
 		s.mu.Lock()
 		if s.poll != nil {
 			s.poll.upgrading = true
-			if s.poll.getActive && len(s.poll.queue) == 0 {
+			if s.poll.get != nil && len(s.poll.queue) == 0 {
+				// Release the GET waiting since before the probe.
 				s.poll.queue = append(s.poll.queue, engineio.Packet{Type: engineio.Noop})
 				s.poll.wakeLocked()
 			}
@@ -139,10 +140,8 @@ func (s *session) handleProbe(c *netpoll.Conn, p engineio.Packet, err error) {
 		poll := s.poll
 		pending := poll.queue
 		poll.queue = nil
-		if poll.getActive {
-			poll.queue = []engineio.Packet{{Type: engineio.Noop}}
-			poll.wakeLocked()
-		}
+		poll.upgraded = true
+		poll.wakeLocked()
 		s.poll = nil
 		s.probe = nil
 		s.ws = c

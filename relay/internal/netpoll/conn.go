@@ -73,6 +73,27 @@ func (c *Conn) Send(frame []byte, volatile bool) error {
 	return c.send(frame, volatile, false)
 }
 
+// SendNow is Send for a frame addressed to this connection alone (a reply,
+// not a broadcast): when nothing else is queued or being written, it writes
+// the frame from the calling goroutine right away (one non-blocking write;
+// whatever the socket does not take is left to the writers), so that
+// replies go out in their own write, in order, with no hand-off. Otherwise
+// it queues like Send.
+func (c *Conn) SendNow(frame []byte) error {
+	c.mu.Lock()
+	if c.closed || c.closing || c.writing || c.waitOut || c.qhead != len(c.queue) ||
+		len(frame) > c.p.cfg.MaxQueueBytes {
+		c.mu.Unlock()
+		return c.send(frame, false, false)
+	}
+	c.queue = append(c.queue, frame)
+	c.queued += len(frame)
+	c.writing = true
+	c.mu.Unlock()
+	c.flush()
+	return nil
+}
+
 func (c *Conn) send(frame []byte, volatile, control bool) error {
 	c.mu.Lock()
 	if c.closed || c.closing {

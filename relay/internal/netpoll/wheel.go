@@ -64,6 +64,17 @@ func (w *Wheel) Schedule(t *Timer, d time.Duration) {
 	w.mu.Unlock()
 }
 
+// ScheduleFromDue makes t fire d after the time it was last due (not after
+// now), so that a chain of timers does not accumulate the wheel's lateness;
+// if that is already past, t fires at the next tick.
+func (w *Wheel) ScheduleFromDue(t *Timer, d time.Duration) {
+	w.mu.Lock()
+	t.gen++
+	t.when += int64(d)
+	w.insertLocked(t)
+	w.mu.Unlock()
+}
+
 // Stop cancels t. It does not wait for a running F.
 func (w *Wheel) Stop(t *Timer) {
 	w.mu.Lock()
@@ -72,7 +83,9 @@ func (w *Wheel) Stop(t *Timer) {
 }
 
 func (w *Wheel) insertLocked(t *Timer) {
-	ticks := (t.when - w.now + int64(w.tick) - 1) / int64(w.tick)
+	// Round to the nearest tick: a timer fires at most half a tick early
+	// or late (plus scheduling delay), rather than up to a whole tick late.
+	ticks := (t.when - w.now + int64(w.tick)/2) / int64(w.tick)
 	ticks = max(ticks, 1)
 	ticks = min(ticks, int64(len(w.slots)-1))
 	i := (w.pos + int(ticks)) % len(w.slots)
@@ -113,7 +126,7 @@ func (w *Wheel) run() {
 				if e.gen != e.t.gen {
 					continue
 				}
-				if e.t.when > now {
+				if e.t.when > now+int64(w.tick)/2 {
 					w.insertLocked(e.t)
 					continue
 				}
