@@ -68,7 +68,8 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 // may be shared between connections. A volatile frame is dropped (with
 // [ErrDropped]) when the queue holds more than Config.VolatileQueueBytes. If
 // the queue would exceed Config.MaxQueueBytes the connection is closed with
-// [ErrSlowConsumer] and that error is returned.
+// [ErrSlowConsumer] (asynchronously: Send never calls the Handler) and that
+// error is returned.
 func (c *Conn) Send(frame []byte, volatile bool) error {
 	return c.send(frame, volatile, false)
 }
@@ -106,9 +107,18 @@ func (c *Conn) send(frame []byte, volatile, control bool) error {
 		return ErrDropped
 	}
 	if !control && c.queued+len(frame) > c.p.cfg.MaxQueueBytes {
+		// Stop taking frames now, and close on another goroutine: Send
+		// never calls back into the Handler, so callers may hold their
+		// own locks.
+		c.closing = true
+		c.closeErr = ErrSlowConsumer
 		c.mu.Unlock()
 		c.p.slow.Add(1)
-		c.Close(ErrSlowConsumer)
+		c.p.wg.Add(1)
+		go func() {
+			defer c.p.wg.Done()
+			c.Close(ErrSlowConsumer)
+		}()
 		return ErrSlowConsumer
 	}
 	c.queue = append(c.queue, frame)
