@@ -65,12 +65,17 @@ func (w *Wheel) Schedule(t *Timer, d time.Duration) {
 }
 
 // ScheduleFromDue makes t fire d after the time it was last due (not after
-// now), so that a chain of timers does not accumulate the wheel's lateness;
-// if that is already past, t fires at the next tick.
+// now), so that a chain of timers does not accumulate the wheel's lateness.
+// If t ran more than d/2 late (a stalled process), it fires d after now
+// instead, so a stall never shortens the next wait to nothing.
 func (w *Wheel) ScheduleFromDue(t *Timer, d time.Duration) {
+	now := int64(time.Since(w.start))
 	w.mu.Lock()
 	t.gen++
 	t.when += int64(d)
+	if t.when < now+int64(d)/2 {
+		t.when = now + int64(d)
+	}
 	w.insertLocked(t)
 	w.mu.Unlock()
 }

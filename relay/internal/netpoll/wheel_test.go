@@ -67,3 +67,29 @@ func TestWheelManyTimers(t *testing.T) {
 		t.Fatalf("%d of %d timers fired", n.Load(), total)
 	}
 }
+
+func TestWheelScheduleFromDue(t *testing.T) {
+	w := NewWheel(time.Millisecond, time.Second)
+	defer w.Close()
+	fired := make(chan time.Time, 4)
+	tm := &Timer{}
+	start := time.Now()
+	tm.F = func() { fired <- time.Now() }
+	w.Schedule(tm, 20*time.Millisecond)
+	<-fired
+	// Chained from the due time: about 40ms after start, not 20ms after the
+	// (possibly late) firing.
+	w.ScheduleFromDue(tm, 20*time.Millisecond)
+	at := <-fired
+	if el := at.Sub(start); el < 39*time.Millisecond {
+		t.Fatalf("second firing after %v, want ≥ 40ms", el)
+	}
+	// Far too late (as after a stall): the full delay counts from now.
+	time.Sleep(100 * time.Millisecond)
+	before := time.Now()
+	w.ScheduleFromDue(tm, 20*time.Millisecond)
+	at = <-fired
+	if el := at.Sub(before); el < 19*time.Millisecond {
+		t.Fatalf("after a stall the timer fired after %v, want ≥ 20ms", el)
+	}
+}
