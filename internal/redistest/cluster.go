@@ -3,9 +3,11 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,38 +20,69 @@ const clusterSlots = 16384
 // clusterTimeout bounds how long the nodes may take to agree on the slots.
 const clusterTimeout = 30 * time.Second
 
-// Cluster is a Redis Cluster of master nodes started by [StartCluster].
-// Its methods are safe for concurrent use; see [Server] for the methods of
-// its nodes.
+// Cluster is a Redis Cluster started by [StartCluster]. Its methods are
+// safe for concurrent use, but those that change roles (Failover,
+// KillMaster) should not run concurrently with each other; see [Server] for
+// the methods of its nodes.
 type Cluster struct {
+	all []*Server // every node: masters in slot order, then replicas
+
+	mu     sync.Mutex
+	shards []*shard // in slot order; guarded by mu
+}
+
+// shard is one slot range and the nodes that serve it.
+type shard struct {
+	first, last int
+	// nodes[0] is the master as last seen by the harness, the rest its
+	// replicas. Guarded by Cluster.mu.
 	nodes []*Server
-	// slots[i] is the first slot of nodes[i]; nodes[i] owns slots up to
-	// slots[i+1]-1 (the last node up to 16383).
-	slots []int
+}
+
+// Replicas gives every master of [StartCluster] n replicas (default 0).
+// A cluster with replicas supports [Cluster.Failover], and with three or
+// more masters also [Cluster.KillMaster].
+func Replicas(n int) Option {
+	return func(o *options) { o.replicas = n }
 }
 
 // StartCluster runs masters redis-server nodes with cluster-enabled yes on
-// free loopback ports, assigns the 16384 hash slots to them in equal
-// contiguous ranges (node 0 gets the lowest), joins them with CLUSTER MEET
-// and waits until every node reports cluster_state:ok and all nodes agree
-// on who owns which slots. The nodes have no replicas. Options apply to
-// every node. All processes are killed in t.Cleanup.
+// free loopback ports (plus their replicas, see [Replicas]), assigns the
+// 16384 hash slots to the masters in equal contiguous ranges (master 0 gets
+// the lowest), joins all nodes with CLUSTER MEET, attaches the replicas with
+// CLUSTER REPLICATE, and waits until every node reports cluster_state:ok,
+// knows every other node and agrees on who serves which slots, and every
+// replica is in sync. Options apply to every node. All processes are killed
+// in t.Cleanup.
 //
 // The cluster is formed with plain commands (CLUSTER SET-CONFIG-EPOCH,
-// ADDSLOTSRANGE, MEET), not with redis-cli --cluster.
+// ADDSLOTSRANGE, MEET, REPLICATE), not with redis-cli --cluster. Nodes use
+// cluster-node-timeout 2000, so a stopped master is detected in about 2 s.
 func StartCluster(t testing.TB, masters int, opts ...Option) *Cluster {
 	t.Helper()
+	o := buildOptions(opts)
 	if masters < 1 || masters > 100 {
 		t.Fatalf("redistest: StartCluster: masters = %d, want 1 to 100", masters)
 	}
-	o := buildOptions(opts)
+	if o.replicas < 0 || o.replicas > 5 {
+		t.Fatalf("redistest: StartCluster: %d replicas per master, want 0 to 5", o.replicas)
+	}
 	c := &Cluster{}
 	for i := range masters {
-		s := startServer(t, fmt.Sprintf("cluster node %d", i), false, true, o.cpus, func(s *Server) string {
-			return dataConf(s, o.conf)
-		})
-		c.nodes = append(c.nodes, s)
-		c.slots = append(c.slots, i*clusterSlots/masters)
+		c.shards = append(c.shards, &shard{first: i * clusterSlots / masters, last: (i+1)*clusterSlots/masters - 1})
+	}
+	conf := func(s *Server) string { return dataConf(s, o.conf) }
+	for i, sh := range c.shards {
+		s := startServer(t, fmt.Sprintf("cluster master %d", i), false, true, o.cpus, conf)
+		sh.nodes = append(sh.nodes, s)
+		c.all = append(c.all, s)
+	}
+	for r := range o.replicas {
+		for i, sh := range c.shards {
+			s := startServer(t, fmt.Sprintf("cluster replica %d of master %d", r, i), false, true, o.cpus, conf)
+			sh.nodes = append(sh.nodes, s)
+			c.all = append(c.all, s)
+		}
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
@@ -60,56 +93,132 @@ func StartCluster(t testing.TB, masters int, opts ...Option) *Cluster {
 	return c
 }
 
-// form assigns slots, joins the nodes and waits for agreement.
+// form assigns slots, joins the nodes, attaches the replicas and waits for
+// agreement.
 func (c *Cluster) form(ctx context.Context) error {
-	clients := make([]*redis.Client, len(c.nodes))
-	for i, n := range c.nodes {
-		clients[i] = redis.NewClient(&redis.Options{Addr: n.Addr(), MaxRetries: -1})
-		defer clients[i].Close()
+	clients := map[*Server]*redis.Client{}
+	for _, n := range c.all {
+		clients[n] = redis.NewClient(&redis.Options{Addr: n.Addr(), MaxRetries: -1})
+		defer clients[n].Close()
 	}
-	for i, rdb := range clients {
-		last := clusterSlots - 1
-		if i+1 < len(c.slots) {
-			last = c.slots[i+1] - 1
-		}
+	for i, sh := range c.shards {
+		m := sh.nodes[0]
 		// Distinct epochs avoid the collision-resolution round on start.
-		if err := rdb.Do(ctx, "CLUSTER", "SET-CONFIG-EPOCH", i+1).Err(); err != nil {
-			return fmt.Errorf("node %s: CLUSTER SET-CONFIG-EPOCH: %w", c.nodes[i].Addr(), err)
+		if err := clients[m].Do(ctx, "CLUSTER", "SET-CONFIG-EPOCH", i+1).Err(); err != nil {
+			return fmt.Errorf("node %s: CLUSTER SET-CONFIG-EPOCH: %w", m.Addr(), err)
 		}
-		if err := rdb.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", c.slots[i], last).Err(); err != nil {
-			return fmt.Errorf("node %s: CLUSTER ADDSLOTSRANGE %d %d: %w", c.nodes[i].Addr(), c.slots[i], last, err)
+		if err := clients[m].Do(ctx, "CLUSTER", "ADDSLOTSRANGE", sh.first, sh.last).Err(); err != nil {
+			return fmt.Errorf("node %s: CLUSTER ADDSLOTSRANGE %d %d: %w", m.Addr(), sh.first, sh.last, err)
 		}
 	}
-	for _, n := range c.nodes[1:] {
-		if err := clients[0].Do(ctx, "CLUSTER", "MEET", "127.0.0.1", n.port, n.busPort).Err(); err != nil {
+	first := clients[c.all[0]]
+	for _, n := range c.all[1:] {
+		if err := first.Do(ctx, "CLUSTER", "MEET", "127.0.0.1", n.port, n.busPort).Err(); err != nil {
 			return fmt.Errorf("CLUSTER MEET %s: %w", n.Addr(), err)
 		}
 	}
-	return c.waitAgreed(ctx, clients)
+	if len(c.all) > len(c.shards) {
+		// A replica can only follow a master it knows.
+		if err := c.waitKnown(ctx, clients); err != nil {
+			return err
+		}
+		for _, sh := range c.shards {
+			id, err := clients[sh.nodes[0]].Do(ctx, "CLUSTER", "MYID").Text()
+			if err != nil {
+				return fmt.Errorf("node %s: CLUSTER MYID: %w", sh.nodes[0].Addr(), err)
+			}
+			for _, r := range sh.nodes[1:] {
+				if err := clients[r].Do(ctx, "CLUSTER", "REPLICATE", id).Err(); err != nil {
+					return fmt.Errorf("node %s: CLUSTER REPLICATE %s: %w", r.Addr(), id, err)
+				}
+			}
+		}
+	}
+	return c.waitAgreed(ctx)
 }
 
-// waitAgreed polls every node until each reports cluster_state:ok, knows
-// all nodes, and maps the slots exactly as assigned.
-func (c *Cluster) waitAgreed(ctx context.Context, clients []*redis.Client) error {
-	want := c.wantSlotMap()
-	var last string
+// waitKnown waits until every node knows every other node.
+func (c *Cluster) waitKnown(ctx context.Context, clients map[*Server]*redis.Client) error {
+	want := strconv.Itoa(len(c.all))
 	for {
-		last = ""
-		for i, rdb := range clients {
-			if problem := c.nodeProblem(ctx, rdb, want); problem != "" {
-				last = fmt.Sprintf("node %s: %s", c.nodes[i].Addr(), problem)
+		last := ""
+		for _, n := range c.all {
+			info, err := clients[n].ClusterInfo(ctx).Result()
+			if err != nil {
+				last = fmt.Sprintf("node %s: CLUSTER INFO: %v", n.Addr(), err)
+				break
+			}
+			if got := infoFields(info)["cluster_known_nodes"]; got != want {
+				last = fmt.Sprintf("node %s: cluster_known_nodes:%s, want %s", n.Addr(), got, want)
 				break
 			}
 		}
 		if last == "" {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("cluster not ready: %s", last)
-		case <-time.After(10 * time.Millisecond):
+		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
+			return fmt.Errorf("nodes did not meet: %s: %w", last, err)
 		}
 	}
+}
+
+// waitAgreed polls every running node until each reports
+// cluster_state:ok, knows all nodes, and maps the slots to the masters the
+// harness expects with all running replicas listed, and every running
+// replica is in sync with its master.
+func (c *Cluster) waitAgreed(ctx context.Context) error {
+	clients := map[*Server]*redis.Client{}
+	for _, n := range c.all {
+		clients[n] = redis.NewClient(&redis.Options{Addr: n.Addr(), MaxRetries: -1})
+		defer clients[n].Close()
+	}
+	for {
+		want, replicas, masters := c.expectation()
+		last := ""
+		for _, n := range c.all {
+			if !n.Running() {
+				continue
+			}
+			if problem := c.nodeProblem(ctx, clients[n], want); problem != "" {
+				last = fmt.Sprintf("node %s: %s", n.Addr(), problem)
+				break
+			}
+		}
+		for i, r := range replicas {
+			if last != "" {
+				break
+			}
+			if p := replicaProblem(ctx, clients[r], masters[i]); p != "" {
+				last = fmt.Sprintf("replica %s: %s", r.Addr(), p)
+			}
+		}
+		if last == "" {
+			return nil
+		}
+		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
+			return fmt.Errorf("cluster not ready: %s: %w", last, err)
+		}
+	}
+}
+
+// expectation returns the expected slot map (see slotMap) and the running
+// replicas with their masters' addresses.
+func (c *Cluster) expectation() (slots string, replicas []*Server, masters []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var parts []string
+	for _, sh := range c.shards {
+		running := 0
+		for _, r := range sh.nodes[1:] {
+			if r.Running() {
+				running++
+				replicas = append(replicas, r)
+				masters = append(masters, sh.nodes[0].Addr())
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%d-%d@%s+%d", sh.first, sh.last, sh.nodes[0].Addr(), running))
+	}
+	return strings.Join(parts, ","), replicas, masters
 }
 
 // nodeProblem returns why one node is not ready yet, or "".
@@ -122,7 +231,7 @@ func (c *Cluster) nodeProblem(ctx context.Context, rdb *redis.Client, want strin
 	if fields["cluster_state"] != "ok" {
 		return "cluster_state:" + fields["cluster_state"]
 	}
-	if fields["cluster_known_nodes"] != strconv.Itoa(len(c.nodes)) {
+	if fields["cluster_known_nodes"] != strconv.Itoa(len(c.all)) {
 		return "cluster_known_nodes:" + fields["cluster_known_nodes"]
 	}
 	slots, err := rdb.ClusterSlots(ctx).Result()
@@ -135,20 +244,24 @@ func (c *Cluster) nodeProblem(ctx context.Context, rdb *redis.Client, want strin
 	return ""
 }
 
-// wantSlotMap renders the intended slot assignment like slotMap does.
-func (c *Cluster) wantSlotMap() string {
-	var parts []string
-	for i, n := range c.nodes {
-		last := clusterSlots - 1
-		if i+1 < len(c.slots) {
-			last = c.slots[i+1] - 1
-		}
-		parts = append(parts, fmt.Sprintf("%d-%d@%s", c.slots[i], last, n.Addr()))
+// replicaProblem returns why a replica is not in sync with master, or "".
+func replicaProblem(ctx context.Context, rdb *redis.Client, master string) string {
+	info, err := rdb.Info(ctx, "replication").Result()
+	if err != nil {
+		return "INFO replication: " + err.Error()
 	}
-	return strings.Join(parts, ",")
+	f := infoFields(info)
+	if got := net.JoinHostPort(f["master_host"], f["master_port"]); f["role"] != "slave" || got != master {
+		return fmt.Sprintf("role %s of %s, want slave of %s", f["role"], got, master)
+	}
+	if f["master_link_status"] != "up" {
+		return "master_link_status:" + f["master_link_status"]
+	}
+	return ""
 }
 
-// slotMap renders CLUSTER SLOTS as "start-end@master,..." in slot order.
+// slotMap renders CLUSTER SLOTS as "start-end@master+replicas,..." in slot
+// order.
 func slotMap(slots []redis.ClusterSlot) string {
 	slots = slices.Clone(slots)
 	slices.SortFunc(slots, func(a, b redis.ClusterSlot) int { return a.Start - b.Start })
@@ -158,7 +271,7 @@ func slotMap(slots []redis.ClusterSlot) string {
 		if len(s.Nodes) > 0 {
 			master = s.Nodes[0].Addr
 		}
-		parts = append(parts, fmt.Sprintf("%d-%d@%s", s.Start, s.End, master))
+		parts = append(parts, fmt.Sprintf("%d-%d@%s+%d", s.Start, s.End, master, max(len(s.Nodes)-1, 0)))
 	}
 	return strings.Join(parts, ",")
 }
@@ -177,20 +290,41 @@ func infoFields(info string) map[string]string {
 // logs returns the log tails of all nodes, for failure messages.
 func (c *Cluster) logs() string {
 	var b strings.Builder
-	for _, n := range c.nodes {
+	for _, n := range c.all {
 		b.WriteString(tail(15, n.stderrPath, n.logPath))
 	}
 	return b.String()
 }
 
-// Nodes returns the cluster's nodes, in slot order: Nodes()[0] owns the
-// lowest slots.
-func (c *Cluster) Nodes() []*Server { return slices.Clone(c.nodes) }
+// Nodes returns the masters, in slot order: Nodes()[0] serves the lowest
+// slots. After [Cluster.Failover] or [Cluster.KillMaster] it returns the
+// promoted replicas in place of the old masters.
+func (c *Cluster) Nodes() []*Server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var masters []*Server
+	for _, sh := range c.shards {
+		masters = append(masters, sh.nodes[0])
+	}
+	return masters
+}
 
-// Addrs returns the nodes' "127.0.0.1:port" addresses, in slot order.
+// Replicas returns every replica (none unless started with [Replicas]).
+func (c *Cluster) Replicas() []*Server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var replicas []*Server
+	for _, sh := range c.shards {
+		replicas = append(replicas, sh.nodes[1:]...)
+	}
+	return replicas
+}
+
+// Addrs returns the "127.0.0.1:port" addresses of all nodes, masters (in
+// slot order) first, as started.
 func (c *Cluster) Addrs() []string {
-	addrs := make([]string, len(c.nodes))
-	for i, n := range c.nodes {
+	addrs := make([]string, len(c.all))
+	for i, n := range c.all {
 		addrs[i] = n.Addr()
 	}
 	return addrs
@@ -211,16 +345,133 @@ func (c *Cluster) Client(t testing.TB) *redis.ClusterClient {
 	return rdb
 }
 
-// NodeFor returns the node that owns the hash slot of key (or channel, for
+// NodeFor returns the master serving the hash slot of key (or channel, for
 // sharded pub/sub), honouring {hash tags}, so a test can stop the node a
 // subscription lives on.
 func (c *Cluster) NodeFor(key string) *Server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.shardFor(key).nodes[0]
+}
+
+// shardFor returns the shard serving key. Callers hold c.mu or only read
+// the immutable slot bounds.
+func (c *Cluster) shardFor(key string) *shard {
 	slot := Slot(key)
-	i, found := slices.BinarySearch(c.slots, slot)
-	if !found {
-		i--
+	i, _ := slices.BinarySearchFunc(c.shards, slot, func(sh *shard, slot int) int {
+		switch {
+		case sh.last < slot:
+			return -1
+		case sh.first > slot:
+			return 1
+		default:
+			return 0
+		}
+	})
+	return c.shards[i]
+}
+
+// WaitReady polls until every running node reports cluster_state:ok, knows
+// every node, agrees on which master serves which slots, and every running
+// replica is in sync, or ctx ends. Use it after restarting a node
+// ([Server.Restart] keeps the node's nodes.conf, so it rejoins with its old
+// ID; a restarted former master comes back as a replica).
+func (c *Cluster) WaitReady(ctx context.Context) error {
+	if err := c.waitAgreed(ctx); err != nil {
+		return fmt.Errorf("redistest: %w", err)
 	}
-	return c.nodes[i]
+	return nil
+}
+
+// Failover promotes a replica of the master serving key with CLUSTER
+// FAILOVER (a coordinated, lossless switch; the old master becomes its
+// replica) and waits until every node agrees. It returns the new master.
+// The cluster must have been started with [Replicas].
+func (c *Cluster) Failover(ctx context.Context, key string) (*Server, error) {
+	c.mu.Lock()
+	sh := c.shardFor(key)
+	if len(sh.nodes) < 2 {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("redistest: cluster failover: slot %d has no replica (start the cluster with Replicas)", Slot(key))
+	}
+	replica := sh.nodes[1]
+	c.mu.Unlock()
+
+	rdb := redis.NewClient(&redis.Options{Addr: replica.Addr(), MaxRetries: -1})
+	defer rdb.Close()
+	if err := rdb.Do(ctx, "CLUSTER", "FAILOVER").Err(); err != nil {
+		return nil, fmt.Errorf("redistest: CLUSTER FAILOVER on %s: %w", replica.Addr(), err)
+	}
+	if err := waitRole(ctx, replica.Addr(), "master"); err != nil {
+		return nil, fmt.Errorf("redistest: cluster failover: %w%s", err, c.logs())
+	}
+	c.promote(sh, replica)
+	if err := c.waitAgreed(ctx); err != nil {
+		return nil, fmt.Errorf("redistest: cluster failover: %w%s", err, c.logs())
+	}
+	return replica, nil
+}
+
+// KillMaster stops the master serving key with SIGKILL, as an outage
+// would, and waits until the cluster promotes one of its replicas (after
+// cluster-node-timeout, 2 s, plus the replica election, about 1 s) and every
+// running node agrees. It returns the new master. The cluster needs
+// [Replicas] and at least three masters, so that a majority of masters is
+// left to authorise the failover. [Server.Restart] brings the old master
+// back as a replica; then call [Cluster.WaitReady].
+func (c *Cluster) KillMaster(ctx context.Context, key string) (*Server, error) {
+	c.mu.Lock()
+	sh := c.shardFor(key)
+	if len(sh.nodes) < 2 {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("redistest: cluster kill master: slot %d has no replica (start the cluster with Replicas)", Slot(key))
+	}
+	old := sh.nodes[0]
+	replicas := slices.Clone(sh.nodes[1:])
+	c.mu.Unlock()
+
+	old.Stop()
+	for {
+		for _, r := range replicas {
+			if role, err := roleOf(ctx, r.Addr()); err == nil && role == "master" {
+				c.promote(sh, r)
+				if err := c.waitAgreed(ctx); err != nil {
+					return nil, fmt.Errorf("redistest: cluster kill master: %w%s", err, c.logs())
+				}
+				return r, nil
+			}
+		}
+		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("redistest: cluster kill master: no replica of %s was promoted: %w%s", old.Addr(), err, c.logs())
+		}
+	}
+}
+
+// promote records newMaster as the master of sh and the other nodes as
+// its replicas.
+func (c *Cluster) promote(sh *shard, newMaster *Server) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	nodes := []*Server{newMaster}
+	for _, n := range sh.nodes {
+		if n != newMaster {
+			nodes = append(nodes, n)
+		}
+	}
+	sh.nodes = nodes
+}
+
+// waitRole waits until ROLE on addr reports want.
+func waitRole(ctx context.Context, addr, want string) error {
+	for {
+		role, err := roleOf(ctx, addr)
+		if err == nil && role == want {
+			return nil
+		}
+		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
+			return fmt.Errorf("%s has role %q (%v), want %s: %w", addr, role, err, want, ctx.Err())
+		}
+	}
 }
 
 // Slot returns the Redis Cluster hash slot of key: CRC16 (XMODEM) of the
@@ -249,20 +500,4 @@ func crc16(s string) uint16 {
 		}
 	}
 	return crc
-}
-
-// WaitReady polls until every node reports cluster_state:ok, knows every
-// other node and agrees on the original slot assignment, or ctx ends. Use it
-// after restarting a node ([Server.Restart] keeps the node's nodes.conf, so
-// it rejoins with its old ID and slots).
-func (c *Cluster) WaitReady(ctx context.Context) error {
-	clients := make([]*redis.Client, len(c.nodes))
-	for i, n := range c.nodes {
-		clients[i] = redis.NewClient(&redis.Options{Addr: n.Addr(), MaxRetries: -1})
-		defer clients[i].Close()
-	}
-	if err := c.waitAgreed(ctx, clients); err != nil {
-		return fmt.Errorf("redistest: %w", err)
-	}
-	return nil
 }

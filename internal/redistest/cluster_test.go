@@ -3,6 +3,7 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -144,5 +145,112 @@ func TestStartClusterOneNode(t *testing.T) {
 	c := StartCluster(t, 1)
 	if err := c.Client(t).Set(context.Background(), UniquePrefix(t), 1, 0).Err(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestClusterReplicasFailover(t *testing.T) {
+	t.Parallel()
+	begin := time.Now()
+	c := StartCluster(t, 3, Replicas(1))
+	t.Logf("3 masters + 3 replicas cluster start took %v", time.Since(begin))
+	if got := len(c.Nodes()); got != 3 {
+		t.Fatalf("len(Nodes()) = %d, want 3", got)
+	}
+	if got := len(c.Replicas()); got != 3 {
+		t.Fatalf("len(Replicas()) = %d, want 3", got)
+	}
+	if got := len(c.Addrs()); got != 6 {
+		t.Fatalf("len(Addrs()) = %d, want 6", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rdb := c.Client(t)
+	key := UniquePrefix(t)
+	if err := rdb.Set(ctx, key, "before", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	old := c.NodeFor(key)
+	begin = time.Now()
+	promoted, err := c.Failover(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cluster Failover took %v", time.Since(begin))
+	if promoted == old {
+		t.Fatal("Failover returned the old master")
+	}
+	if c.NodeFor(key) != promoted {
+		t.Fatalf("NodeFor = %s after Failover, want %s", c.NodeFor(key).Addr(), promoted.Addr())
+	}
+	if role, err := roleOf(ctx, old.Addr()); err != nil || role != "slave" {
+		t.Fatalf("old master role = %q, %v; want slave", role, err)
+	}
+	// Replication carried the key over, and the cluster client follows
+	// the MOVED redirection to the new master.
+	if v, err := promoted.Client(t).Get(ctx, key).Result(); err != nil || v != "before" {
+		t.Fatalf("GET on the promoted node = %q, %v; want \"before\"", v, err)
+	}
+	if err := rdb.Set(ctx, key, "after", 0).Err(); err != nil {
+		t.Fatalf("SET after Failover: %v", err)
+	}
+	if v, err := promoted.Client(t).Get(ctx, key).Result(); err != nil || v != "after" {
+		t.Fatalf("GET on the promoted node = %q, %v; want \"after\"", v, err)
+	}
+
+	// Sharded pub/sub works against the new master.
+	sub := rdb.SSubscribe(ctx, key)
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rdb.SPublish(ctx, key, "hi").Result(); err != nil || n != 1 {
+		t.Fatalf("SPUBLISH = %d, %v; want 1 subscriber", n, err)
+	}
+	if m, err := sub.ReceiveMessage(ctx); err != nil || m.Payload != "hi" {
+		t.Fatalf("message = %v, %v; want \"hi\"", m, err)
+	}
+}
+
+func TestClusterKillMaster(t *testing.T) {
+	t.Parallel()
+	c := StartCluster(t, 3, Replicas(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rdb := c.Client(t)
+	key := UniquePrefix(t)
+	old := c.NodeFor(key)
+
+	begin := time.Now()
+	promoted, err := c.KillMaster(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cluster KillMaster took %v", time.Since(begin))
+	if promoted == old || old.Running() {
+		t.Fatalf("KillMaster: promoted %s, old %s running=%v", promoted.Addr(), old.Addr(), old.Running())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := rdb.Set(ctx, key, "v", 0).Err()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SET after KillMaster: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// The old master comes back as a replica of the promoted node.
+	old.Restart()
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if role, err := roleOf(ctx, old.Addr()); err != nil || role != "slave" {
+		t.Fatalf("restarted old master role = %q, %v; want slave", role, err)
+	}
+	if !slices.Contains(c.Replicas(), old) {
+		t.Fatal("Replicas() does not list the restarted old master")
 	}
 }

@@ -42,8 +42,7 @@ type Sentinel struct {
 	mu sync.Mutex // serialises role changes
 }
 
-// StartSentinel runs a master and one replica (with repl-diskless-sync-delay
-// 0, so the first sync is immediate), waits until the replica is in sync,
+// StartSentinel runs a master and one replica, waits until the replica is in sync,
 // then runs the sentinels (see [Sentinels]) with down-after-milliseconds
 // 1000 and failover-timeout 3000, and waits until every sentinel monitors
 // the master, sees the replica as healthy and knows the other sentinels.
@@ -60,7 +59,7 @@ func StartSentinel(t testing.TB, opts ...Option) *Sentinel {
 		t.Fatalf("redistest: StartSentinel: %d sentinels, want 1 to 9", n)
 	}
 	quorum := n/2 + 1
-	conf := append([]string{"repl-diskless-sync-delay 0"}, o.conf...)
+	conf := o.conf
 	s := &Sentinel{t: t}
 
 	master := startServer(t, "sentinel master", false, false, o.cpus, func(srv *Server) string {

@@ -21,6 +21,7 @@ type options struct {
 	conf      []string // extra redis.conf lines for data nodes
 	sentinels int      // StartSentinel only
 	cpus      string   // taskset CPU list; "" runs unpinned
+	replicas  int      // StartCluster only: replicas per master
 }
 
 // CPUs pins every process the Start function runs to the given CPUs with
@@ -91,11 +92,18 @@ func dataConf(s *Server, extra []string) string {
 	fmt.Fprintf(&b, "dir %s\nlogfile %s\n", quote(s.dir), quote(s.logPath))
 	b.WriteString("daemonize no\nprotected-mode no\nsave \"\"\nappendonly no\n")
 	b.WriteString("enable-debug-command local\n")
+	// A replica's first sync starts at once instead of after 5 s.
+	b.WriteString("repl-diskless-sync-delay 0\n")
 	if s.busPort != 0 {
 		fmt.Fprintf(&b, "cluster-enabled yes\ncluster-port %d\n", s.busPort)
 		b.WriteString("cluster-config-file nodes.conf\ncluster-node-timeout 2000\n")
 		b.WriteString("cluster-announce-ip 127.0.0.1\n")
 		b.WriteString("cluster-require-full-coverage yes\n")
+		b.WriteString("cluster-replica-validity-factor 0\ncluster-allow-replica-migration no\n")
+		// Redis lists a replica in CLUSTER SLOTS only once its replication
+		// offset is not 0, which for an idle master happens at the first
+		// replication ping: 1 s instead of the default 10 s.
+		b.WriteString("repl-ping-replica-period 1\n")
 	}
 	for _, l := range extra {
 		b.WriteString(l)
