@@ -352,3 +352,29 @@ describe("compat: TLS", () => {
     }
   });
 });
+
+describe("compat: --key", () => {
+  test("a sidecar and a peer with the same custom key prefix talk; the default prefix does not reach them", async () => {
+    const redis = await startRedis();
+    const keyed = await startSidecar({ redis: redis.url, key: "myapp" });
+    const plainSidecar = await startSidecar({ redis: redis.url });
+    const peer = await startPeer({ redis: redis.url, key: "myapp", namespaces: ["/"] });
+    const c = await startClients(peer.url, [{ name: "c", auth: { rooms: ["k"] } }]);
+    const e = new Emitter(keyed.addr, { timeout: 10000 });
+    const other = new Emitter(plainSidecar.addr, { timeout: 10000 });
+    try {
+      await other.to("k").emit("wrong-prefix", 1);
+      await e.to("k").emit("right-prefix", 2);
+      await settle(e, c, { "/": ["c"] });
+      assert.deepEqual(got(c, "c"), [{ event: "right-prefix", args: [2] }]);
+    } finally {
+      e.close();
+      other.close();
+      await c.stop();
+      await peer.stop();
+      await keyed.stop();
+      await plainSidecar.stop();
+      await redis.stop();
+    }
+  });
+});
