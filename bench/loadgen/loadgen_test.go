@@ -168,3 +168,22 @@ func TestHist(t *testing.T) {
 		}
 	}
 }
+
+func TestHeapBytes(t *testing.T) {
+	for _, tt := range []struct {
+		reply string
+		want  int64
+		ok    bool
+	}{
+		{`{"gc":true,"clients":0,"memory":{"rss":1,"heapTotal":5,"heapUsed":4096,"external":7}}`, 4096, true},
+		{`{"gc":true,"heap_inuse":1000,"stack_inuse":24,"sys":9}`, 1024, true},
+		{`{"gc":true}`, 0, false},
+		{``, 0, false},
+		{`not json`, 0, false},
+	} {
+		got, ok := heapBytes(tt.reply)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("heapBytes(%q) = %d, %v; want %d, %v", tt.reply, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -58,6 +58,7 @@ type metric struct {
 
 var idleMetrics = []metric{
 	{"RSS/conn (KB)", func(r record) (float64, bool) { return r.Idle.RSSPerConn / 1024, true }, "%.2f"},
+	{"GC heap/conn (KB)", func(r record) (float64, bool) { return r.Idle.HeapPerConn / 1024, r.Idle.HeapPerConn != 0 }, "%.2f"},
 	{"kernel/conn, both ends (KB)", func(r record) (float64, bool) { return r.Idle.KernelPerConn / 1024, true }, "%.2f"},
 	{"idle CPU (µs/conn/s)", func(r record) (float64, bool) { return r.Idle.IdleCPUus, true }, "%.3f"},
 	{"server RSS at N (MB)", func(r record) (float64, bool) { return float64(r.Idle.RSSN) / (1 << 20), true }, "%.1f"},

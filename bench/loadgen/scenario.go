@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -108,6 +109,7 @@ type idleResult struct {
 	RSSN          int64   `json:"rssn"`
 	RSSPerConn    float64 `json:"rss_per_conn"`    // bytes
 	KernelPerConn float64 `json:"kernel_per_conn"` // Slab delta per connection (both ends)
+	HeapPerConn   float64 `json:"heap_per_conn"`   // GC heap (+ Go stacks) delta per connection, from the GC replies
 	TCPBufPerConn float64 `json:"tcpbuf_per_conn"`
 	IdleCPUus     float64 `json:"idle_cpu_us"`  // server CPU µs per connection per second during the hold
 	OthersCores   float64 `json:"others_cores"` // CPU used by the rest of the machine during the hold
@@ -140,7 +142,8 @@ func runIdle(ctx context.Context, t target, cfg idleConfig, o runOpts) (*idleRes
 	}
 	defer fl.close()
 
-	r.RSS0, _, err = sampleRSS(ctx, t, cfg.Settle)
+	var reply0 string
+	r.RSS0, reply0, err = sampleRSS(ctx, t, cfg.Settle)
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +172,11 @@ func runIdle(ctx context.Context, t target, cfg idleConfig, o runOpts) (*idleRes
 	}
 	slab1, tcp1, _ := kernelMem()
 	r.RSSPerConn = float64(r.RSSN-r.RSS0) / float64(cfg.N)
+	if h0, ok0 := heapBytes(reply0); ok0 {
+		if h1, ok1 := heapBytes(r.GCReply); ok1 {
+			r.HeapPerConn = float64(h1-h0) / float64(cfg.N)
+		}
+	}
 	r.KernelPerConn = float64(slab1-slab0) / float64(cfg.N)
 	r.TCPBufPerConn = float64(tcp1-tcp0) / float64(cfg.N)
 	r.LoadgenRSS = fl.rss()
@@ -379,3 +387,25 @@ func runFanout(ctx context.Context, t target, cfg fanoutConfig, o runOpts) (*fan
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// heapBytes extracts the collected heap from a GC reply: Node's
+// process.memoryUsage().heapUsed, or the relay host's heap_inuse+stack_inuse.
+func heapBytes(reply string) (int64, bool) {
+	var v struct {
+		Memory *struct {
+			HeapUsed int64 `json:"heapUsed"`
+		} `json:"memory"`
+		HeapInuse  *int64 `json:"heap_inuse"`
+		StackInuse int64  `json:"stack_inuse"`
+	}
+	if reply == "" || json.Unmarshal([]byte(reply), &v) != nil {
+		return 0, false
+	}
+	switch {
+	case v.Memory != nil:
+		return v.Memory.HeapUsed, true
+	case v.HeapInuse != nil:
+		return *v.HeapInuse + v.StackInuse, true
+	}
+	return 0, false
+}
