@@ -18,7 +18,7 @@ TEST_DEPS ?=
 GOTESTFLAGS ?= -race -shuffle=on -timeout 15m
 FUZZTIME ?= 30s
 
-.PHONY: all build test test-go lint fuzz bench run clean
+.PHONY: all build deps test test-go lint fuzz bench run clean
 all: test lint ## Run every test and the linters
 
 build: ## Build bin/siorelay
@@ -26,6 +26,8 @@ build: ## Build bin/siorelay
 
 run: ## Run the relay on 127.0.0.1:3000 with the gRPC EmitterService on 127.0.0.1:50051 (no Redis needed)
 	$(GO) run ./cmd/siorelay serve --addr 127.0.0.1:3000 --grpc-addr 127.0.0.1:50051
+
+deps: $(TEST_DEPS) ## Install what the tests need into the tree (npm ci, venvs)
 
 test: ## Run every test: Go (with -race), Node and Python clients, interop with real Node peers and Redis
 	@command -v redis-server >/dev/null || { echo 'redis-server not found: install it with "apt-get install redis-server" (Debian/Ubuntu) or "brew install redis"; .ci/run installs it itself' >&2; exit 1; }

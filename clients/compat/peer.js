@@ -33,9 +33,11 @@ if (mode === "classic") {
     publishOnSpecificResponseChannel: cfg.publishOnSpecificResponseChannel,
   });
 } else if (mode === "sharded") {
+  // Object.assign in the adapter would let an undefined subscriptionMode
+  // override its "dynamic" default: pass the key only when it is given.
   adapter = createShardedAdapter(pubClient, subClient, {
     channelPrefix: key,
-    subscriptionMode: cfg.subscriptionMode,
+    ...(cfg.subscriptionMode ? { subscriptionMode: cfg.subscriptionMode } : {}),
   });
 } else {
   throw new Error(`unknown mode ${mode}`);
