@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -146,4 +147,51 @@ func closedPort(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+// TestEmitTopologies publishes through the Sentinel and Cluster URL forms.
+func TestEmitTopologies(t *testing.T) {
+	t.Run("sentinel follows a failover", func(t *testing.T) {
+		s := redistest.StartSentinel(t)
+		for round := 0; round < 2; round++ {
+			master := s.Master()
+			msgs := subscribe(t, master.Client(t), "*")
+			if code, _, stderr := runCmd(t, "emit", "--redis", s.URL(), "ev", fmt.Sprint(round)); code != 0 {
+				t.Fatalf("round %d: exit %d: %s", round, code, stderr)
+			}
+			if m := <-msgs; m.Channel != "socket.io#/#" || !strings.HasSuffix(m.Payload, fmt.Sprintf("\xa2ev%c\xa3nsp\xa1/\x83\xa5rooms\x90\xa5flags\x80\xa6except\x90", byte(round))) {
+				t.Fatalf("round %d: published %s %q", round, m.Channel, m.Payload)
+			}
+			if round == 0 {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				if _, err := s.Failover(ctx); err != nil {
+					t.Fatal(err)
+				}
+				cancel()
+			}
+		}
+	})
+	t.Run("cluster routes SPUBLISH to the slot owner", func(t *testing.T) {
+		c := redistest.StartCluster(t, 3)
+		for _, room := range []string{"a", "b", "c", "d", "e"} {
+			channel := "socket.io#/#" + room + "#"
+			owner := c.NodeFor(channel).Client(t)
+			ps := owner.SSubscribe(context.Background(), channel)
+			if _, err := ps.Receive(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if code, _, stderr := runCmd(t, "emit", "--redis", c.URL(), "--sharded", "--to", room, "ev"); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			select {
+			case m := <-ps.Channel():
+				if !strings.Contains(m.Payload, `"rooms":["`+room+`"]`) {
+					t.Errorf("room %s: %q", room, m.Payload)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("room %s: nothing arrived on %s", room, channel)
+			}
+			ps.Close()
+		}
+	})
 }
