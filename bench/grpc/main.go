@@ -12,10 +12,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -57,12 +60,25 @@ func run(args []string, out io.Writer) error {
 	fs.IntVar(&cfg.streams, "streams", 4, "concurrent streams / batch callers for the batch rows")
 	fs.IntVar(&cfg.batch, "batch", 100, "events per stream message / batch")
 	fs.IntVar(&cfg.conns, "conns", 2, "gRPC client connections (calls are spread over them)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	workers := fs.Int("stream-workers", 0, "in-process server: grpc.NumStreamWorkers (0: the server's default)")
 	only := fs.String("only", "", "comma-separated rows to run: unary, batch, stream, direct-emit, direct-batch (default all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *only != "" {
 		cfg.only = strings.Split(*only, ",")
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	redisURL := cfg.redisURL
@@ -92,7 +108,11 @@ func run(args []string, out io.Writer) error {
 
 	addr := cfg.addr
 	if addr == "" {
-		srv, err := emittergrpc.NewServer(emittergrpc.Config{Backend: emittergrpc.NewEmitterBackend(em)})
+		scfg := emittergrpc.Config{Backend: emittergrpc.NewEmitterBackend(em)}
+		if *workers > 0 {
+			scfg.ServerOptions = append(scfg.ServerOptions, grpc.NumStreamWorkers(uint32(*workers)))
+		}
+		srv, err := emittergrpc.NewServer(scfg)
 		if err != nil {
 			return err
 		}
@@ -212,12 +232,15 @@ func run(args []string, out io.Writer) error {
 		if cfg.only != nil && !slices.Contains(cfg.only, r.name) {
 			continue
 		}
-		res, err := measure(r.workers, r.perOp, cfg.warmup, cfg.duration, r.newOp)
+		res, err := measure(rdb, r.workers, r.perOp, cfg.warmup, cfg.duration, r.newOp)
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.name, err)
 		}
-		fmt.Fprintf(out, "%-13s %10.0f ops/s %11.0f events/s %9.1f µs/op  workers=%-4d %s\n",
-			r.name, res.opsPerSec, res.opsPerSec*float64(r.perOp), res.meanMicros, r.workers, r.describe)
+		evCPU := float64(res.cpuPerOp+res.redisPerOp) / float64(r.perOp) / 1e3 // µs per event
+		fmt.Fprintf(out, "%-13s %9.0f ops/s %10.0f events/s %9.1f µs/op | CPU/event %5.2f µs (go %5.2f + redis %5.2f) → %8.0f events/s per %d cores | workers=%d %s\n",
+			r.name, res.opsPerSec, res.opsPerSec*float64(r.perOp), res.meanMicros,
+			evCPU, float64(res.cpuPerOp)/float64(r.perOp)/1e3, float64(res.redisPerOp)/float64(r.perOp)/1e3,
+			float64(runtime.NumCPU())*1e6/evCPU, runtime.NumCPU(), r.workers, r.describe)
 	}
 	return nil
 }
@@ -225,11 +248,39 @@ func run(args []string, out io.Writer) error {
 type result struct {
 	opsPerSec  float64
 	meanMicros float64
+	cpuPerOp   time.Duration // this process (client + in-process sidecar) CPU per op
+	redisPerOp time.Duration // redis-server CPU per op
+}
+
+// processCPU is the user+system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// redisCPU is the user+system CPU time redis-server reports (INFO cpu).
+func redisCPU(rdb *redis.Client) time.Duration {
+	info, err := rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		return 0
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\r\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, _ := strconv.ParseFloat(v, 64)
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second))
 }
 
 // measure runs workers loops of op for warmup+duration and counts the
 // operations completed in the measured window.
-func measure(workers, perOp int, warmup, duration time.Duration, newOp func(w int) (func() error, func() error)) (result, error) {
+func measure(rdb *redis.Client, workers, perOp int, warmup, duration time.Duration, newOp func(w int) (func() error, func() error)) (result, error) {
 	var (
 		measuring atomic.Bool
 		stop      atomic.Bool
@@ -265,11 +316,13 @@ func measure(workers, perOp int, warmup, duration time.Duration, newOp func(w in
 		})
 	}
 	time.Sleep(warmup)
+	cpu0, rcpu0 := processCPU(), redisCPU(rdb)
 	measuring.Store(true)
 	start := time.Now()
 	time.Sleep(duration)
 	measuring.Store(false)
 	elapsed := time.Since(start)
+	cpu, rcpu := processCPU()-cpu0, redisCPU(rdb)-rcpu0
 	stop.Store(true)
 	wg.Wait()
 	if firstErr != nil {
@@ -282,6 +335,8 @@ func measure(workers, perOp int, warmup, duration time.Duration, newOp func(w in
 	return result{
 		opsPerSec:  float64(n) / elapsed.Seconds(),
 		meanMicros: float64(busy.Load()) / float64(n) / 1e3,
+		cpuPerOp:   cpu / time.Duration(n),
+		redisPerOp: rcpu / time.Duration(n),
 	}, nil
 }
 

@@ -3,6 +3,8 @@ package emittergrpc
 import (
 	"context"
 	"errors"
+	"net"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -28,12 +30,24 @@ func toStatus(ctx context.Context, op string, err error) error {
 		errors.Is(err, emitter.ErrReservedEvent),
 		errors.Is(err, emitter.ErrEncode):
 		return status.Errorf(codes.InvalidArgument, "%s: %v", op, err)
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) || deadlinePassed(ctx, err):
 		return status.Errorf(codes.DeadlineExceeded, "%s: deadline exceeded before the publish was acknowledged (it may still happen): %v", op, err)
 	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
 		return status.Errorf(codes.Canceled, "%s: cancelled before the publish was acknowledged (it may still happen): %v", op, err)
 	}
 	return status.Errorf(codes.Unavailable, "%s: publish failed, retry later: %v", op, err)
+}
+
+// deadlinePassed reports whether err is a network timeout caused by ctx's
+// deadline: the Redis client sets its socket deadline to ctx's, and the
+// socket may time out a moment before ctx.Err() is set.
+func deadlinePassed(ctx context.Context, err error) bool {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		return false
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // invalidf is an InvalidArgument status for a request the service rejects.

@@ -150,32 +150,66 @@ func (s *Service) EmitBatch(ctx context.Context, r *siorelayv1.EmitBatchRequest)
 	return &siorelayv1.EmitBatchResponse{Count: uint64(len(evs))}, nil
 }
 
-// EmitStream implements siorelayv1.EmitterServiceServer. Messages are
-// handled one after the other: message n+1 is read only after message n
-// was published, which keeps the order and bounds the memory per stream.
+// EmitStream implements siorelayv1.EmitterServiceServer.
+//
+// A stream publishes one message at a time, in order, on a publisher
+// goroutine of its own, while the handler receives and validates the next
+// message: Redis's round trip for message n overlaps with the decoding of
+// message n+1, and at most one message is in flight. The handler returns
+// only after the publisher is idle, so no publish outlives the call.
 func (s *Service) EmitStream(stream grpc.ClientStreamingServer[siorelayv1.EmitStreamRequest, siorelayv1.EmitStreamResponse]) error {
 	ctx := stream.Context()
-	var count uint64
-	for n := 0; ; n++ {
+	jobs := make(chan []Event)
+	results := make(chan error, 1) // at most one job is in flight
+	go func() {
+		for evs := range jobs {
+			results <- s.backend.EmitBatch(ctx, evs)
+		}
+	}()
+	defer close(jobs)
+
+	var (
+		count    uint64 // events published
+		inFlight int    // events of the message being published; 0 if none
+		n        int    // index of the message received last
+	)
+	// settle waits for the message in flight, if any.
+	settle := func() error {
+		if inFlight == 0 {
+			return nil
+		}
+		err := <-results
+		if err != nil {
+			st := status.Convert(toStatus(ctx, "EmitStream", err))
+			return status.Errorf(st.Code(), "%s; message %d: %d events of earlier messages were published, none of this one or later ones", st.Message(), n-1, count)
+		}
+		count += uint64(inFlight)
+		inFlight = 0
+		return nil
+	}
+	for ; ; n++ {
 		r, err := stream.Recv()
 		if err == io.EOF {
+			if err := settle(); err != nil {
+				return err
+			}
 			return stream.SendAndClose(&siorelayv1.EmitStreamResponse{Count: count})
 		}
 		if err != nil {
+			_ = settle()
 			return err // the stream broke; the status is the transport's
 		}
-		evs, err := events(r.GetEvents())
-		if err != nil {
-			return invalidf("EmitStream: message %d: %v; %d events of earlier messages were published, none of this one", n, err, count)
+		evs, verr := events(r.GetEvents())
+		if err := settle(); err != nil {
+			return err
 		}
-		if len(evs) == 0 {
-			continue
+		if verr != nil {
+			return invalidf("EmitStream: message %d: %v; %d events of earlier messages were published, none of this one", n, verr, count)
 		}
-		if err := s.backend.EmitBatch(ctx, evs); err != nil {
-			st := status.Convert(toStatus(ctx, "EmitStream", err))
-			return status.Errorf(st.Code(), "%s; message %d: %d events of earlier messages were published, none of this one", st.Message(), n, count)
+		if len(evs) > 0 {
+			jobs <- evs
+			inFlight = len(evs)
 		}
-		count += uint64(len(evs))
 	}
 }
 
