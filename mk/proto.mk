@@ -62,3 +62,16 @@ breaking-proto: $(BUF) ## Check proto/ for breaking changes against main (BREAKI
 	$(BUF) breaking --against '$(or $(BREAKING_AGAINST),.git#branch=main)'
 
 TEST_TARGETS += checkgenerate
+
+GRPCURL_VERSION ?= v1.9.3
+GRPCURL         := $(PROTO_BIN)/grpcurl-$(GRPCURL_VERSION)
+
+$(GRPCURL):
+	$(call proto_install,grpcurl,github.com/fullstorydev/grpcurl/cmd/grpcurl,$(GRPCURL_VERSION))
+
+.PHONY: test-grpcurl
+test-grpcurl: $(GRPCURL) ## Run the README's grpcurl commands against the sidecar (pinned grpcurl)
+	@command -v redis-server >/dev/null || { echo "test-grpcurl: redis-server not found (apt-get install -y redis-server)" >&2; exit 1; }
+	SIORELAY_GRPCURL=$(GRPCURL) $(GO) test -count=1 -run '^TestGRPCurl$$' ./cmd/siorelay
+
+TEST_TARGETS += test-grpcurl

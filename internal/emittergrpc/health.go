@@ -51,3 +51,26 @@ func setStatus(hs *health.Server, st healthpb.HealthCheckResponse_ServingStatus)
 	hs.SetServingStatus("", st)
 	hs.SetServingStatus(siorelayv1.EmitterService_ServiceDesc.ServiceName, st)
 }
+
+// healthService is the standard health service, except that Watch streams
+// end when the Server shuts down; otherwise a client watching health would
+// hold GracefulStop until the shutdown deadline.
+type healthService struct {
+	*health.Server
+	stopping context.Context // cancelled when Shutdown starts
+}
+
+// Watch implements healthpb.HealthServer.
+func (h healthService) Watch(req *healthpb.HealthCheckRequest, stream healthpb.Health_WatchServer) error {
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	defer context.AfterFunc(h.stopping, cancel)()
+	return h.Server.Watch(req, watchStream{stream, ctx})
+}
+
+type watchStream struct {
+	healthpb.Health_WatchServer
+	ctx context.Context
+}
+
+func (w watchStream) Context() context.Context { return w.ctx }

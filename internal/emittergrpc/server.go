@@ -72,7 +72,7 @@ type Server struct {
 	grpc   *grpc.Server
 	health *health.Server
 
-	ctx    context.Context // cancelled by Shutdown; stops the health watcher
+	ctx    context.Context // cancelled by Shutdown; stops the health probe and Watch streams
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the health watcher
 	start  sync.Once      // starts the health watcher
@@ -102,9 +102,9 @@ func NewServer(cfg Config) (*Server, error) {
 		initial = healthpb.HealthCheckResponse_NOT_SERVING // until the first probe succeeds
 	}
 	setStatus(hs, initial)
-	healthpb.RegisterHealthServer(gs, hs)
-	reflection.Register(gs)
 	ctx, cancel := context.WithCancel(context.Background())
+	healthpb.RegisterHealthServer(gs, healthService{Server: hs, stopping: ctx})
+	reflection.Register(gs)
 	return &Server{cfg: cfg, grpc: gs, health: hs, ctx: ctx, cancel: cancel}, nil
 }
 
@@ -125,9 +125,9 @@ func (s *Server) Serve(lis net.Listener) error {
 	return err
 }
 
-// Shutdown stops the Server: health turns NOT_SERVING, new calls and
-// connections are refused, and calls in flight may finish until ctx is
-// done; then the remaining ones are cancelled and their connections
+// Shutdown stops the Server: health turns NOT_SERVING and health Watch
+// streams end, new calls and connections are refused, and calls in flight
+// may finish until ctx is done; then the remaining ones are cancelled and their connections
 // closed. It waits for the health probe to stop. It returns ctx.Err() if
 // it had to cut calls short, else nil; a second call returns nil.
 func (s *Server) Shutdown(ctx context.Context) error {

@@ -345,3 +345,26 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestShutdownEndsHealthWatch checks that a client watching health does
+// not hold up a graceful shutdown.
+func TestShutdownEndsHealthWatch(t *testing.T) {
+	e := startEnv(t)
+	w, err := healthpb.NewHealthClient(e.conn).Watch(ctxT(t), &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := w.Recv(); err != nil || r.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("first status: %v, %v", r, err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := e.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with a health watcher: %v", err)
+	}
+	for {
+		if _, err := w.Recv(); err != nil {
+			break // the watch ended
+		}
+	}
+}
