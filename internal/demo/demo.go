@@ -1,0 +1,95 @@
+package demo
+
+import (
+	"bytes"
+	_ "embed"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ClientVersion is the version of the embedded socket.io-client bundle.
+const ClientVersion = "4.8.4"
+
+//go:embed client/socket.io.min.js
+var bundle []byte
+
+//go:embed client/LICENSE
+var bundleLicense []byte
+
+//go:embed page.html
+var pageSource string
+
+var page = template.Must(template.New("page").Parse(pageSource))
+
+// Handler serves the demo page at "/" and the socket.io browser client at
+// path+"socket.io.js", path+"socket.io.min.js" and path+"socket.io.LICENSE"
+// (path is the relay's Socket.IO path, "/socket.io/" when empty). Any other
+// request gets 404. Use [Register] to mount it beside the relay.
+func Handler(path string) http.Handler {
+	path = normPath(path)
+	var html bytes.Buffer
+	if err := page.Execute(&html, struct{ Path string }{path}); err != nil {
+		panic(err) // the template and its data are fixed
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(html.Bytes()))
+	})
+	for _, name := range []string{"socket.io.js", "socket.io.min.js"} {
+		mux.HandleFunc("GET "+path+name, serveBundle)
+	}
+	mux.HandleFunc("GET "+path+"socket.io.LICENSE", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write(bundleLicense)
+	})
+	return mux
+}
+
+// Register mounts [Handler] on mux for the page ("GET /{$}") and the
+// client bundle's exact paths, which take precedence over a pattern for
+// path itself (the relay's).
+func Register(mux *http.ServeMux, path string) {
+	path = normPath(path)
+	h := Handler(path)
+	mux.Handle("GET /{$}", h)
+	for _, name := range []string{"socket.io.js", "socket.io.min.js", "socket.io.LICENSE"} {
+		mux.Handle("GET "+path+name, h)
+	}
+}
+
+func normPath(path string) string {
+	if path == "" {
+		path = "/socket.io/"
+	}
+	if !strings.HasSuffix(path, "/") {
+		path += "/"
+	}
+	return path
+}
+
+// etag is what a Node socket.io server sends for the bundle: the client
+// version, quoted.
+const etag = `"` + ClientVersion + `"`
+
+// serveBundle answers like socket.io's Server.serve: a 304 for a matching
+// If-None-Match (strong or weak), else the bundle with Node's headers.
+func serveBundle(w http.ResponseWriter, r *http.Request) {
+	if inm := r.Header.Get("If-None-Match"); inm == etag || inm == "W/"+etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "public, max-age=0")
+	h.Set("Content-Type", "application/javascript; charset=utf-8")
+	h.Set("ETag", etag)
+	h.Set("Content-Length", strconv.Itoa(len(bundle)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write(bundle)
+}
