@@ -61,6 +61,7 @@ func run(args []string, out io.Writer) error {
 	fs.IntVar(&cfg.batch, "batch", 100, "events per stream message / batch")
 	fs.IntVar(&cfg.conns, "conns", 2, "gRPC client connections (calls are spread over them)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	fs.IntVar(&sidecarPID, "sidecar-pid", 0, "with --addr: the sidecar's pid, so its CPU (from /proc) is counted too")
 	workers := fs.Int("stream-workers", 0, "in-process server: grpc.NumStreamWorkers (0: the server's default)")
 	only := fs.String("only", "", "comma-separated rows to run: unary, batch, stream, direct-emit, direct-batch (default all)")
 	if err := fs.Parse(args); err != nil {
@@ -252,13 +253,38 @@ type result struct {
 	redisPerOp time.Duration // redis-server CPU per op
 }
 
-// processCPU is the user+system CPU time this process has used.
+// sidecarPID is an out-of-process sidecar whose CPU counts as ours.
+var sidecarPID int
+
+// processCPU is the user+system CPU time this process (and the sidecar
+// named by --sidecar-pid) has used.
 func processCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) + pidCPU(sidecarPID)
+}
+
+// pidCPU reads utime+stime of pid from /proc (Linux, 100 ticks/s).
+func pidCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesised command name; utime and stime are
+	// fields 14 and 15 of the whole line.
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // redisCPU is the user+system CPU time redis-server reports (INFO cpu).

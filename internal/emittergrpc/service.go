@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unsafe"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
@@ -52,29 +53,35 @@ func target(t *siorelayv1.Target) (Target, error) {
 	return Target{Namespace: nsp, Rooms: t.GetRooms(), Except: t.GetExceptRooms()}, nil
 }
 
-func args(in []*siorelayv1.Arg) ([]any, error) {
-	if len(in) == 0 {
-		return nil, nil
-	}
-	out := make([]any, len(in))
+// args converts and validates in, appending to dst (which may be shared
+// by the events of one message, to allocate once per message).
+func args(dst []any, in []*siorelayv1.Arg) ([]any, error) {
 	for i, a := range in {
 		switch v := a.GetValue().(type) {
 		case *siorelayv1.Arg_Json:
-			if !json.Valid([]byte(v.Json)) {
+			b := stringBytes(v.Json)
+			if !json.Valid(b) {
 				return nil, fmt.Errorf("args[%d]: json is not a valid JSON text: %s (a string needs quotes: \"\\\"hi\\\"\")", i, jsonProblem(v.Json))
 			}
-			out[i] = json.RawMessage(v.Json)
+			dst = append(dst, json.RawMessage(b))
 		case *siorelayv1.Arg_Binary:
 			b := v.Binary
 			if b == nil {
 				b = []byte{}
 			}
-			out[i] = b
+			dst = append(dst, b)
 		default:
 			return nil, fmt.Errorf("args[%d]: set one of json or binary", i)
 		}
 	}
-	return out, nil
+	return dst, nil
+}
+
+// stringBytes returns the bytes of s without copying them. The result
+// must not be modified; it is only read (validated, then encoded by the
+// Backend) while the request that holds s is being handled.
+func stringBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // jsonProblem describes why s is not valid JSON (slow path, errors only).
@@ -86,36 +93,48 @@ func jsonProblem(s string) string {
 	return "invalid"
 }
 
-func event(r *siorelayv1.EmitRequest) (Event, error) {
+// event converts and validates r; its arguments are appended to argBuf.
+func event(r *siorelayv1.EmitRequest, argBuf []any) (Event, []any, error) {
 	name := r.GetEvent()
 	if name == "" {
-		return Event{}, errors.New("event name is empty")
+		return Event{}, argBuf, errors.New("event name is empty")
 	}
 	if emitter.IsReservedEvent(name) {
-		return Event{}, fmt.Errorf("event name %q is reserved by Socket.IO", name)
+		return Event{}, argBuf, fmt.Errorf("event name %q is reserved by Socket.IO", name)
 	}
 	t, err := target(r.GetTarget())
 	if err != nil {
-		return Event{}, err
+		return Event{}, argBuf, err
 	}
 	t.Volatile = r.GetVolatile()
 	if r.Compress != nil {
 		c := r.GetCompress()
 		t.Compress = &c
 	}
-	a, err := args(r.GetArgs())
+	start := len(argBuf)
+	argBuf, err = args(argBuf, r.GetArgs())
 	if err != nil {
-		return Event{}, err
+		return Event{}, argBuf, err
 	}
-	return Event{Target: t, Name: name, Args: a}, nil
+	var a []any
+	if len(argBuf) > start {
+		a = argBuf[start:len(argBuf):len(argBuf)]
+	}
+	return Event{Target: t, Name: name, Args: a}, argBuf, nil
 }
 
 // events converts and validates a whole list; the error names the first
 // invalid element.
 func events(in []*siorelayv1.EmitRequest) ([]Event, error) {
 	out := make([]Event, len(in))
+	n := 0
+	for _, r := range in {
+		n += len(r.GetArgs())
+	}
+	argBuf := make([]any, 0, n)
 	for i, r := range in {
-		ev, err := event(r)
+		ev, buf, err := event(r, argBuf)
+		argBuf = buf
 		if err != nil {
 			return nil, fmt.Errorf("events[%d]: %w", i, err)
 		}
@@ -126,7 +145,7 @@ func events(in []*siorelayv1.EmitRequest) ([]Event, error) {
 
 // Emit implements siorelayv1.EmitterServiceServer.
 func (s *Service) Emit(ctx context.Context, r *siorelayv1.EmitRequest) (*siorelayv1.EmitResponse, error) {
-	ev, err := event(r)
+	ev, _, err := event(r, make([]any, 0, len(r.GetArgs())))
 	if err != nil {
 		return nil, invalidf("Emit: %v", err)
 	}
@@ -262,7 +281,7 @@ func (s *Service) ServerSideEmit(ctx context.Context, r *siorelayv1.ServerSideEm
 	if reservedServerEvents[name] {
 		return nil, invalidf("ServerSideEmit: event name %q is reserved by Socket.IO", name)
 	}
-	a, err := args(r.GetArgs())
+	a, err := args(nil, r.GetArgs())
 	if err != nil {
 		return nil, invalidf("ServerSideEmit: %v", err)
 	}
