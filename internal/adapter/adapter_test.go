@@ -200,3 +200,115 @@ func validUTF8(b Broadcast) bool {
 	}
 	return true
 }
+
+func TestDecodeRequest(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []byte
+		want Request
+	}{
+		{"V14 join", []byte(`{"uid":"AAAAAA","type":2,"opts":{"rooms":["room1"],"except":[]},"rooms":["room2"]}`),
+			Request{UID: "AAAAAA", Type: RemoteJoin, HasOpts: true, Opts: Opts{Rooms: []string{"room1"}}, Rooms: []string{"room2"}}},
+		{"V7 emitter disconnect", []byte(`{"type":4,"opts":{"rooms":["r"],"except":[]},"close":true}`),
+			Request{Type: RemoteDisconnect, HasOpts: true, Opts: Opts{Rooms: []string{"r"}}, Close: true}},
+		{"V15 fetch", []byte(`{"uid":"AAAAAA","requestId":"GVHtAe","type":5,"opts":{"rooms":["room1"],"except":[]}}`),
+			Request{UID: "AAAAAA", RequestID: "GVHtAe", Type: RemoteFetch, HasOpts: true, Opts: Opts{Rooms: []string{"room1"}}}},
+		{"V8 server-side emit", []byte(`{"uid":"emitter","type":6,"data":["ping",1,{"x":"y"}]}`),
+			Request{UID: "emitter", Type: ServerSideEmit, Data: []byte(`["ping",1,{"x":"y"}]`)}},
+		{"V25 legacy join", []byte(`{"requestId":"uho8X2","type":2,"sid":"someSocketId","room":"room9"}`),
+			Request{RequestID: "uho8X2", Type: RemoteJoin, SID: "someSocketId", Room: "room9"}},
+		{"numeric rooms", []byte(`{"type":3,"opts":{"rooms":[1,2.5],"except":[]},"rooms":[3]}`),
+			Request{Type: RemoteLeave, HasOpts: true, Opts: Opts{Rooms: []string{"1", "2.5"}}, Rooms: []string{"3"}}},
+		{"V13 broadcast with ack", mustHex(t, "85a3756964a6414141414141a9726571756573744964a66e303056666da47479706507a67061636b657483a47479706502a46461746192a361736b01a36e7370a12fa46f70747383a5726f6f6d7390a665786365707490a5666c61677381a774696d656f7574cd03e8"),
+			Request{UID: "AAAAAA", RequestID: "n00Vfm", Type: BroadcastWithAck, HasOpts: true,
+				Packet: Packet{Type: 2, Nsp: "/", Data: []byte("\x92\xa3ask\x01")}, Opts: Opts{Flags: Flags{}.WithTimeout(1000)}}},
+	}
+	for _, tt := range tests {
+		got, err := DecodeRequest(tt.in)
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if d := cmp.Diff(tt.want, got, cmpFlags, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, d)
+		}
+	}
+	for _, bad := range []string{``, `{`, `{"uid":"x"}`, `{"type":6,"data":{}}`, `{"type":2,"opts":{"rooms":[{}]}}`, "\x81\xa1x\x01"} {
+		if _, err := DecodeRequest([]byte(bad)); err == nil {
+			t.Errorf("DecodeRequest(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestResponses(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{string(AppendServerSideEmitResponse(nil, "req003", []byte(`{"ok":42}`))), `{"type":6,"requestId":"req003","data":{"ok":42}}`}, // V17
+		{string(AppendRoomsResponse(nil, "req002", []string{})), `{"requestId":"req002","rooms":[]}`},                                  // V18
+		{string(AppendClientCountResponse(nil, "req9", 1)), `{"type":8,"requestId":"req9","clientCount":1}`},                           // V16
+		{string(AppendAllRoomsRequest(nil, "AAAAAA", "r1")), `{"uid":"AAAAAA","requestId":"r1","type":1}`},
+		{string(AppendFetchRequest(nil, "AAAAAA", "GVHtAe", Opts{Rooms: []string{"room1"}})), `{"uid":"AAAAAA","requestId":"GVHtAe","type":5,"opts":{"rooms":["room1"],"except":[]}}`}, // V15
+		{string(AppendSocketsResponse(nil, "q", [][]byte{AppendFetchedSocket(nil, "id1", []byte(`{"auth":{}}`), []string{"id1", "r"}, nil)})),
+			`{"requestId":"q","sockets":[{"id":"id1","handshake":{"auth":{}},"rooms":["id1","r"]}]}`},
+		{string(AppendLegacyResponse(nil, "uho8X2")), `{"requestId":"uho8X2"}`},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got  %s\nwant %s", tt.got, tt.want)
+		}
+	}
+	r, err := DecodeResponse(mustHex(t, "83a47479706509a9726571756573744964a472657139a67061636b657482a3676f7405a3627566c402cafe"))
+	if err != nil || r.Type != BroadcastAck || r.RequestID != "req9" || hex.EncodeToString(r.Packet) != "82a3676f7405a3627566c402cafe" {
+		t.Errorf("V16 ack: %+v %v", r, err)
+	}
+	r, err = DecodeResponse([]byte(`{"requestId":"x","rooms":["a",1]}`))
+	if err != nil || r.Type != -1 || len(r.Rooms) != 2 || r.Rooms[1] != "1" {
+		t.Errorf("rooms response: %+v %v", r, err)
+	}
+}
+
+func TestDecodeShardedMessage(t *testing.T) {
+	v19 := `{"type":3,"data":{"packet":{"type":2,"data":["hello","world"]},"opts":{"rooms":[],"except":[],"flags":{}}},"uid":"0123456789abcdef","nsp":"/"}`
+	m, err := DecodeShardedMessage([]byte(v19))
+	if err != nil || m.Type != ShardedBroadcast || m.UID != "0123456789abcdef" || m.PacketType != 2 || string(m.Packet.B) != `["hello","world"]` || !m.Packet.JSON {
+		t.Fatalf("V19: %+v %v", m, err)
+	}
+	v20 := mustHex(t, "84a47479706503a46461746182a67061636b657482a47479706502a46461746192a362696ec403010203a46f70747383a5726f6f6d7390a665786365707490a5666c61677380a3756964b030313233343536373839616263646566a36e7370a12f")
+	m, err = DecodeShardedMessage(v20)
+	if err != nil || m.Type != ShardedBroadcast || m.Packet.JSON {
+		t.Fatalf("V20: %+v %v", m, err)
+	}
+	var bins [][]byte
+	js, err := m.Packet.AppendJSON(nil, &bins)
+	if err != nil || string(js) != `["bin",{"_placeholder":true,"num":0}]` || len(bins) != 1 {
+		t.Errorf("V20 packet: %s %x %v", js, bins, err)
+	}
+	v22 := mustHex(t, "84a4747970650ca46461746182a9726571756573744964a472657139a67061636b657482a3676f7405a3627566c402cafea3756964b066393066313736623733323138366332a36e7370a12f")
+	m, err = DecodeShardedMessage(v22)
+	if err != nil || m.Type != ShardedBroadcastAck || m.RequestID != "req9" || hex.EncodeToString(m.Packet.B) != "82a3676f7405a3627566c402cafe" {
+		t.Errorf("V22: %+v %v", m, err)
+	}
+	join := `{"type":4,"data":{"opts":{"rooms":["r1"],"except":["r2"],"flags":{}},"rooms":["r3"]},"uid":"u","nsp":"/a"}`
+	m, err = DecodeShardedMessage([]byte(join))
+	if err != nil || m.Type != SocketsJoin || m.Nsp != "/a" || len(m.Rooms) != 1 || m.Opts.Except[0] != "r2" {
+		t.Errorf("join: %+v %v", m, err)
+	}
+	for _, bad := range []string{"", "{", `{"data":{}}`, "\x81\xa4data\x80"} {
+		if _, err := DecodeShardedMessage([]byte(bad)); err == nil {
+			t.Errorf("DecodeShardedMessage(%q) succeeded", bad)
+		}
+	}
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add([]byte(`{"uid":"AAAAAA","type":2,"opts":{"rooms":["room1"],"except":[]},"rooms":["room2"]}`))
+	f.Add([]byte(`{"type":3,"data":{"packet":{"type":2,"data":["hello","world"]},"opts":{"rooms":[],"except":[],"flags":{}}},"uid":"0","nsp":"/"}`))
+	f.Add(mustHex(f, "85a3756964a6414141414141a9726571756573744964a66e303056666da47479706507a67061636b657483a47479706502a46461746192a361736b01a36e7370a12fa46f70747383a5726f6f6d7390a665786365707490a5666c61677381a774696d656f7574cd03e8"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		_, _ = DecodeRequest(in)
+		_, _ = DecodeResponse(in)
+		if m, err := DecodeShardedMessage(in); err == nil {
+			_, _ = m.Packet.AppendJSON(nil, new([][]byte))
+			_, _ = m.Packet.AppendMsgpack(nil)
+		}
+	})
+}
