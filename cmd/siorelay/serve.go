@@ -13,6 +13,7 @@ import (
 
 	"github.com/siorelay/siorelay/internal/emittergrpc"
 	"github.com/siorelay/siorelay/relay"
+	"github.com/siorelay/siorelay/relay/demo"
 )
 
 const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s]"
@@ -34,6 +35,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	connectTimeout := fs.Duration("connect-timeout", 45*time.Second, "close connections that join no namespace within this time")
 	maxBuf := fs.Int64("max-http-buffer-size", 1e6, "largest message or polling request body, in bytes")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	demoPage := fs.Bool("demo", true, "serve the demo chat page at / (and echo its \"chat\" events to every client)")
+	demoClient := fs.String("demo-client-url", demo.DefaultClientURL, "where the demo page loads the socket.io-client browser bundle from")
 	var lf logFlags
 	lf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -58,24 +61,46 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if o := splitList(origins); len(o) > 0 {
 		cfg.CORS = &relay.CORS{Origins: o}
 	}
-	srv, err := relay.NewServer(cfg)
+	var srv *relay.Server
+	if *demoPage {
+		// The demo chat: "chat" from any page goes to every client of "/".
+		cfg.OnEvent = func(ctx context.Context, s *relay.Socket, ev relay.Event, ack relay.AckFunc) {
+			if ev.Name == "chat" && s.Namespace() == "/" {
+				_ = srv.Of("/").Emit(ctx, "chat", ev.Values()...)
+			}
+		}
+	}
+	srv, err = relay.NewServer(cfg)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	ln, err := net.Listen("tcp", *addr)
+	var root http.Handler
+	if *demoPage {
+		p := *path
+		if !strings.HasSuffix(p, "/") {
+			p += "/"
+		}
+		root = demo.Handler(*demoClient, p)
+	}
+	return listenAndServe(ctx, srv, root, *addr, *grpcAddr, *grpcToken, *path, *shutdownTimeout, stdout, log)
+}
+
+// listenAndServe opens the listeners and runs serve.
+func listenAndServe(ctx context.Context, srv *relay.Server, extra http.Handler, addr, grpcAddr, grpcToken, path string, timeout time.Duration, stdout io.Writer, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		srv.Shutdown(context.Background())
 		return err
 	}
 	var g *grpcEndpoint
-	if *grpcAddr != "" {
-		gs, err := emittergrpc.NewServer(emittergrpc.Config{Backend: relayBackend{srv}, Token: *grpcToken, Logger: log})
+	if grpcAddr != "" {
+		gs, err := emittergrpc.NewServer(emittergrpc.Config{Backend: relayBackend{srv}, Token: grpcToken, Logger: log})
 		if err != nil {
 			ln.Close()
 			srv.Shutdown(context.Background())
 			return usageError{err.Error()}
 		}
-		gln, err := net.Listen("tcp", *grpcAddr)
+		gln, err := net.Listen("tcp", grpcAddr)
 		if err != nil {
 			ln.Close()
 			srv.Shutdown(context.Background())
@@ -83,7 +108,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		g = &grpcEndpoint{srv: gs, ln: gln}
 	}
-	return serve(ctx, ln, srv, g, *path, *shutdownTimeout, stdout, log)
+	return serve(ctx, ln, srv, g, extra, path, timeout, stdout, log)
 }
 
 // grpcEndpoint is the optional EmitterService of `serve`.
@@ -94,12 +119,15 @@ type grpcEndpoint struct {
 
 // serve runs srv on ln (and g, if not nil) until ctx ends, then shuts down
 // within timeout.
-func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpoint, path string, timeout time.Duration, stdout io.Writer, log *slog.Logger) error {
+func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpoint, root http.Handler, path string, timeout time.Duration, stdout io.Writer, log *slog.Logger) error {
 	if !strings.HasSuffix(path, "/") {
 		path += "/"
 	}
 	mux := http.NewServeMux()
 	mux.Handle(path, srv)
+	if root != nil {
+		mux.Handle("/{$}", root)
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
