@@ -23,11 +23,22 @@ import (
 // client over a real TCP listener → the service → Redis → a real Node
 // socket.io 4.8.4 server with @socket.io/redis-adapter → real
 // socket.io-client clients, and checks what the clients receive.
+// It runs against both adapters: createAdapter (PUBLISH) and
+// createShardedAdapter (SPUBLISH, the sidecar's --sharded).
 func TestEndToEndNode(t *testing.T) {
 	rs := redistest.Start(t)
+	t.Run("classic", func(t *testing.T) { endToEnd(t, rs, false) })
+	t.Run("sharded", func(t *testing.T) { endToEnd(t, rs, true) })
+}
+
+func endToEnd(t *testing.T, rs *redistest.Server, sharded bool) {
 	key := redistest.UniquePrefix(t)
+	mode := "classic"
+	if sharded {
+		mode = "sharded"
+	}
 	peer := nodetest.StartPeer(t, nodetest.PeerConfig{
-		Redis: rs.URL(), Key: key, Namespaces: []string{"/", "/admin"}, ServerEvents: []string{"ping"},
+		Redis: rs.URL(), Key: key, Mode: mode, Namespaces: []string{"/", "/admin"}, ServerEvents: []string{"ping"},
 	})
 	cl := nodetest.StartClients(t, nodetest.ClientsConfig{URL: peer.URL(), Clients: []nodetest.ClientConfig{
 		{Name: "c1", Rooms: []string{"r1"}},
@@ -38,7 +49,7 @@ func TestEndToEndNode(t *testing.T) {
 
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr()})
 	t.Cleanup(func() { rdb.Close() })
-	em, err := emitter.New(rdb, emitter.Config{Key: key})
+	em, err := emitter.New(rdb, emitter.Config{Key: key, Sharded: sharded})
 	if err != nil {
 		t.Fatal(err)
 	}
