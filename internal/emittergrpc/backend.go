@@ -12,7 +12,9 @@ import (
 // same process. The service validates every request before calling a
 // Backend, so a Backend sees only non-empty, non-reserved event names,
 // namespaces starting with "/", and arguments that are json.RawMessage
-// holding valid JSON or []byte (binary).
+// holding valid JSON or []byte (binary). Arguments, rooms and names must
+// not be modified (JSON arguments share memory with the request's
+// strings); they may be kept after the call returns.
 //
 // Methods must be safe for concurrent use. They return once the action is
 // handed on (published to Redis, or queued to local clients). Errors are
