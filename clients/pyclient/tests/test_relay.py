@@ -98,8 +98,8 @@ def test_server_closes_connection(relay: Relay, emitter: siorelay.Emitter, clien
                                   request: pytest.FixtureRequest) -> None:
     if client.transport == "polling":
         request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "relay bug: on DisconnectSockets(close) it answers the held GET with '41\x1e1' "
-            "where Node answers '41' and the next GET '6\x1e1'; python-engineio's client then "
+            "relay bug: on DisconnectSockets(close) it answers the held GET with '41<RS>1' "
+            "(<RS> = 0x1e) where Node answers '41' and the next GET '6<RS>1'; python-engineio's client then "
             "waits ~30s (its write loop's queue timeout) before it stops")))
     client.connect(relay.url, ["/"])
     emitter.disconnect_sockets(close=True)
