@@ -29,6 +29,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	path := fs.String("path", "/socket.io/", "URL path of the Socket.IO endpoint")
 	var origins, nsps stringList
 	fs.Var(&origins, "cors-origin", "allowed CORS origin (repeatable or comma-separated; * allows any; none sends no CORS headers)")
+	corsCredentials := fs.Bool("cors-credentials", false, "send Access-Control-Allow-Credentials: true (with --cors-origin)")
 	fs.Var(&nsps, "namespaces", "namespace clients may join (repeatable or comma-separated; * accepts any; default /)")
 	pingInterval := fs.Duration("ping-interval", 25*time.Second, "Engine.IO ping interval")
 	pingTimeout := fs.Duration("ping-timeout", 20*time.Second, "Engine.IO ping timeout")
@@ -59,7 +60,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Logger:            log,
 	}
 	if o := splitList(origins); len(o) > 0 {
-		cfg.CORS = &relay.CORS{Origins: o}
+		cfg.CORS = &relay.CORS{Origins: o, Credentials: *corsCredentials}
 	}
 	var srv *relay.Server
 	if *demoPage {

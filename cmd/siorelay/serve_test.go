@@ -148,6 +148,22 @@ func TestServeHealthAndGracefulShutdown(t *testing.T) {
 	}
 }
 
+func TestServeCORS(t *testing.T) {
+	t.Setenv("SIORELAY_CORS_ORIGIN", "http://a.example,http://b.example")
+	url, _, _ := startServe(t, "--addr", "127.0.0.1:0", "--log-level", "error", "--cors-credentials")
+	req, _ := http.NewRequest("GET", url+"?EIO=4&transport=polling", nil)
+	req.Header.Set("Origin", "http://b.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "http://b.example" ||
+		resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Fatalf("%d %v", resp.StatusCode, resp.Header)
+	}
+}
+
 func TestServeBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--log-format", "xml"},
