@@ -3,6 +3,8 @@ package engineio
 import (
 	"errors"
 	"strconv"
+
+	"github.com/siorelay/siorelay/internal/jsjson"
 )
 
 // ErrInvalidPacket is returned by [DecodePacket] and [DecodePayload] for input
@@ -70,6 +72,6 @@ func AppendErrorJSON(dst []byte, c ErrorCode, msg string) []byte {
 	dst = append(dst, `{"code":`...)
 	dst = strconv.AppendInt(dst, int64(c), 10)
 	dst = append(dst, `,"message":`...)
-	dst = appendJSONString(dst, msg)
+	dst = jsjson.AppendString(dst, msg)
 	return append(dst, '}')
 }

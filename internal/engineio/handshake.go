@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strconv"
 	"time"
+
+	"github.com/siorelay/siorelay/internal/jsjson"
 )
 
 // Handshake is the content of the Open packet engine.io sends first on every
@@ -27,13 +29,13 @@ type Handshake struct {
 // milliseconds.
 func AppendOpen(dst []byte, h Handshake) []byte {
 	dst = append(dst, `0{"sid":`...)
-	dst = appendJSONString(dst, h.SID)
+	dst = jsjson.AppendString(dst, h.SID)
 	dst = append(dst, `,"upgrades":[`...)
 	for i, u := range h.Upgrades {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, u)
+		dst = jsjson.AppendString(dst, u)
 	}
 	dst = append(dst, `],"pingInterval":`...)
 	dst = strconv.AppendInt(dst, h.PingInterval.Milliseconds(), 10)

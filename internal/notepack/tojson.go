@@ -5,7 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/siorelay/siorelay/internal/jsjson"
 )
 
 // AppendToJSON transcodes the first msgpack value in src to JSON text with
@@ -363,55 +364,8 @@ func appendJSFloat(dst []byte, f float64, bits int) []byte {
 	return dst
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString quotes s as JSON.stringify does: only '"', '\\' and
-// control characters are escaped (no HTML escaping; U+2028/2029 stay raw).
-// Invalid UTF-8 becomes U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, "\uFFFD"...)
-				i++
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+// appendJSONString quotes s as JSON.stringify does.
+func appendJSONString(dst []byte, s string) []byte { return jsjson.AppendString(dst, s) }
 
 // AppendJSONString appends s quoted as JSON.stringify quotes a string.
 func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }

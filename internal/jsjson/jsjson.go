@@ -1,16 +1,20 @@
-package engineio
+// Package jsjson writes JSON the way JavaScript's JSON.stringify does, so
+// that what siorelay sends matches what a Node peer would send byte for
+// byte. It needs only the standard library and does no I/O; every function
+// is safe for concurrent use.
+package jsjson
 
 import "unicode/utf8"
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string literal escaped the way
-// JavaScript's JSON.stringify does: only '"', '\\' and control characters
-// below U+0020 are escaped (\b \t \n \f \r, others as \u00xx with lower-case
-// hex); U+2028/U+2029 and everything else are written as is. Invalid UTF-8
-// bytes are written as U+FFFD, which is what Node would see after decoding
-// such bytes as UTF-8.
-func appendJSONString(dst []byte, s string) []byte {
+// AppendString appends s as a JSON string literal escaped as
+// JSON.stringify escapes it: only '"', '\\' and control characters below
+// U+0020 are escaped (\b \t \n \f \r, the others as \u00xx with lower-case
+// hex); U+2028, U+2029, '<', '>' and '&' are written as they are (unlike
+// encoding/json). An invalid UTF-8 byte is written as U+FFFD, which is what
+// Node holds after decoding such bytes.
+func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
