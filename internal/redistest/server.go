@@ -178,15 +178,20 @@ func (s *Server) releasePorts() {
 // launch writes the config (for a first start) and starts the process,
 // returning once it answers PING.
 func (s *Server) launch() error {
+	restart := s.wasStarted()
 	// Sentinels rewrite their config file with what they learned; a
 	// restart must keep that, so only the first start writes it.
-	if !s.sentinel || !s.wasStarted() {
+	if !s.sentinel || !restart {
 		if err := os.WriteFile(s.confPath, []byte(s.conf(s)), 0o644); err != nil {
 			return err
 		}
 	}
-	for _, p := range []string{s.logPath, s.stderrPath} {
-		_ = os.Truncate(p, 0)
+	if !restart {
+		// Drop what a failed attempt on another port left; a restart
+		// appends, keeping the history of the test's server.
+		for _, p := range []string{s.logPath, s.stderrPath} {
+			_ = os.Truncate(p, 0)
+		}
 	}
 	p, err := spawn(s.confPath, s.stderrPath, s.sentinel, s.cpus)
 	if err != nil {
