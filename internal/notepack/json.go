@@ -3,7 +3,6 @@ package notepack
 import (
 	"errors"
 	"math"
-	"slices"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -387,14 +386,6 @@ func (p *jsonParser) array(dst []byte, depth int) ([]byte, error) {
 	}
 }
 
-// member is one key/value pair of an object being transcoded; key and val
-// are byte ranges of dst.
-type member struct {
-	keyStart, valStart, end int
-	index                   uint32 // array index value when isIndex
-	isIndex                 bool
-}
-
 func (p *jsonParser) object(dst []byte, depth int) ([]byte, error) {
 	p.pos++
 	h := len(dst)
@@ -457,63 +448,8 @@ func (p *jsonParser) object(dst []byte, depth int) ([]byte, error) {
 	if !reorder {
 		return finishContainer(dst, h, len(members), true), nil
 	}
-	return reorderMembers(dst, h, members), nil
-}
-
-func hasKey(dst []byte, members []member, key []byte) bool {
-	for _, m := range members {
-		if string(dst[m.keyStart:m.valStart]) == string(key) {
-			return true
-		}
-	}
-	return false
-}
-
-// reorderMembers rewrites the members that follow the placeholder at h in
-// JavaScript property order, dropping earlier duplicates' values.
-func reorderMembers(dst []byte, h int, members []member) []byte {
-	type entry struct {
-		key   []byte
-		val   []byte
-		index uint32
-		isIdx bool
-	}
-	var entries []entry
-	pos := map[string]int{}
-	for _, m := range members {
-		k := dst[m.keyStart:m.valStart]
-		v := dst[m.valStart:m.end]
-		if i, ok := pos[string(k)]; ok {
-			entries[i].val = v
-			continue
-		}
-		pos[string(k)] = len(entries)
-		entries = append(entries, entry{key: k, val: v, index: m.index, isIdx: m.isIndex})
-	}
-	slices.SortStableFunc(entries, func(a, b entry) int {
-		switch {
-		case a.isIdx && b.isIdx:
-			if a.index < b.index {
-				return -1
-			}
-			if a.index > b.index {
-				return 1
-			}
-			return 0
-		case a.isIdx:
-			return -1
-		case b.isIdx:
-			return 1
-		}
-		return 0
-	})
-	body := make([]byte, 0, len(dst)-h)
-	body = AppendMapHeader(body, len(entries))
-	for _, e := range entries {
-		body = append(body, e.key...)
-		body = append(body, e.val...)
-	}
-	return append(dst[:h], body...)
+	body := appendInJSOrder(nil, dst, members, AppendMapHeader, nil)
+	return append(dst[:h], body...), nil
 }
 
 // arrayIndex reports whether key is a canonical array index (0 to 2^32-2),

@@ -2,7 +2,6 @@ package notepack
 
 import (
 	"math"
-	"slices"
 	"strconv"
 	"time"
 
@@ -200,14 +199,6 @@ func leftPad(s string, n int) string {
 	return s
 }
 
-// jsonMember is one key/value pair of a msgpack map being transcoded; key
-// and value are ranges of the output.
-type jsonMember struct {
-	keyStart, valStart, end int
-	index                   uint32
-	isIndex                 bool
-}
-
 func (r *Reader) appendObject(dst []byte, bins *[][]byte, depth int) ([]byte, error) {
 	n, err := r.ReadMapLen()
 	if err != nil {
@@ -215,7 +206,7 @@ func (r *Reader) appendObject(dst []byte, bins *[][]byte, depth int) ([]byte, er
 	}
 	start := len(dst)
 	dst = append(dst, '{')
-	var stack [8]jsonMember
+	var stack [8]member
 	members := stack[:0]
 	reorder := false
 	var keyBuf []byte
@@ -232,7 +223,7 @@ func (r *Reader) appendObject(dst []byte, bins *[][]byte, depth int) ([]byte, er
 		if len(members) > 0 {
 			dst = append(dst, ',')
 		}
-		m := jsonMember{keyStart: len(dst)}
+		m := member{keyStart: len(dst)}
 		m.index, m.isIndex = arrayIndex(k)
 		if m.isIndex && len(members) > 0 {
 			reorder = true
@@ -244,7 +235,7 @@ func (r *Reader) appendObject(dst []byte, bins *[][]byte, depth int) ([]byte, er
 			return dst, err
 		}
 		m.end = len(dst)
-		if !reorder && (len(members) >= 32 || hasJSONKey(dst, members, dst[m.keyStart:m.valStart])) {
+		if !reorder && (len(members) >= 32 || hasKey(dst, members, dst[m.keyStart:m.valStart])) {
 			reorder = true
 		}
 		members = append(members, m)
@@ -253,7 +244,8 @@ func (r *Reader) appendObject(dst []byte, bins *[][]byte, depth int) ([]byte, er
 	if !reorder {
 		return dst, nil
 	}
-	return reorderJSONMembers(dst, start, members), nil
+	body := appendInJSOrder([]byte{'{'}, dst, members, nil, []byte{','})
+	return append(append(dst[:start], body...), '}'), nil
 }
 
 // decodeKey reads a map key and returns the property name JavaScript would
@@ -272,63 +264,6 @@ func (r *Reader) decodeKey(buf *[]byte, depth int) ([]byte, error) {
 	}
 	*buf = append((*buf)[:0], keyString(v)...)
 	return *buf, nil
-}
-
-func hasJSONKey(dst []byte, members []jsonMember, key []byte) bool {
-	for _, m := range members {
-		if string(dst[m.keyStart:m.valStart]) == string(key) {
-			return true
-		}
-	}
-	return false
-}
-
-func reorderJSONMembers(dst []byte, start int, members []jsonMember) []byte {
-	type entry struct {
-		key, val []byte
-		index    uint32
-		isIdx    bool
-	}
-	var entries []entry
-	pos := map[string]int{}
-	for _, m := range members {
-		k := dst[m.keyStart:m.valStart]
-		v := dst[m.valStart:m.end]
-		if i, ok := pos[string(k)]; ok {
-			entries[i].val = v
-			continue
-		}
-		pos[string(k)] = len(entries)
-		entries = append(entries, entry{key: k, val: v, index: m.index, isIdx: m.isIndex})
-	}
-	slices.SortStableFunc(entries, func(a, b entry) int {
-		switch {
-		case a.isIdx && b.isIdx:
-			if a.index < b.index {
-				return -1
-			}
-			if a.index > b.index {
-				return 1
-			}
-			return 0
-		case a.isIdx:
-			return -1
-		case b.isIdx:
-			return 1
-		}
-		return 0
-	})
-	body := make([]byte, 0, len(dst)-start)
-	body = append(body, '{')
-	for i, e := range entries {
-		if i > 0 {
-			body = append(body, ',')
-		}
-		body = append(body, e.key...)
-		body = append(body, e.val...)
-	}
-	body = append(body, '}')
-	return append(dst[:start], body...)
 }
 
 // appendJSNumber prints f as JSON.stringify prints a number.
