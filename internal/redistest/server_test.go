@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"runtime"
 	"strings"
@@ -291,5 +292,24 @@ func TestStartupFailureShowsLog(t *testing.T) {
 	}
 	if !strings.Contains(msg, "no-such-directive") {
 		t.Fatalf("Fatal message does not include the server's complaint:\n%s", msg)
+	}
+}
+
+func TestRestartOnTakenPortFails(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	s.Stop()
+	ln, err := net.Listen("tcp", s.Addr())
+	if err != nil {
+		t.Fatalf("take the stopped server's port: %v", err)
+	}
+	defer ln.Close()
+	f := &fatalTB{TB: t}
+	s.t = f // Restart reports through the Server's TB
+	msg := f.run(func(testing.TB) { s.Restart() })
+	for _, want := range []string{"redistest: restart redis on " + s.Addr(), "Address already in use"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("Fatal message does not contain %q:\n%s", want, msg)
+		}
 	}
 }
