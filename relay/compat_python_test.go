@@ -18,7 +18,7 @@ import (
 // TestPythonClient runs python-socketio's client (an implementation
 // independent of the Node one) against the relay over each transport
 // setup. The interpreter comes from PYCLIENT_PYTHON (make test-python-client
-// sets up .tmp/pyclient with python-socketio[client] 5.18.1). Run with
+// uses the venv of make test-pyclient, with python-socketio 5.18.1). Run with
 //
 //	make test-python-client
 func TestPythonClient(t *testing.T) {

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siorelay/siorelay/internal/demo"
 	"github.com/siorelay/siorelay/internal/emittergrpc"
 	"github.com/siorelay/siorelay/relay"
-	"github.com/siorelay/siorelay/relay/demo"
-)
+	)
 
 const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s]"
 
@@ -36,8 +36,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	connectTimeout := fs.Duration("connect-timeout", 45*time.Second, "close connections that join no namespace within this time")
 	maxBuf := fs.Int64("max-http-buffer-size", 1e6, "largest message or polling request body, in bytes")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
-	demoPage := fs.Bool("demo", true, "serve the demo chat page at / (and echo its \"chat\" events to every client)")
-	demoClient := fs.String("demo-client-url", demo.DefaultClientURL, "where the demo page loads the socket.io-client browser bundle from")
+	demoPage := fs.Bool("demo", true, "serve the demo chat page at / and the socket.io-client bundle at <path>socket.io(.min).js")
+	demoChat := fs.Bool("demo-chat", false, "broadcast every client's \"chat\" event to all clients of / (lets demo pages chat; any client can then message everyone)")
 	var lf logFlags
 	lf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -63,7 +63,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.CORS = &relay.CORS{Origins: o, Credentials: *corsCredentials}
 	}
 	var srv *relay.Server
-	if *demoPage {
+	if *demoChat {
 		// The demo chat: "chat" from any page goes to every client of "/".
 		cfg.OnEvent = func(ctx context.Context, s *relay.Socket, ev relay.Event, ack relay.AckFunc) {
 			if ev.Name == "chat" && s.Namespace() == "/" {
@@ -75,19 +75,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	var root http.Handler
-	if *demoPage {
-		p := *path
-		if !strings.HasSuffix(p, "/") {
-			p += "/"
-		}
-		root = demo.Handler(*demoClient, p)
-	}
-	return listenAndServe(ctx, srv, root, *addr, *grpcAddr, *grpcToken, *path, *shutdownTimeout, stdout, log)
+	return listenAndServe(ctx, srv, *demoPage, *addr, *grpcAddr, *grpcToken, *path, *shutdownTimeout, stdout, log)
 }
 
 // listenAndServe opens the listeners and runs serve.
-func listenAndServe(ctx context.Context, srv *relay.Server, extra http.Handler, addr, grpcAddr, grpcToken, path string, timeout time.Duration, stdout io.Writer, log *slog.Logger) error {
+func listenAndServe(ctx context.Context, srv *relay.Server, withDemo bool, addr, grpcAddr, grpcToken, path string, timeout time.Duration, stdout io.Writer, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		srv.Shutdown(context.Background())
@@ -109,7 +101,7 @@ func listenAndServe(ctx context.Context, srv *relay.Server, extra http.Handler, 
 		}
 		g = &grpcEndpoint{srv: gs, ln: gln}
 	}
-	return serve(ctx, ln, srv, g, extra, path, timeout, stdout, log)
+	return serve(ctx, ln, srv, g, withDemo, path, timeout, stdout, log)
 }
 
 // grpcEndpoint is the optional EmitterService of `serve`.
@@ -120,14 +112,14 @@ type grpcEndpoint struct {
 
 // serve runs srv on ln (and g, if not nil) until ctx ends, then shuts down
 // within timeout.
-func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpoint, root http.Handler, path string, timeout time.Duration, stdout io.Writer, log *slog.Logger) error {
+func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpoint, withDemo bool, path string, timeout time.Duration, stdout io.Writer, log *slog.Logger) error {
 	if !strings.HasSuffix(path, "/") {
 		path += "/"
 	}
 	mux := http.NewServeMux()
 	mux.Handle(path, srv)
-	if root != nil {
-		mux.Handle("/{$}", root)
+	if withDemo {
+		demo.Register(mux, path)
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
