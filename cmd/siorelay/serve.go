@@ -14,7 +14,7 @@ import (
 	"github.com/siorelay/siorelay/internal/demo"
 	"github.com/siorelay/siorelay/internal/emittergrpc"
 	"github.com/siorelay/siorelay/relay"
-	)
+)
 
 const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s]"
 
