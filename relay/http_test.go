@@ -336,8 +336,30 @@ func TestPollingErrors(t *testing.T) {
 		do(t, "POST", pollURL(base, "&sid="+sid), "40")
 		do(t, "GET", pollURL(base, "&sid="+sid), "")
 		serverFor(base).Of("/").DisconnectSockets(context.Background(), true)
-		if r := do(t, "GET", pollURL(base, "&sid="+sid), ""); r.body != "41\x1e1" {
+		// As engine.io: the queued DISCONNECT drains first, the close
+		// packet comes with the next GET.
+		if r := do(t, "GET", pollURL(base, "&sid="+sid), ""); r.body != "41" {
 			t.Fatalf("GET after server close: %d %q", r.status, r.body)
+		}
+		if r := do(t, "GET", pollURL(base, "&sid="+sid), ""); r.body != "6\x1e1" {
+			t.Fatalf("next GET: %d %q", r.status, r.body)
+		}
+		if r := do(t, "GET", pollURL(base, "&sid="+sid), ""); r.status != 400 {
+			t.Fatalf("then: %d %q", r.status, r.body)
+		}
+	})
+	t.Run("server disconnect with pending GET", func(t *testing.T) {
+		sid := openPolling(t, base)
+		do(t, "POST", pollURL(base, "&sid="+sid), "40")
+		do(t, "GET", pollURL(base, "&sid="+sid), "")
+		ch := pendingGet(t, base, sid)
+		waitPending(t, base, sid)
+		serverFor(base).Of("/").DisconnectSockets(context.Background(), true)
+		if r := waitResult(t, ch); r.body != "41" {
+			t.Fatalf("held GET: %d %q", r.status, r.body)
+		}
+		if r := do(t, "GET", pollURL(base, "&sid="+sid), ""); r.body != "6\x1e1" {
+			t.Fatalf("next GET: %d %q", r.status, r.body)
 		}
 		if r := do(t, "GET", pollURL(base, "&sid="+sid), ""); r.status != 400 {
 			t.Fatalf("then: %d %q", r.status, r.body)

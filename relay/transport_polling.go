@@ -17,13 +17,14 @@ const pollCloseTimeout = 30 * time.Second
 // pollState is the HTTP long-polling side of a session. All fields are
 // guarded by the session's mu.
 type pollState struct {
-	queue     []engineio.Packet
-	get       chan struct{} // closed to wake the waiting GET; nil when none waits
-	getActive bool          // a GET is being served
-	posting   bool          // a POST is being served
-	upgrading bool          // a WebSocket answered the probe
-	upgraded  bool          // the session moved to the WebSocket
-	closed    bool          // the queue ends with the session's last packets
+	queue          []engineio.Packet
+	get            chan struct{} // closed to wake the waiting GET; nil when none waits
+	getActive      bool          // a GET is being served
+	posting        bool          // a POST is being served
+	upgrading      bool          // a WebSocket answered the probe
+	upgraded       bool          // the session moved to the WebSocket
+	drainThenClose bool          // closed by the server with packets queued: they go first, the close on the next GET
+	closed         bool          // the queue ends with the session's last packets
 }
 
 // pushPollLocked queues packets for the next GET and wakes a waiting one. It
@@ -47,26 +48,29 @@ func (p *pollState) wakeLocked() {
 
 // closeLocked queues the last packets of a closed session, as engine.io's
 // polling transport does: a noop for a client that closed the session
-// itself; otherwise the close packet for a waiting GET. When no GET waits,
-// a close decided by the server (deferred) is kept for the next GET as
-// "6␞1" (engine.io holds the session until then), and so is the client's
-// noop (its GET may be racing its POST, which engine.io, on one thread,
-// usually sees in order); after an error the session is simply gone. It
-// reports whether the session must stay findable until a GET collects its
-// packets.
+// itself; otherwise the close packet for a waiting GET. A close decided by
+// the server (deferred, engine.io's Socket.close) first lets queued packets
+// drain and then gives the next GET "6␞1" (engine.io holds the session until
+// then); the client's noop is kept likewise (its GET may be racing its POST,
+// which engine.io, on one thread, usually sees in order); after an error the
+// session is simply gone. It reports whether the session must stay findable
+// until a GET collects its packets.
 func (p *pollState) closeLocked(byClient, deferred bool) (keep bool) {
 	p.closed = true
 	switch {
 	case byClient:
 		p.queue = []engineio.Packet{{Type: engineio.Noop}}
 		keep = !p.getActive
+	case deferred && len(p.queue) > 0:
+		// engine.io's Socket.close waits for the write buffer to drain:
+		// the queued packets are answered alone, the close packet goes to
+		// the GET after that ("6␞1").
+		p.drainThenClose = true
+		keep = true
 	case p.getActive:
 		p.queue = append(p.queue, engineio.Packet{Type: engineio.Close})
 	case deferred:
-		if len(p.queue) == 0 {
-			p.queue = append(p.queue, engineio.Packet{Type: engineio.Noop})
-		}
-		p.queue = append(p.queue, engineio.Packet{Type: engineio.Close})
+		p.queue = append(p.queue, engineio.Packet{Type: engineio.Noop}, engineio.Packet{Type: engineio.Close})
 		keep = true
 	}
 	p.wakeLocked()
@@ -149,6 +153,11 @@ func (s *session) handleGet(w http.ResponseWriter, r *http.Request) {
 	p.queue = nil
 	p.getActive = false
 	last := p.closed
+	if p.drainThenClose {
+		p.drainThenClose = false
+		p.queue = []engineio.Packet{{Type: engineio.Noop}, {Type: engineio.Close}}
+		last = false
+	}
 	s.mu.Unlock()
 	writePayload(w, engineio.AppendPayload(nil, pkts...))
 	if last {
