@@ -57,9 +57,29 @@ func Register(mux *http.ServeMux, path string) {
 	path = normPath(path)
 	h := Handler(path)
 	mux.Handle("GET /{$}", h)
-	for _, name := range []string{"socket.io.js", "socket.io.min.js", "socket.io.LICENSE"} {
-		mux.Handle("GET "+path+name, h)
+	for _, p := range clientPaths(path) {
+		mux.Handle("GET "+p, h)
 	}
+}
+
+// RegisterClient mounts only the socket.io browser client (and its license)
+// on mux at path+"socket.io.js", path+"socket.io.min.js" and
+// path+"socket.io.LICENSE", for a server whose page at "/" is another one.
+// Those exact paths take precedence over a pattern for path itself.
+func RegisterClient(mux *http.ServeMux, path string) {
+	path = normPath(path)
+	h := Handler(path)
+	for _, p := range clientPaths(path) {
+		mux.Handle("GET "+p, h)
+	}
+}
+
+// ClientURL is where [Register] and [RegisterClient] serve the minified
+// bundle for the relay path path.
+func ClientURL(path string) string { return normPath(path) + "socket.io.min.js" }
+
+func clientPaths(path string) []string {
+	return []string{path + "socket.io.js", path + "socket.io.min.js", path + "socket.io.LICENSE"}
 }
 
 func normPath(path string) string {

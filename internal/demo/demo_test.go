@@ -160,3 +160,28 @@ func TestRegisterBesideRelay(t *testing.T) {
 		})
 	}
 }
+
+// TestRegisterClientOnly serves the bundle beside a relay whose "/" is
+// another page.
+func TestRegisterClientOnly(t *testing.T) {
+	srv, err := relay.NewServer(relay.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(t.Context())
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", srv)
+	mux.Handle("/{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "other page") }))
+	demo.RegisterClient(mux, "/socket.io")
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	if got := demo.ClientURL("/socket.io"); got != "/socket.io/socket.io.min.js" {
+		t.Errorf("ClientURL = %q", got)
+	}
+	if resp, body := get(t, hs.URL+"/"); resp.StatusCode != 200 || body != "other page" {
+		t.Errorf("GET /: %d %q, want the other page", resp.StatusCode, body)
+	}
+	if resp, body := get(t, hs.URL+"/socket.io/socket.io.min.js"); resp.StatusCode != 200 || sum([]byte(body)) != bundleSHA256 {
+		t.Errorf("GET bundle: %d, %d bytes", resp.StatusCode, len(body))
+	}
+}

@@ -14,11 +14,15 @@
 //	mux.Handle(path, relaySrv)
 //	demo.Register(mux, path)
 //
+// [RegisterClient] mounts the bundle alone, for a server whose page at "/"
+// comes from elsewhere (for example relay/demo's page, pointed at
+// [ClientURL] instead of a CDN).
+//
 // The page connects to the relay's main namespace, lists every event it
 // receives (a "chat" event with a string, or an object with "text" and
 // optionally "user", is shown as a chat line) and sends what is typed in its
-// text box as a "chat" event, which the relay hands to its hooks (siorelay
-// serve has none, so nobody else sees it).
+// text box as a "chat" event, which the relay hands to its hooks (they
+// decide whether other pages see it).
 //
 // Concurrency: the handlers are stateless and safe for concurrent use.
 package demo
