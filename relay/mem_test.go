@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,9 +237,20 @@ func BenchmarkBroadcast(b *testing.B) {
 			b.Fatalf("clients: %q", line)
 		}
 		ctx := context.Background()
+		var interval time.Duration
+		if v := os.Getenv("RELAY_RATE"); v != "" {
+			// Paced: RELAY_RATE broadcasts per second.
+			r, _ := strconv.Atoi(v)
+			interval = time.Second / time.Duration(r)
+		}
+		var ru0 syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 		start := time.Now()
 		d0 := srv.Stats().Deliveries
 		for i := range m {
+			if interval > 0 {
+				time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
+			}
 			if err := srv.Of("/").Emit(ctx, "b", i, payload); err != nil {
 				b.Fatal(err)
 			}
@@ -248,10 +260,14 @@ func BenchmarkBroadcast(b *testing.B) {
 			b.Fatalf("clients: %q", line)
 		}
 		el := time.Since(start)
+		var ru1 syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+		cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano()) * time.Nanosecond
 		if got := srv.Stats().Deliveries - d0; got != int64(n*m) {
 			b.Fatalf("%d deliveries queued, want %d", got, n*m)
 		}
 		b.ReportMetric(float64(n*m)/el.Seconds(), "deliveries/s")
+		b.ReportMetric(float64(n*m)/cpu.Seconds(), "deliveries/CPU-s")
 		b.Logf("%d clients × %d broadcasts: all received in %v (Emit calls took %v) → %.0f deliveries/s; dropped %d, slow %d",
 			n, m, el, emitted, float64(n*m)/el.Seconds(), srv.Stats().DroppedVolatile, srv.Stats().SlowConsumers)
 		stdin.Close()
