@@ -36,6 +36,26 @@
 // counted in [Server.Stats]. Polling requests are served on the
 // net/http goroutine that received them.
 //
+// # Differences from Node's socket.io 4.8 / engine.io 6.6
+//
+// On the wire the relay answers like Node (status codes, error bodies,
+// packet bytes, close behaviour; see the tests). Known differences:
+//
+//   - no connection state recovery (CONNECT replies carry only "sid"), no
+//     JSONP polling (the "j" parameter), no polling response compression,
+//     no permessage-deflate;
+//   - a CORS preflight answer (204) has no Content-Length header (Go's
+//     net/http drops it for 204);
+//   - [Handshake.Address] is host:port;
+//   - binary arguments are found at the top level and inside map[string]any
+//     and []any values (Node finds Buffers anywhere); other []byte fields
+//     are encoded by encoding/json (base64 strings);
+//   - replies to one client are written at once, but frames queued together
+//     (a burst of broadcasts) share one write, so a client may read several
+//     packets in one TCP read where Node would usually have written them in
+//     separate event-loop turns. Stock clients do not care; test harnesses
+//     that attach a one-shot listener per message can miss packets.
+//
 // # Concurrency
 //
 // [Server], [Operator] and [Socket] methods are safe for concurrent use. The
