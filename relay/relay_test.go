@@ -135,3 +135,42 @@ func TestConnectRefused(t *testing.T) {
 	c.expect(`44{"message":"plain error"}`)
 	c.connect("/")
 }
+
+func TestHandshakeAndSocketState(t *testing.T) {
+	type seen struct {
+		h     *Handshake
+		rooms []string
+		data  any
+	}
+	got := make(chan seen, 1)
+	_, base := testServer(t, Config{
+		OnConnect: func(ctx context.Context, h *Handshake) (ConnectResult, error) {
+			return ConnectResult{Rooms: []string{"r1", "r2"}, Data: "d"}, nil
+		},
+		OnConnection: func(ctx context.Context, s *Socket) {
+			s.Leave("r2")
+			s.Join("r3", "r3")
+			got <- seen{s.Handshake(), s.Rooms(), s.Data()}
+		},
+	})
+	c := dialWS(t, base, "&token=abc&x=1&x=2")
+	c.read()
+	id := c.connect("/")
+	s := <-got
+	if s.h.Query.Get("token") != "abc" || len(s.h.Query["x"]) != 2 || s.h.Query.Get("EIO") != "4" {
+		t.Errorf("query %v", s.h.Query)
+	}
+	if s.h.Header.Get("Upgrade") != "websocket" || s.h.Header.Get("Sec-Websocket-Version") != "13" {
+		t.Errorf("header %v", s.h.Header)
+	}
+	if !strings.HasPrefix(s.h.Address, "127.0.0.1:") || s.h.Namespace != "/" || string(s.h.Auth) != "{}" ||
+		!strings.HasPrefix(s.h.URL, "/socket.io/?EIO=4") || s.h.Time.IsZero() {
+		t.Errorf("handshake %+v", s.h)
+	}
+	if want := []string{id, "r1", "r3"}; strings.Join(s.rooms, ",") != strings.Join(want, ",") {
+		t.Errorf("rooms %v, want %v", s.rooms, want)
+	}
+	if s.data != "d" {
+		t.Errorf("data %v", s.data)
+	}
+}
