@@ -2,6 +2,8 @@ package emittergrpc
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/siorelay/siorelay/emitter"
@@ -67,7 +69,10 @@ type EmitterBackend struct {
 	nsps map[string]*emitter.Emitter // guarded by mu; bounded by maxCachedNamespaces
 }
 
-var _ Backend = (*EmitterBackend)(nil)
+var (
+	_ Backend     = (*EmitterBackend)(nil)
+	_ JSONChecker = (*EmitterBackend)(nil)
+)
 
 // maxCachedNamespaces bounds the per-namespace Emitters kept for reuse;
 // beyond it an Emitter is made per call.
@@ -111,18 +116,37 @@ func (b *EmitterBackend) Emit(ctx context.Context, ev Event) error {
 	return b.op(ev.Target).Emit(ctx, ev.Name, ev.Args...)
 }
 
+// ChecksJSON implements [JSONChecker]: the emitter rejects invalid JSON
+// arguments while encoding, before publishing.
+func (b *EmitterBackend) ChecksJSON() {}
+
 // EmitBatch implements [Backend]: every event is encoded first, then all
-// are published in one pipeline.
+// are published in one pipeline. Consecutive events with the same target
+// share one emitter.Operator.
 func (b *EmitterBackend) EmitBatch(ctx context.Context, evs []Event) error {
 	msgs := make([]emitter.Message, len(evs))
-	for i, ev := range evs {
-		m, err := b.op(ev.Target).EmitMessage(ev.Name, ev.Args...)
+	var (
+		op   emitter.Operator
+		last *Target
+	)
+	for i := range evs {
+		ev := &evs[i]
+		if last == nil || !sameTarget(last, &ev.Target) {
+			op, last = b.op(ev.Target), &ev.Target
+		}
+		m, err := op.EmitMessage(ev.Name, ev.Args...)
 		if err != nil {
-			return err
+			return fmt.Errorf("events[%d]: %w", i, err)
 		}
 		msgs[i] = m
 	}
 	return b.em.Publish(ctx, msgs...)
+}
+
+func sameTarget(a, b *Target) bool {
+	return a.Namespace == b.Namespace && a.Volatile == b.Volatile &&
+		(a.Compress == nil) == (b.Compress == nil) && (a.Compress == nil || *a.Compress == *b.Compress) &&
+		slices.Equal(a.Rooms, b.Rooms) && slices.Equal(a.Except, b.Except)
 }
 
 // SocketsJoin implements [Backend].

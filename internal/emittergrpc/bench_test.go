@@ -8,8 +8,14 @@ import (
 
 // BenchmarkEvents measures validating and converting one EmitStream
 // message of 100 events (the per-message work of the service itself,
-// before the backend encodes and publishes).
+// before the backend encodes and publishes), with and without the
+// service's own JSON check.
 func BenchmarkEvents(b *testing.B) {
+	b.Run("checkJSON", func(b *testing.B) { benchmarkEvents(b, &Service{checkJSON: true}) })
+	b.Run("backendChecksJSON", func(b *testing.B) { benchmarkEvents(b, &Service{}) })
+}
+
+func benchmarkEvents(b *testing.B, s *Service) {
 	req := &siorelayv1.EmitRequest{
 		Target: &siorelayv1.Target{Rooms: []string{"room-1"}},
 		Event:  "chat",
@@ -21,7 +27,7 @@ func BenchmarkEvents(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := events(msg); err != nil {
+		if _, err := s.events(msg); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -22,7 +22,8 @@ import (
 // for concurrent use.
 type Service struct {
 	siorelayv1.UnimplementedEmitterServiceServer
-	backend Backend
+	backend   Backend
+	checkJSON bool // the backend does not check JSON arguments itself
 }
 
 var _ siorelayv1.EmitterServiceServer = (*Service)(nil)
@@ -30,7 +31,20 @@ var _ siorelayv1.EmitterServiceServer = (*Service)(nil)
 // NewService returns the service for b. Register it with
 // siorelayv1.RegisterEmitterServiceServer, or use [NewServer], which also
 // adds authentication, health and reflection.
-func NewService(b Backend) *Service { return &Service{backend: b} }
+func NewService(b Backend) *Service {
+	_, checks := b.(JSONChecker)
+	return &Service{backend: b, checkJSON: !checks}
+}
+
+// JSONChecker is implemented by a Backend that rejects a JSON argument
+// that is not valid JSON itself, before anything of the call is published,
+// with an error wrapping [ErrInvalidArgument] or [emitter.ErrEncode]. The
+// service then does not scan JSON arguments a second time. [EmitterBackend]
+// implements it: the emitter parses every JSON argument while encoding,
+// and encodes a whole batch before publishing any of it.
+type JSONChecker interface {
+	ChecksJSON()
+}
 
 // reservedServerEvents are the names io.serverSideEmit refuses.
 var reservedServerEvents = map[string]bool{"connect": true, "connection": true, "new_namespace": true}
@@ -55,13 +69,18 @@ func target(t *siorelayv1.Target) (Target, error) {
 
 // args converts and validates in, appending to dst (which may be shared
 // by the events of one message, to allocate once per message).
-func args(dst []any, in []*siorelayv1.Arg) ([]any, error) {
+func (s *Service) args(dst []any, in []*siorelayv1.Arg) ([]any, error) {
 	for i, a := range in {
 		switch v := a.GetValue().(type) {
 		case *siorelayv1.Arg_Json:
 			b := stringBytes(v.Json)
-			if !json.Valid(b) {
-				return nil, fmt.Errorf("args[%d]: json is not a valid JSON text: %s (a string needs quotes: \"\\\"hi\\\"\")", i, jsonProblem(v.Json))
+			if len(b) == 0 {
+				// Checked here even for a JSONChecker: encoding/json (and so
+				// the emitter) would send an empty RawMessage as null.
+				return nil, fmt.Errorf("args[%d]: invalid JSON: empty text (null is \"null\", a string \"\\\"hi\\\"\")", i)
+			}
+			if s.checkJSON && !json.Valid(b) {
+				return nil, fmt.Errorf("args[%d]: invalid JSON: %s (a string needs quotes: \"\\\"hi\\\"\")", i, jsonProblem(v.Json))
 			}
 			dst = append(dst, json.RawMessage(b))
 		case *siorelayv1.Arg_Binary:
@@ -94,7 +113,7 @@ func jsonProblem(s string) string {
 }
 
 // event converts and validates r; its arguments are appended to argBuf.
-func event(r *siorelayv1.EmitRequest, argBuf []any) (Event, []any, error) {
+func (s *Service) event(r *siorelayv1.EmitRequest, argBuf []any) (Event, []any, error) {
 	name := r.GetEvent()
 	if name == "" {
 		return Event{}, argBuf, errors.New("event name is empty")
@@ -112,7 +131,7 @@ func event(r *siorelayv1.EmitRequest, argBuf []any) (Event, []any, error) {
 		t.Compress = &c
 	}
 	start := len(argBuf)
-	argBuf, err = args(argBuf, r.GetArgs())
+	argBuf, err = s.args(argBuf, r.GetArgs())
 	if err != nil {
 		return Event{}, argBuf, err
 	}
@@ -125,7 +144,7 @@ func event(r *siorelayv1.EmitRequest, argBuf []any) (Event, []any, error) {
 
 // events converts and validates a whole list; the error names the first
 // invalid element.
-func events(in []*siorelayv1.EmitRequest) ([]Event, error) {
+func (s *Service) events(in []*siorelayv1.EmitRequest) ([]Event, error) {
 	out := make([]Event, len(in))
 	n := 0
 	for _, r := range in {
@@ -133,7 +152,7 @@ func events(in []*siorelayv1.EmitRequest) ([]Event, error) {
 	}
 	argBuf := make([]any, 0, n)
 	for i, r := range in {
-		ev, buf, err := event(r, argBuf)
+		ev, buf, err := s.event(r, argBuf)
 		argBuf = buf
 		if err != nil {
 			return nil, fmt.Errorf("events[%d]: %w", i, err)
@@ -145,7 +164,7 @@ func events(in []*siorelayv1.EmitRequest) ([]Event, error) {
 
 // Emit implements siorelayv1.EmitterServiceServer.
 func (s *Service) Emit(ctx context.Context, r *siorelayv1.EmitRequest) (*siorelayv1.EmitResponse, error) {
-	ev, _, err := event(r, make([]any, 0, len(r.GetArgs())))
+	ev, _, err := s.event(r, make([]any, 0, len(r.GetArgs())))
 	if err != nil {
 		return nil, invalidf("Emit: %v", err)
 	}
@@ -157,7 +176,7 @@ func (s *Service) Emit(ctx context.Context, r *siorelayv1.EmitRequest) (*siorela
 
 // EmitBatch implements siorelayv1.EmitterServiceServer.
 func (s *Service) EmitBatch(ctx context.Context, r *siorelayv1.EmitBatchRequest) (*siorelayv1.EmitBatchResponse, error) {
-	evs, err := events(r.GetEvents())
+	evs, err := s.events(r.GetEvents())
 	if err != nil {
 		return nil, invalidf("EmitBatch: nothing published: %v", err)
 	}
@@ -218,7 +237,7 @@ func (s *Service) EmitStream(stream grpc.ClientStreamingServer[siorelayv1.EmitSt
 			_ = settle()
 			return err // the stream broke; the status is the transport's
 		}
-		evs, verr := events(r.GetEvents())
+		evs, verr := s.events(r.GetEvents())
 		if err := settle(); err != nil {
 			return err
 		}
@@ -281,7 +300,7 @@ func (s *Service) ServerSideEmit(ctx context.Context, r *siorelayv1.ServerSideEm
 	if reservedServerEvents[name] {
 		return nil, invalidf("ServerSideEmit: event name %q is reserved by Socket.IO", name)
 	}
-	a, err := args(nil, r.GetArgs())
+	a, err := s.args(nil, r.GetArgs())
 	if err != nil {
 		return nil, invalidf("ServerSideEmit: %v", err)
 	}
