@@ -28,5 +28,5 @@
 // [Handler.HandleClose] is called exactly once per Conn, from whichever
 // goroutine closed it, with no lock held.
 //
-// Locks: Poller.mu and Conn.mu are never held together.
+// Lock order: Poller.mu before Conn.mu (only Start and Close nest them).
 package netpoll

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -380,3 +381,37 @@ type handlerFunc func(c *Conn, binary bool, p []byte)
 
 func (h handlerFunc) HandleMessage(c *Conn, binary bool, p []byte) { h(c, binary, p) }
 func (h handlerFunc) HandleClose(c *Conn, err error)               {}
+
+// TestCloseBeforeStart: a Conn closed between Prepare and Start is never
+// registered, so it cannot linger in the poller.
+func TestCloseBeforeStart(t *testing.T) {
+	p := newPoller(t, Config{})
+	done := make(chan error, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		nc, _, _, err := ws.HTTPUpgrader{}.Upgrade(r, w)
+		if err != nil {
+			done <- err
+			return
+		}
+		e := &echo{closed: make(chan error, 1)}
+		c, err := p.Prepare(nc, nil, e)
+		if err != nil {
+			done <- err
+			return
+		}
+		c.Close(errors.New("early"))
+		if err := c.Start(); !errors.Is(err, ErrClosed) {
+			done <- fmt.Errorf("Start after Close: %v", err)
+			return
+		}
+		done <- nil
+	}))
+	defer srv.Close()
+	dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Stats().Conns; n != 0 {
+		t.Fatalf("Conns = %d, want 0", n)
+	}
+}

@@ -203,11 +203,23 @@ func (c *Conn) Start() error {
 	p := c.p
 	pending := len(c.partial) > 0
 	fd := int(c.fd)
+	// Registration and Close are serialized by p.mu: a Conn closed before
+	// this point is never registered; one closed later is unregistered by
+	// Close.
 	p.mu.Lock()
-	if p.closed {
+	c.mu.Lock()
+	closed := c.closed
+	if !closed && !p.closed {
+		c.registered = true
+	}
+	c.mu.Unlock()
+	if closed || p.closed {
 		p.mu.Unlock()
-		c.Close(ErrPollerClosed)
-		return ErrPollerClosed
+		if !closed {
+			c.Close(ErrPollerClosed)
+			return ErrPollerClosed
+		}
+		return ErrClosed
 	}
 	if fd >= len(p.conns) {
 		n := max(fd+1, 2*len(p.conns), 1024)
@@ -218,9 +230,6 @@ func (c *Conn) Start() error {
 	p.conns[fd] = c
 	p.mu.Unlock()
 	p.nconns.Add(1)
-	c.mu.Lock()
-	c.registered = true
-	c.mu.Unlock()
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
 	var cerr error
 	err := c.rc.Control(func(f uintptr) { cerr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(f), &ev) })
@@ -245,9 +254,11 @@ func (c *Conn) Start() error {
 
 // remove unregisters c; called once by Conn.Close before nc.Close.
 func (p *Poller) remove(c *Conn) {
+	p.mu.Lock()
 	c.mu.Lock()
 	registered := c.registered
 	c.mu.Unlock()
+	p.mu.Unlock()
 	if !registered {
 		return
 	}
