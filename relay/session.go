@@ -267,7 +267,7 @@ func (s *session) sendMessage(m *message, volatile, direct bool) error {
 	return nil
 }
 
-// sendText queues an Engine.IO message with the Socket.IO packet p, for
+// sendPacket queues an Engine.IO message with the Socket.IO packet p, for
 // packets addressed to this session only.
 func (s *session) sendPacket(p socketio.Packet) error {
 	return s.sendMessage(newMessage(p), false, true)
