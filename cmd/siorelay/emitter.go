@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -83,6 +84,13 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	})
 	if err != nil {
 		return usageError{err.Error()}
+	}
+	// The sidecar's live heap is a few MB and every event allocates, so
+	// the default GOGC=100 collects very often. At 400 the peak RSS under
+	// full load grows from about 35 to 60 MB and the CPU per event drops by
+	// about 20% (bench/grpc). A GOGC set in the environment wins.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(400)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
