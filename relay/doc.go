@@ -42,8 +42,9 @@
 // packet bytes, close behaviour; see the tests). Known differences:
 //
 //   - no connection state recovery (CONNECT replies carry only "sid"), no
-//     JSONP polling (the "j" parameter), no polling response compression,
-//     no permessage-deflate;
+//     JSONP polling (the "j" parameter), no permessage-deflate; polling
+//     responses of 1 KiB or more are compressed (gzip or deflate) like
+//     engine.io's, whatever a packet's compress flag says;
 //   - a CORS preflight answer (204) has no Content-Length header (Go's
 //     net/http drops it for 204);
 //   - [Handshake.Address] is host:port;

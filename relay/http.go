@@ -152,7 +152,7 @@ func (srv *Server) handshakePolling(w http.ResponseWriter, r *http.Request, q ur
 		return
 	}
 	s.start()
-	writePayload(w, engineio.AppendPayload(nil, open))
+	writePayload(w, r, engineio.AppendPayload(nil, open))
 }
 
 func (s *session) transportName() string {

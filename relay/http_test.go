@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"errors"
 	"io"
@@ -419,4 +421,57 @@ func TestUpgradeAbortedByOtherPacket(t *testing.T) {
 		t.Fatalf("polling after aborted upgrade: %q", r.body)
 	}
 	_ = srv
+}
+
+func TestPollingCompression(t *testing.T) {
+	srv, base := testServer(t, Config{})
+	for _, tc := range []struct{ accept, want string }{
+		{"gzip, deflate", "gzip"},
+		{"deflate", "deflate"},
+		{"br;q=1, gzip;q=0", ""},
+		{"*", "gzip"},
+		{"", ""},
+	} {
+		t.Run(tc.accept, func(t *testing.T) {
+			sid := openPolling(t, base)
+			do(t, "POST", pollURL(base, "&sid="+sid), "40")
+			do(t, "GET", pollURL(base, "&sid="+sid), "")
+			big := strings.Repeat("y", 2000)
+			srv.Of("/").Emit(context.Background(), "big", big)
+			req, _ := http.NewRequest("GET", pollURL(base, "&sid="+sid), nil)
+			req.Header.Set("Accept-Encoding", tc.accept) // set by hand: no transparent decoding
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var rd io.Reader = resp.Body
+			switch got := resp.Header.Get("Content-Encoding"); {
+			case got != tc.want:
+				t.Fatalf("Content-Encoding %q, want %q", got, tc.want)
+			case got == "gzip":
+				rd, err = gzip.NewReader(resp.Body)
+			case got == "deflate":
+				rd, err = zlib.NewReader(resp.Body)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(rd)
+			if want := `42["big","` + big + `"]`; string(body) != want {
+				t.Fatalf("body %.60q…", body)
+			}
+		})
+	}
+	// Small bodies are never compressed.
+	req, _ := http.NewRequest("GET", pollURL(base, ""), nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "" {
+		t.Fatal("handshake compressed")
+	}
 }

@@ -1,10 +1,14 @@
 package relay
 
 import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/siorelay/siorelay/internal/engineio"
@@ -159,14 +163,36 @@ func (s *session) handleGet(w http.ResponseWriter, r *http.Request) {
 		last = false
 	}
 	s.mu.Unlock()
-	writePayload(w, engineio.AppendPayload(nil, pkts...))
+	writePayload(w, r, engineio.AppendPayload(nil, pkts...))
 	if last {
 		s.srv.removeSession(s)
 	}
 }
 
-func writePayload(w http.ResponseWriter, body []byte) {
+// compressThreshold is engine.io's httpCompression.threshold: smaller
+// polling responses are sent as they are.
+const compressThreshold = 1024
+
+// writePayload answers a polling GET with body, compressed with gzip or
+// deflate (zlib) when the client accepts it and body is at least
+// compressThreshold bytes, as engine.io's polling transport does.
+func writePayload(w http.ResponseWriter, r *http.Request, body []byte) {
 	h := w.Header()
+	if len(body) >= compressThreshold && r != nil {
+		if enc := acceptedEncoding(r.Header.Get("Accept-Encoding")); enc != "" {
+			var buf bytes.Buffer
+			var zw io.WriteCloser
+			if enc == "gzip" {
+				zw = gzip.NewWriter(&buf)
+			} else {
+				zw = zlib.NewWriter(&buf)
+			}
+			zw.Write(body)
+			zw.Close()
+			body = buf.Bytes()
+			h.Set("Content-Encoding", enc)
+		}
+	}
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Cache-Control", "no-store")
@@ -243,3 +269,31 @@ func (s *session) handlePost(w http.ResponseWriter, r *http.Request) {
 }
 
 var errStopPayload = errors.New("relay: stop payload")
+
+// acceptedEncoding picks gzip or deflate from an Accept-Encoding header, in
+// that order of preference, honouring q=0; "" when neither is acceptable.
+func acceptedEncoding(header string) string {
+	q := map[string]bool{}
+	star := false
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		name = strings.ToLower(strings.TrimSpace(name))
+		ok := true
+		if v, found := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); found {
+			if f, err := strconv.ParseFloat(v, 64); err == nil && f == 0 {
+				ok = false
+			}
+		}
+		if name == "*" {
+			star = ok
+			continue
+		}
+		q[name] = ok
+	}
+	for _, enc := range []string{"gzip", "deflate"} {
+		if ok, listed := q[enc]; (listed && ok) || (!listed && star) {
+			return enc
+		}
+	}
+	return ""
+}
