@@ -75,3 +75,8 @@ test-grpcurl: $(GRPCURL) ## Run the README's grpcurl commands against the sideca
 	SIORELAY_GRPCURL=$(GRPCURL) $(GO) test -count=1 -run '^TestGRPCurl$$' ./cmd/siorelay
 
 TEST_TARGETS += test-grpcurl
+
+.PHONY: bench-grpc
+bench-grpc: ## Benchmark the EmitterService (unary, batch, stream) against the Go emitter, Redis as sink
+	@command -v redis-server >/dev/null || { echo "bench-grpc: redis-server not found (apt-get install -y redis-server)" >&2; exit 1; }
+	$(GO) run ./bench/grpc $(BENCH_GRPC_FLAGS)
