@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
@@ -44,6 +45,7 @@ type Conn struct {
 	partial []byte    // bytes of an incomplete frame
 	frag    []byte    // payload of an incomplete fragmented message
 	fragOp  ws.OpCode // opcode of that message; 0 when none
+	turnEnd int64     // end of the current read turn, in Poller.now time
 
 	mu         sync.Mutex
 	queue      [][]byte // guarded by mu; frames not yet fully written
@@ -317,10 +319,21 @@ func (c *Conn) resetQueueLocked() {
 
 // serveRead reads until the socket is drained and no notification is
 // pending. Runs on a worker.
+//
+// A connection that keeps sending gets readBudget reads or readSlice of
+// time per turn, whichever ends first; then it goes to the back of the read
+// queue (its readEvents stays non-zero, so no other worker takes it
+// meanwhile) and the worker serves others.
 func (c *Conn) serveRead() {
+	budget := readBudget
+	c.turnEnd = c.p.now() + int64(readSlice)
 	for {
 		n0 := c.readEvents.Load()
-		if !c.readAvailable() {
+		if !c.readAvailable(&budget) {
+			return
+		}
+		if budget <= 0 {
+			c.p.requeueRead(c)
 			return
 		}
 		if c.readEvents.CompareAndSwap(n0, 0) {
@@ -329,9 +342,16 @@ func (c *Conn) serveRead() {
 	}
 }
 
-// readAvailable reads what the socket holds and handles it. It reports
-// false when the connection is closed.
-func (c *Conn) readAvailable() bool {
+// readBudget is the number of reads (of up to readBufSize) one turn of
+// serveRead may do, and readSlice the time it may take.
+const (
+	readBudget = 32
+	readSlice  = 2 * time.Millisecond
+)
+
+// readAvailable reads what the socket holds, or until *budget reads were
+// done, and handles it. It reports false when the connection is closed.
+func (c *Conn) readAvailable(budget *int) bool {
 	bp := c.p.rbufs.Get().(*[]byte)
 	defer c.p.rbufs.Put(bp)
 	buf := *bp
@@ -369,11 +389,16 @@ func (c *Conn) readAvailable() bool {
 			c.Close(io.EOF)
 			return false
 		}
+		*budget--
 		if !c.consume(buf[:n]) {
 			return false
 		}
 		if n < len(buf) {
-			return true // short read: the receive queue is empty
+			return true // a short read means the receive queue is empty
+		}
+		if *budget <= 0 || c.p.now() > c.turnEnd {
+			*budget = 0
+			return true
 		}
 	}
 }

@@ -415,3 +415,43 @@ func TestCloseBeforeStart(t *testing.T) {
 		t.Fatalf("Conns = %d, want 0", n)
 	}
 }
+
+// TestFloodingClientDoesNotStarveOthers: with a single read worker, a
+// client that never stops sending still lets another client be served.
+func TestFloodingClientDoesNotStarveOthers(t *testing.T) {
+	p := newPoller(t, Config{Workers: 1})
+	// The flooder's messages are handled slowly, so its socket always has
+	// more to read than the worker gets through.
+	url := startServer(t, p, func() Handler {
+		return handlerFunc(func(c *Conn, binary bool, p []byte) { time.Sleep(200 * time.Microsecond) })
+	})
+	echoURL := startServer(t, p, func() Handler { return &echo{closed: make(chan error, 1)} })
+	flooder := dial(t, url)
+	stop := make(chan struct{})
+	defer close(stop)
+	frame := ws.MaskFrame(ws.NewBinaryFrame(make([]byte, 64)))
+	var wire bytes.Buffer
+	ws.WriteFrame(&wire, frame)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := flooder.Write(wire.Bytes()); err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(50 * time.Millisecond) // let the flood occupy the worker
+	c := dial(t, echoURL)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := wsutil.WriteClientText(c, []byte("ping?")); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := wsutil.ReadServerData(c)
+	if err != nil || string(got) != "ping?" {
+		t.Fatalf("echo while flooded: %q %v", got, err)
+	}
+}

@@ -375,6 +375,21 @@ func (p *Poller) notifyRead(c *Conn) {
 // many frames per connection in one write.
 func (p *Poller) scheduleWrite(c *Conn) { p.writeq.push(c) }
 
+// requeueRead puts c, whose reader used up its budget, back in the read
+// queue. c.readEvents is non-zero, so c is not dispatched twice.
+func (p *Poller) requeueRead(c *Conn) {
+	select {
+	case p.readq <- c:
+	case <-p.done:
+	default:
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			c.serveRead()
+		}()
+	}
+}
+
 // writeQueue is the list of connections with frames to write.
 type writeQueue struct {
 	mu     sync.Mutex
