@@ -3,6 +3,8 @@ package emittergrpc_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -95,4 +97,57 @@ func FuzzJSONAgreement(f *testing.F) {
 			t.Fatalf("JSON %q: json.Valid %v, emitter error %v", s, valid, err)
 		}
 	})
+}
+
+// failSecondBatch fails the second EmitBatch with a Redis-like error.
+type failSecondBatch struct {
+	recordingBackend
+	calls int
+}
+
+func (f *failSecondBatch) EmitBatch(ctx context.Context, evs []emittergrpc.Event) error {
+	f.mu.Lock()
+	f.calls++
+	n := f.calls
+	f.mu.Unlock()
+	if n == 2 {
+		return errors.New("connection reset by peer")
+	}
+	return f.recordingBackend.EmitBatch(ctx, evs)
+}
+
+// TestEmitStreamPublishFailure checks a stream whose second message fails
+// to publish: Unavailable, the count of events published before it in the
+// message, and nothing of the later messages handed to the backend.
+func TestEmitStreamPublishFailure(t *testing.T) {
+	b := &failSecondBatch{}
+	e := startEnv(t, func(c *emittergrpc.Config) { c.Backend = b })
+	stream, err := e.client.EmitStream(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		ev := &siorelayv1.EmitRequest{Event: fmt.Sprintf("m%d", i)}
+		if err := stream.Send(&siorelayv1.EmitStreamRequest{Events: []*siorelayv1.EmitRequest{ev, ev}}); err != nil {
+			break // the server ended the stream; CloseAndRecv says why
+		}
+	}
+	_, err = stream.CloseAndRecv()
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("code %v (%v), want Unavailable", status.Code(err), err)
+	}
+	if m := status.Convert(err).Message(); !strings.Contains(m, "connection reset by peer") ||
+		!strings.Contains(m, "message 1: 2 events of earlier messages were published") {
+		t.Errorf("message %q does not name the cause, message 1 and the 2 events published", m)
+	}
+	var names []string
+	for _, ev := range b.events {
+		names = append(names, ev.Name)
+	}
+	if diff := cmp.Diff([]string{"m0", "m0"}, names); diff != "" {
+		t.Errorf("backend published (-want +got):\n%s", diff)
+	}
+	if b.calls != 2 {
+		t.Errorf("EmitBatch called %d times, want 2 (nothing after the failure)", b.calls)
+	}
 }
