@@ -96,9 +96,9 @@ func (s *Service) args(dst []any, in []*siorelayv1.Arg) ([]any, error) {
 	return dst, nil
 }
 
-// stringBytes returns the bytes of s without copying them. The result
-// must not be modified; it is only read (validated, then encoded by the
-// Backend) while the request that holds s is being handled.
+// stringBytes returns the bytes of s without copying them (one allocation
+// and copy less per JSON argument). The result must never be modified;
+// like s, it stays valid as long as it is referenced.
 func stringBytes(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
