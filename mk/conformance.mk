@@ -12,7 +12,7 @@ DEMO_E2E_BIN  := .tmp/bin/siorelay-demo-e2e
 
 TEST_TARGETS += test-pyclient test-demo-e2e
 
-.PHONY: test-pyclient test-demo-e2e protocol-suites
+.PHONY: test-pyclient test-demo-e2e protocol-suites protocol-diff
 
 $(PYCLIENT_VENV)/.installed: clients/pyclient/requirements.txt
 	@command -v python3 >/dev/null || { echo 'test-pyclient: python3 not found (Python 3.9+ with venv is needed)' >&2; exit 1; }
@@ -35,3 +35,6 @@ test-demo-e2e: ## The demo page in headless Chromium (Debian package chromium): 
 
 protocol-suites: ## Public engine.io/socket.io protocol suites against the relay (EIO_SUITE=… SIO_SUITE=… [SERVER=echo]; see scripts/protocol-suites)
 	scripts/protocol-suites/run.sh
+
+protocol-diff: deps-compat ## Same raw exchanges against Node socket.io 4.8.4 and the relay (echo hooks), diffed
+	scripts/protocol-suites/differential/run.sh
