@@ -127,12 +127,14 @@ func (s *Server) Serve(lis net.Listener) error {
 
 // Shutdown stops the Server: health turns NOT_SERVING and health Watch
 // streams end, new calls and connections are refused, and calls in flight
-// may finish until ctx is done; then the remaining ones are cancelled and their connections
-// closed. It waits for the health probe to stop. It returns ctx.Err() if
-// it had to cut calls short, else nil; a second call returns nil.
+// may finish until ctx is done; then the remaining ones are cancelled and
+// their connections closed. It waits for the health probe to stop. It
+// returns an error wrapping ctx.Err() if it had to cut calls short, else
+// nil; a second call returns nil.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.stop.Do(func() {
+		s.start.Do(func() {}) // a later Serve starts no probe
 		s.health.Shutdown()
 		s.cancel()
 		done := make(chan struct{})
