@@ -62,8 +62,12 @@ type Socket struct {
 	closed  bool                   // guarded by mu
 	done    chan struct{}          // guarded by mu; made on demand by Context().Done()
 	nextAck int64                  // guarded by mu
-	acks    map[int64]chan ackData // guarded by mu; nil until the first EmitWithAck
+	acks    map[int64]ackHandler // guarded by mu; nil until the first ack is awaited
 }
+
+// ackHandler receives a client's acknowledgement (ok) or learns that the
+// socket closed first (!ok). It is called at most once, without locks held.
+type ackHandler func(a ackData, ok bool)
 
 type ackData struct {
 	args []json.RawMessage
@@ -178,9 +182,15 @@ func (sk *Socket) EmitWithAck(ctx context.Context, event string, args ...any) ([
 	id := sk.nextAck
 	sk.nextAck++
 	if sk.acks == nil {
-		sk.acks = make(map[int64]chan ackData)
+		sk.acks = make(map[int64]ackHandler)
 	}
-	sk.acks[id] = ch
+	sk.acks[id] = func(a ackData, ok bool) {
+		if ok {
+			ch <- a
+		} else {
+			close(ch)
+		}
+	}
 	sk.mu.Unlock()
 	p.ID, p.HasID = id, true
 	if err := sk.sess.sendPacket(p); err != nil {
@@ -252,8 +262,8 @@ func (sk *Socket) onClose(reason string, detach bool) {
 		close(sk.done)
 	}
 	sk.mu.Unlock()
-	for _, ch := range acks {
-		close(ch)
+	for _, h := range acks {
+		h(ackData{}, false)
 	}
 	if detach {
 		sk.sess.removeSocket(sk)
@@ -315,7 +325,7 @@ func (sk *Socket) onAck(p socketio.Packet) {
 		return
 	}
 	sk.mu.Lock()
-	ch, ok := sk.acks[p.ID]
+	h, ok := sk.acks[p.ID]
 	delete(sk.acks, p.ID)
 	sk.mu.Unlock()
 	if !ok {
@@ -325,5 +335,5 @@ func (sk *Socket) onAck(p socketio.Packet) {
 	if p.Data != nil {
 		_ = json.Unmarshal(p.Data, &args)
 	}
-	ch <- ackData{args: args, atts: p.Attachments}
+	h(ackData{args: args, atts: p.Attachments}, true)
 }
