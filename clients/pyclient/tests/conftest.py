@@ -124,7 +124,9 @@ class Recorder:
     def connect(self, url: str, namespaces: List[str]) -> None:
         for n in namespaces:
             self.watch(n)
-        self.sio.connect(url, namespaces=namespaces, transports=[self.transport], wait_timeout=TIMEOUT)
+        # "upgrade": polling first, then the upgrade to WebSocket.
+        transports = ["polling", "websocket"] if self.transport == "upgrade" else [self.transport]
+        self.sio.connect(url, namespaces=namespaces, transports=transports, wait_timeout=TIMEOUT)
 
     def next_event(self) -> Tuple[str, str, Tuple[Any, ...]]:
         try:
@@ -137,7 +139,7 @@ class Recorder:
             self.sio.disconnect()
 
 
-@pytest.fixture(params=["websocket", "polling"])
+@pytest.fixture(params=["websocket", "polling", "upgrade"])
 def client(request: pytest.FixtureRequest) -> Iterator[Recorder]:
     c = Recorder(request.param)
     yield c

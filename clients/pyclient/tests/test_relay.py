@@ -1,10 +1,12 @@
-"""python-socketio's client against `siorelay serve`, over websocket and
-over polling (the `client` fixture is parametrized on the transport)."""
+"""python-socketio's client against `siorelay serve`, over websocket, over
+polling and polling upgraded to websocket (the `client` fixture is
+parametrized on the transport)."""
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 
 import pytest
 import socketio
@@ -19,7 +21,13 @@ SID = re.compile(r"^[A-Za-z0-9_-]{20}$")
 def test_connect_main_and_custom_namespace(relay: Relay, client: Recorder) -> None:
     client.connect(relay.url, ["/", "/custom"])
     assert client.sio.connected
-    assert client.sio.transport() == client.transport
+    if client.transport == "upgrade":
+        deadline = time.monotonic() + TIMEOUT
+        while client.sio.transport() != "websocket" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert client.sio.transport() == "websocket", "no upgrade from polling to websocket"
+    else:
+        assert client.sio.transport() == client.transport
     main, custom = client.sio.get_sid("/"), client.sio.get_sid("/custom")
     assert main and SID.match(main), main
     assert custom and SID.match(custom), custom
