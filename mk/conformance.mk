@@ -20,7 +20,7 @@ $(PYCLIENT_VENV)/.installed: clients/pyclient/requirements.txt
 	$(PYCLIENT_PY) -m pip install --quiet --disable-pip-version-check -r clients/pyclient/requirements.txt
 	touch $@
 
-test-pyclient: $(PYCLIENT_VENV)/.installed ## python-socketio's client against siorelay serve (websocket and polling; venv + pinned deps)
+test-pyclient: $(PYCLIENT_VENV)/.installed ## python-socketio's client against siorelay serve (websocket, polling, upgrade; venv + pinned deps)
 	@mkdir -p .tmp/bin
 	$(GO) build -o $(PYCLIENT_BIN) ./cmd/siorelay
 	cd clients/pyclient && SIORELAY_BIN=$(CURDIR)/$(PYCLIENT_BIN) $(PYCLIENT_PY) -m pytest -q -rxX
