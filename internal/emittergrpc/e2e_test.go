@@ -138,6 +138,12 @@ func endToEnd(t *testing.T, rs *redistest.Server, sharded bool) {
 	if _, err := c.SocketsJoin(ctx, &siorelayv1.SocketsJoinRequest{Target: &siorelayv1.Target{Rooms: []string{"r2"}}, Rooms: []string{"r3"}}); err != nil {
 		t.Fatal(err)
 	}
+	if sharded {
+		// The sharded adapter subscribes to a room's own channel when a
+		// local socket joins it, after the join request arrived; an emit
+		// published before that SSUBSCRIBE is lost (Node's behaviour too).
+		waitShardSubscribed(ctx, t, rdb, key+"#/#r3#")
+	}
 	if _, err := c.Emit(ctx, &siorelayv1.EmitRequest{Target: &siorelayv1.Target{Rooms: []string{"r3"}}, Event: "joined", Args: []*siorelayv1.Arg{jsonArg("1")}}); err != nil {
 		t.Fatal(err)
 	}
@@ -209,6 +215,28 @@ func endToEnd(t *testing.T, rs *redistest.Server, sharded bool) {
 		}
 	}
 	marker("c3")
+}
+
+// waitShardSubscribed polls PUBSUB SHARDNUMSUB until channel has a
+// subscriber.
+func waitShardSubscribed(ctx context.Context, t *testing.T, rdb *redis.Client, channel string) {
+	t.Helper()
+	for {
+		res, err := rdb.Do(ctx, "PUBSUB", "SHARDNUMSUB", channel).Slice()
+		if err != nil {
+			t.Fatalf("PUBSUB SHARDNUMSUB: %v", err)
+		}
+		if len(res) == 2 {
+			if n, ok := res[1].(int64); ok && n > 0 {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("nobody subscribed to %s", channel)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // jsonNumber is how nodetest.Decode returns numbers.
