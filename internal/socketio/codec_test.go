@@ -458,15 +458,22 @@ func TestDecoderHugeAttachmentCount(t *testing.T) {
 	var done bool
 	var err error
 	in := []byte(`5999999999-["a"]`)
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	_, done, err = d.Add(in, false)
-	runtime.ReadMemStats(&after)
-	if err != nil || done || d.Pending() != 999999999 {
-		t.Fatalf("header: done=%v err=%v pending=%d", done, err, d.Pending())
+	// TotalAlloc is process-wide, so other goroutines can only add to what
+	// is measured: the least of a few tries is the decoder's own cost.
+	least := ^uint64(0)
+	for try := 0; try < 5 && least > 4096; try++ {
+		d = Decoder{MaxAttachments: 1 << 40}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, done, err = d.Add(in, false)
+		runtime.ReadMemStats(&after)
+		if err != nil || done || d.Pending() != 999999999 {
+			t.Fatalf("header: done=%v err=%v pending=%d", done, err, d.Pending())
+		}
+		least = min(least, after.TotalAlloc-before.TotalAlloc)
 	}
-	if n := after.TotalAlloc - before.TotalAlloc; n > 4096 {
-		t.Errorf("a header announcing 999999999 attachments allocated %d bytes", n)
+	if least > 4096 {
+		t.Errorf("a header announcing 999999999 attachments allocated %d bytes", least)
 	}
 	for i := 0; i < 3; i++ {
 		p, done, err = d.Add([]byte{byte(i)}, true)
