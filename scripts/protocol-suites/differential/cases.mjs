@@ -92,7 +92,16 @@ const pollCases = {
   "empty body": [["POST", ""], ["GET"]],
   "trailing separator": [["POST", "40\x1e"], ["GET"]],
   "PUT with a sid": [["PUT", "x"]],
+  "CONNECT custom with auth": [["POST", '40/custom,{"token":"abc"}'], ["GET"]],
+  "unknown namespace": [["POST", "40/random"], ["GET"]],
+  "two attachments": [["POST", "40"], ["GET"], ["POST", '452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]\x1ebAQID\x1ebBAUG'], ["GET"]],
+  "ack": [["POST", "40"], ["GET"], ["POST", '42456["message-with-ack",1,"2",{"3":[false]}]'], ["GET"]],
+  "binary ack": [["POST", "40"], ["GET"], ["POST", '452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]\x1ebAQID\x1ebBAUG'], ["GET"]],
+  "several packets": [["POST", "40"], ["GET"], ["POST", '42["message",1]\x1e42["message",2]'], ["GET"]],
 };
+for (const bad of ["4abc", "42{}", '42abc["message-with-ack",1,"2",{"3":[false]}]']) {
+  pollCases[`invalid ${bad}`] = [["POST", "40"], ["GET"], ["POST", bad], ["GET"], ["GET"]];
+}
 
 for (const [name, sends] of Object.entries(wsCases)) console.log(`WS ${name} => ${JSON.stringify(await ws(sends))}`);
 for (const [name, steps] of Object.entries(pollCases)) console.log(`POLL ${name} => ${JSON.stringify(await poll(steps))}`);
