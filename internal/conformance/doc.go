@@ -12,7 +12,9 @@
 // (ping 300ms/200ms, maxPayload 1e6, connectTimeout 1s, CORS *, namespaces
 // / and /custom) with the reference Socket.IO handlers written as relay
 // hooks. The relay has no Engine.IO-level hook, so the engine.io suite's echo
-// tests are ported with Socket.IO packets echoed by those handlers.
+// tests are ported with Socket.IO packets echoed by those handlers. The
+// suite's Socket.IO tests, WebSocket-only upstream, are also run over
+// polling (polling_test.go), with bytes checked against Node.
 //
 // The package has no API; it exists for its tests, which run in parallel and
 // each start their own server.
