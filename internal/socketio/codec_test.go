@@ -3,6 +3,7 @@ package socketio
 import (
 	"errors"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -501,6 +502,21 @@ func TestDecodeNesting(t *testing.T) {
 		}
 		if _, _, err = d.Add([]byte{1}, true); err != tc.want {
 			t.Errorf("binary packet nested %d: err=%v, want %v", tc.depth, err, tc.want)
+		}
+	}
+}
+
+func TestParseDigitsOverflow(t *testing.T) {
+	tests := map[string]bool{
+		"9223372036854775807":  true,  // MaxInt64
+		"9223372036854775808":  false, // MaxInt64 + 1
+		"18446744073709551616": false, // 2^64 used to wrap around to 0
+		"99999999999999999999": false,
+	}
+	for in, ok := range tests {
+		v, got := parseDigits([]byte(in))
+		if got != ok || (ok && strconv.FormatInt(v, 10) != in) {
+			t.Errorf("parseDigits(%s) = %d, %v", in, v, got)
 		}
 	}
 }

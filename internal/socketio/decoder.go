@@ -252,10 +252,11 @@ func parseDigits(b []byte) (int64, bool) {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		v = v*10 + uint64(c-'0')
-		if v > math.MaxInt64 {
+		d := uint64(c - '0')
+		if v > (math.MaxInt64-d)/10 { // checked before it can wrap around
 			return 0, false
 		}
+		v = v*10 + d
 	}
 	return int64(v), true
 }
