@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Config configures a [Server]. The zero value is a server on /socket.io/
@@ -74,6 +76,31 @@ type Config struct {
 	// MaxPollingQueue bounds the packets waiting for a polling client's
 	// next GET; a client over it is disconnected. Zero means 10000.
 	MaxPollingQueue int
+
+	// Redis makes the server one member of a @socket.io/redis-adapter
+	// 8.3.0 cluster: broadcasts, joins and requests cross to the other
+	// servers (Node or relays) through it, and it answers their requests.
+	// Nil means a single server (no Redis). The server does not close it.
+	Redis redis.UniversalClient
+	// Key is the adapter's channel prefix (classic `key`, sharded
+	// `channelPrefix`). Zero means "socket.io".
+	Key string
+	// Sharded speaks the sharded adapter (createShardedAdapter, SPUBLISH /
+	// SSUBSCRIBE, Redis 7+) instead of the classic one.
+	Sharded bool
+	// SubscriptionMode is the sharded adapter's subscriptionMode: "dynamic",
+	// "dynamic-private" or "static". Zero means "dynamic".
+	SubscriptionMode string
+	// RequestsTimeout bounds how long cluster requests made by this server
+	// wait for the other servers' answers. Zero means 5s, the adapter's
+	// default.
+	RequestsTimeout time.Duration
+	// OnServerSideEmit, if set, receives the server-side emits of other
+	// servers (io.serverSideEmit in Node). ack is nil unless the sender
+	// waits for an acknowledgement; only its first argument crosses. When
+	// nil, such emits are ignored and a sender waiting for an ack times
+	// out, as with a Node server that has no listener. Calls may overlap.
+	OnServerSideEmit func(ctx context.Context, nsp string, ev Event, ack AckFunc)
 
 	// Logger receives the server's logs. Nil means no logging.
 	Logger *slog.Logger
@@ -151,6 +178,20 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxPollingQueue <= 0 {
 		c.MaxPollingQueue = 10000
+	}
+	if c.Key == "" {
+		c.Key = "socket.io"
+	}
+	if c.SubscriptionMode == "" {
+		c.SubscriptionMode = "dynamic"
+	}
+	switch c.SubscriptionMode {
+	case "dynamic", "dynamic-private", "static":
+	default:
+		return c, fmt.Errorf("relay: unknown subscription mode %q (want dynamic, dynamic-private or static)", c.SubscriptionMode)
+	}
+	if c.RequestsTimeout <= 0 {
+		c.RequestsTimeout = 5 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

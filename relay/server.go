@@ -65,12 +65,22 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
 	srv.broker = &memoryBroker{srv: srv}
+	if cfg.Redis != nil {
+		if cfg.Sharded {
+			p.Close()
+			srv.wheel.Close()
+			srv.cancel()
+			return nil, errShardedUnsupported
+		}
+		srv.broker = newRedisBroker(srv)
+	}
 	for _, n := range cfg.Namespaces {
 		if n == "*" {
 			srv.anyNsp = true
 			continue
 		}
 		srv.nsps[n] = newNamespace(srv, n)
+		srv.namespaceAdded(n)
 	}
 	return srv, nil
 }
@@ -145,12 +155,14 @@ func (srv *Server) namespace(name string, create bool) *namespace {
 	if ns = srv.nsps[name]; ns == nil {
 		ns = newNamespace(srv, name)
 		srv.nsps[name] = ns
+		srv.namespaceAdded(name)
 	}
 	return ns
 }
 
-// Ready reports whether the server accepts new connections.
-func (srv *Server) Ready() bool { return !srv.isClosed() }
+// Ready reports whether the server accepts new connections and, with
+// [Config.Redis], whether its Redis subscriptions are live and confirmed.
+func (srv *Server) Ready() bool { return !srv.isClosed() && srv.brokerReady() }
 
 // Shutdown stops accepting connections, disconnects every socket with
 // reason "server shutting down" and closes every connection cleanly (a

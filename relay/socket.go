@@ -58,10 +58,10 @@ type Socket struct {
 	rooms []string // guarded by nsp.mu; explicitly joined rooms
 
 	mu      sync.Mutex
-	data    any                    // guarded by mu
-	closed  bool                   // guarded by mu
-	done    chan struct{}          // guarded by mu; made on demand by Context().Done()
-	nextAck int64                  // guarded by mu
+	data    any                  // guarded by mu
+	closed  bool                 // guarded by mu
+	done    chan struct{}        // guarded by mu; made on demand by Context().Done()
+	nextAck int64                // guarded by mu
 	acks    map[int64]ackHandler // guarded by mu; nil until the first ack is awaited
 }
 

@@ -1,0 +1,323 @@
+package relay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/siorelay/siorelay/internal/adapter"
+)
+
+// registerAck sets h to receive the client's ack of packet id; false if
+// the socket is closed.
+func (sk *Socket) registerAck(id int64, h ackHandler) bool {
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	if sk.closed {
+		return false
+	}
+	if sk.acks == nil {
+		sk.acks = make(map[int64]ackHandler)
+	}
+	sk.acks[id] = h
+	return true
+}
+
+// onBroadcastWithAck answers a BROADCAST (7) request as Node's adapter
+// does: deliver with one ack id to the selected local sockets, publish the
+// client count (8, even 0), then one BROADCAST_ACK (9) per client ack,
+// carrying its first argument.
+func (b *redisBroker) onBroadcastWithAck(ns *namespace, nsp string, req adapter.Request) {
+	timeout := b.timeout
+	if req.Opts.Flags.Has(adapter.FlagTimeout) {
+		timeout = time.Duration(req.Opts.Flags.Timeout) * time.Millisecond
+	}
+	var targets []*Socket
+	var m *message
+	id := b.ackIDs.Add(1)
+	if ns != nil {
+		if p, ok := adapterPacket(nsp, req.Packet); ok {
+			p.ID, p.HasID = id, true
+			m = newMessage(p)
+			ns.forEach(broadcastOpts{Rooms: req.Opts.Rooms, Except: req.Opts.Except}, func(sk *Socket) {
+				targets = append(targets, sk)
+			})
+		}
+	}
+	countSent := make(chan struct{})
+	onAck := func(a ackData, ok bool) {
+		if !ok {
+			return
+		}
+		var packet []byte
+		var err error
+		if len(a.args) == 0 {
+			packet = []byte{0xc0}
+		} else if packet, err = jsonToNotepack(nil, a.args[0], a.atts); err != nil {
+			return
+		}
+		msg := adapter.AppendBroadcastAck(nil, req.RequestID, packet)
+		if !b.track() {
+			return
+		}
+		go func() {
+			defer b.wg.Done()
+			select {
+			case <-countSent:
+			case <-b.ctx.Done():
+				return
+			}
+			b.respondNow(nsp, req.UID, msg)
+		}()
+	}
+	n := 0
+	registered := targets[:0]
+	for _, sk := range targets {
+		if !sk.registerAck(id, onAck) {
+			continue
+		}
+		registered = append(registered, sk)
+		n++
+		if err := sk.sess.send(m, req.Opts.Flags.Volatile); err != nil {
+			sk.dropAck(id)
+		}
+	}
+	if n > 0 {
+		b.srv.deliveries.Add(int64(n))
+		time.AfterFunc(timeout, func() {
+			for _, sk := range registered {
+				sk.dropAck(id)
+			}
+		})
+	}
+	count := adapter.AppendClientCountResponse(nil, req.RequestID, n)
+	if !b.track() {
+		return
+	}
+	go func() {
+		defer b.wg.Done()
+		b.respondNow(nsp, req.UID, count)
+		close(countSent)
+	}()
+}
+
+// respondNow publishes a response and waits for Redis's acknowledgement.
+func (b *redisBroker) respondNow(nsp, uid string, msg []byte) {
+	ch := adapter.ResponseChannel(b.key, nsp)
+	if uid != "" {
+		ch = adapter.SpecificResponseChannel(b.key, nsp, uid)
+	}
+	if err := b.publish(b.ctx, ch, msg); err != nil && b.ctx.Err() == nil {
+		b.log.Warn("publish failed", "channel", ch, "err", err)
+	}
+}
+
+// onServerSideEmit hands a server-side emit to Config.OnServerSideEmit.
+// Without the hook it is ignored and an ack is never sent, as a Node
+// server without a listener does.
+func (b *redisBroker) onServerSideEmit(nsp string, req adapter.Request) {
+	hook := b.srv.cfg.OnServerSideEmit
+	if hook == nil {
+		return
+	}
+	var all []json.RawMessage
+	if err := json.Unmarshal(req.Data, &all); err != nil || len(all) == 0 {
+		return
+	}
+	var name string
+	if json.Unmarshal(all[0], &name) != nil {
+		return
+	}
+	ev := Event{Name: name, Args: all[1:]}
+	var ack AckFunc
+	if req.RequestID != "" {
+		var done atomic.Bool
+		ack = func(args ...any) error {
+			if done.Swap(true) {
+				return ErrAckCalledTwice
+			}
+			var data json.RawMessage
+			if len(args) > 0 {
+				texts, _, err := encodeArgs(args[:1])
+				if err != nil {
+					return err
+				}
+				data = texts[0]
+			}
+			// Always the shared channel, as Node does for these answers.
+			return b.publish(b.ctx, adapter.ResponseChannel(b.key, nsp), adapter.AppendServerSideEmitResponse(nil, req.RequestID, data))
+		}
+	}
+	if !b.track() {
+		return
+	}
+	go func() {
+		defer b.wg.Done()
+		hook(b.ctx, nsp, ev, ack)
+	}()
+}
+
+// clusterRequest is a request of this server waiting for answers.
+type clusterRequest struct {
+	responses chan adapter.Response
+}
+
+// ownRequest reports whether requestID is one of this server's requests.
+func (b *redisBroker) ownRequest(requestID string) bool {
+	b.reqMu.Lock()
+	defer b.reqMu.Unlock()
+	_, ok := b.requests[requestID]
+	return ok
+}
+
+func (b *redisBroker) onResponse(payload []byte) {
+	res, err := adapter.DecodeResponse(payload)
+	if err != nil {
+		return
+	}
+	b.reqMu.Lock()
+	r := b.requests[res.RequestID]
+	b.reqMu.Unlock()
+	if r == nil {
+		return
+	}
+	// The decoded response may alias the payload, which go-redis does not
+	// reuse; keep it as is.
+	select {
+	case r.responses <- res:
+	default:
+	}
+}
+
+func (b *redisBroker) failRequests() {
+	b.reqMu.Lock()
+	clear(b.requests)
+	b.reqMu.Unlock()
+}
+
+// serverCount is PUBSUB NUMSUB of the request channel, summed over every
+// master of a cluster, as the Node adapter counts.
+func (b *redisBroker) serverCount(ctx context.Context, nsp string) (int, error) {
+	ch := adapter.RequestChannel(b.key, nsp)
+	if cc, ok := b.rdb.(*redis.ClusterClient); ok {
+		var total atomic.Int64
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			m, err := c.PubSubNumSub(ctx, ch).Result()
+			total.Add(m[ch])
+			return err
+		})
+		return int(total.Load()), err
+	}
+	m, err := b.rdb.PubSubNumSub(ctx, ch).Result()
+	return int(m[ch]), err
+}
+
+// request publishes a request with a new id built by build, and collects
+// the answers of every other server (serverCount-1) until b.timeout.
+func (b *redisBroker) request(ctx context.Context, nsp string, build func(requestID string) []byte) ([]adapter.Response, error) {
+	n, err := b.serverCount(ctx, nsp)
+	if err != nil {
+		return nil, fmt.Errorf("relay: count servers: %w", err)
+	}
+	want := n - 1
+	if want <= 0 {
+		return nil, nil
+	}
+	id := randomUID(6)
+	r := &clusterRequest{responses: make(chan adapter.Response, want)}
+	b.reqMu.Lock()
+	b.requests[id] = r
+	b.reqMu.Unlock()
+	defer func() {
+		b.reqMu.Lock()
+		delete(b.requests, id)
+		b.reqMu.Unlock()
+	}()
+	if err := b.publish(ctx, adapter.RequestChannel(b.key, nsp), build(id)); err != nil {
+		return nil, fmt.Errorf("relay: publish request: %w", err)
+	}
+	timer := time.NewTimer(b.timeout)
+	defer timer.Stop()
+	out := make([]adapter.Response, 0, want)
+	for len(out) < want {
+		select {
+		case res := <-r.responses:
+			out = append(out, res)
+		case <-timer.C:
+			return out, fmt.Errorf("%w: %d of %d servers answered", ErrRequestTimeout, len(out), want)
+		case <-ctx.Done():
+			return out, ctx.Err()
+		}
+	}
+	return out, nil
+}
+
+// ErrRequestTimeout means some servers of the cluster did not answer a
+// request within [Config.RequestsTimeout].
+var ErrRequestTimeout = errors.New("relay: timeout reached while waiting for cluster responses")
+
+// ServerCount returns the number of servers of the cluster serving
+// namespace nsp (this one included), as adapter.serverCount() does: 1
+// without Redis.
+func (srv *Server) ServerCount(ctx context.Context, nsp string) (int, error) {
+	b, ok := srv.broker.(*redisBroker)
+	if !ok {
+		return 1, nil
+	}
+	return b.serverCount(ctx, nspOrRoot(nsp))
+}
+
+// AllRooms returns the rooms of namespace nsp on every server of the
+// cluster (socket id rooms included), like adapter.allRooms().
+func (srv *Server) AllRooms(ctx context.Context, nsp string) ([]string, error) {
+	nsp = nspOrRoot(nsp)
+	rooms := localRooms(srv.namespace(nsp, false))
+	b, ok := srv.broker.(*redisBroker)
+	if !ok {
+		return rooms, nil
+	}
+	res, err := b.request(ctx, nsp, func(id string) []byte { return adapter.AppendAllRoomsRequest(nil, b.uid, id) })
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(rooms))
+	for _, r := range rooms {
+		seen[r] = true
+	}
+	for _, x := range res {
+		for _, r := range x.Rooms {
+			if !seen[r] {
+				seen[r] = true
+				rooms = append(rooms, r)
+			}
+		}
+	}
+	return rooms, nil
+}
+
+// ServerSideEmit sends an event to the other servers of the cluster
+// (io.serverSideEmit): Node servers get it as a server-side event, relays
+// in [Config.OnServerSideEmit]. Without Redis there is nobody to tell and
+// it returns nil.
+func (srv *Server) ServerSideEmit(ctx context.Context, nsp, event string, args ...any) error {
+	b, ok := srv.broker.(*redisBroker)
+	if !ok {
+		return nil
+	}
+	p, err := eventPacket(nspOrRoot(nsp), event, args)
+	if err != nil {
+		return err
+	}
+	return b.publishRequest(ctx, nspOrRoot(nsp), adapter.AppendServerSideEmitRequest(nil, b.uid, "", p.Data))
+}
+
+func nspOrRoot(nsp string) string {
+	if nsp == "" {
+		return "/"
+	}
+	return nsp
+}
