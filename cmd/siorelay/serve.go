@@ -13,10 +13,11 @@ import (
 
 	"github.com/siorelay/siorelay/internal/demo"
 	"github.com/siorelay/siorelay/internal/emittergrpc"
+	"github.com/siorelay/siorelay/internal/redisaddr"
 	"github.com/siorelay/siorelay/relay"
 )
 
-const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s]"
+const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s] [--redis URL [--key PREFIX] [--requests-timeout 5s] [--sharded [--subscription-mode dynamic]]]"
 
 // runServe runs the relay: Socket.IO on --addr, with /healthz and /readyz,
 // until ctx is cancelled; then it shuts down gracefully within
@@ -38,6 +39,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
 	demoPage := fs.Bool("demo", true, "serve the demo chat page at / and the socket.io-client bundle at <path>socket.io(.min).js")
 	demoChat := fs.Bool("demo-chat", false, "broadcast every client's \"chat\" event to all clients of / (lets demo pages chat; any client can then message everyone)")
+	redisURL := fs.String("redis", "", "join the Redis adapter cluster of this Redis: Node socket.io servers with @socket.io/redis-adapter, other relays and emitters (empty: a single server). "+redisaddr.Help)
+	key := fs.String("key", "socket.io", "with --redis: channel prefix (the adapter's key / channelPrefix)")
+	sharded := fs.Bool("sharded", false, "with --redis: speak createShardedAdapter (SPUBLISH/SSUBSCRIBE, Redis 7+) instead of createAdapter")
+	mode := fs.String("subscription-mode", "dynamic", "with --sharded: the adapter's subscriptionMode (dynamic, dynamic-private or static)")
+	requestsTimeout := fs.Duration("requests-timeout", 5*time.Second, "with --redis: how long this relay's cluster requests wait for answers")
 	var lf logFlags
 	lf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -58,6 +64,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ConnectTimeout:    *connectTimeout,
 		MaxHTTPBufferSize: *maxBuf,
 		Logger:            log,
+	}
+	if *redisURL != "" {
+		rdb, err := redisaddr.NewClient(*redisURL)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		defer rdb.Close()
+		cfg.Redis, cfg.Key, cfg.Sharded, cfg.SubscriptionMode, cfg.RequestsTimeout = rdb, *key, *sharded, *mode, *requestsTimeout
+		log.Info("redis adapter cluster", "redis", redisaddr.Redacted(*redisURL), "key", *key, "sharded", *sharded)
 	}
 	if o := splitList(origins); len(o) > 0 {
 		cfg.CORS = &relay.CORS{Origins: o, Credentials: *corsCredentials}
@@ -126,7 +141,7 @@ func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpo
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !srv.Ready() {
-			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			http.Error(w, "not ready (shutting down, or Redis subscriptions not live)", http.StatusServiceUnavailable)
 			return
 		}
 		io.WriteString(w, "ok\n")
@@ -243,8 +258,8 @@ func (b relayBackend) DisconnectSockets(ctx context.Context, t emittergrpc.Targe
 	return b.op(t).DisconnectSockets(ctx, close)
 }
 
-// ServerSideEmit reaches the other servers of a cluster; a single relay has
-// none, so there is nobody to deliver to.
+// ServerSideEmit reaches the other servers of a cluster (with --redis); a
+// single relay has none, so there is nobody to deliver to.
 func (b relayBackend) ServerSideEmit(ctx context.Context, nsp, event string, args []any) error {
-	return nil
+	return b.srv.ServerSideEmit(ctx, nsp, event, args...)
 }
