@@ -94,9 +94,9 @@ func printTable(w io.Writer, c compareConfig, records []record) {
 		}
 	}
 	tg := c.Targets
-	fmt.Fprintf(w, "\nmedian [min–max] over OK runs; ratio = %s", strings.Join(tg, " ÷ "))
+	fmt.Fprintf(w, "\nmedian [min–max] over OK runs")
 	if len(tg) >= 2 {
-		fmt.Fprintf(w, " (%s ÷ %s)", tg[1], tg[0])
+		fmt.Fprintf(w, "; ratio = %s ÷ %s", tg[1], tg[0])
 	}
 	fmt.Fprintf(w, "; server CPUs %q; nice %d\n", c.ServerCPUs, selfNice())
 	fmt.Fprintf(w, "node:  %s %s %s\n", c.Node, strings.Join(c.NodeArgs, " "), c.NodeScript)
