@@ -455,3 +455,30 @@ func TestFloodingClientDoesNotStarveOthers(t *testing.T) {
 		t.Fatalf("echo while flooded: %q %v", got, err)
 	}
 }
+
+// TestBlockedHandlerDelaysOnlyItsConn: while Handlers of several
+// connections block, another connection is still served.
+func TestBlockedHandlerDelaysOnlyItsConn(t *testing.T) {
+	p := newPoller(t, Config{Workers: 1})
+	release := make(chan struct{})
+	defer close(release)
+	blocked := make(chan struct{}, 8)
+	blockURL := startServer(t, p, func() Handler {
+		return handlerFunc(func(c *Conn, binary bool, p []byte) {
+			blocked <- struct{}{}
+			<-release
+		})
+	})
+	echoURL := startServer(t, p, func() Handler { return &echo{closed: make(chan error, 1)} })
+	for range 4 {
+		c := dial(t, blockURL)
+		wsutil.WriteClientText(c, []byte("block"))
+		<-blocked
+	}
+	c := dial(t, echoURL)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	wsutil.WriteClientText(c, []byte("hi"))
+	if got, _, err := wsutil.ReadServerData(c); err != nil || string(got) != "hi" {
+		t.Fatalf("echo while other handlers block: %q %v", got, err)
+	}
+}

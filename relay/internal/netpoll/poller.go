@@ -17,8 +17,9 @@ import (
 // Config configures a [Poller]. The zero value is usable.
 type Config struct {
 	// Workers is the number of goroutines that read ready connections and
-	// run Handler callbacks. When all are busy, extra short-lived goroutines
-	// are started. Zero means max(4, GOMAXPROCS).
+	// run Handler callbacks. When none is idle, a short-lived goroutine
+	// serves the connection instead, so a Handler that blocks delays only
+	// its own connection. Zero means max(4, GOMAXPROCS).
 	Workers int
 	// Writers is the number of goroutines that drain send queues. Writers
 	// never block on a socket. Zero means GOMAXPROCS.
@@ -124,7 +125,7 @@ func NewPoller(cfg Config) (*Poller, error) {
 		epfd:   epfd,
 		wakefd: wakefd,
 		start:  time.Now(),
-		readq:  make(chan *Conn, 1024),
+		readq:  make(chan *Conn), // unbuffered: a connection never waits behind a blocked Handler
 		done:   make(chan struct{}),
 	}
 	p.writeq.cond = sync.NewCond(&p.writeq.mu)
