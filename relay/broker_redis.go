@@ -70,6 +70,7 @@ type redisBroker struct {
 	ps     *redis.PubSub
 	queue  chan *redis.Message
 	kick   chan struct{} // wakes the subscriber after addNamespace
+	active chan struct{} // closed after the first subscription was sent
 
 	mu        sync.RWMutex
 	pending   []string            // guarded by mu; namespaces to subscribe
@@ -105,6 +106,7 @@ func newRedisBroker(srv *Server) *redisBroker {
 		timeout:   srv.cfg.RequestsTimeout,
 		queue:     make(chan *redis.Message, redisQueueLen),
 		kick:      make(chan struct{}, 1),
+		active:    make(chan struct{}),
 		nsps:      make(map[string]bool),
 		patterns:  make(map[string]string),
 		channels:  make(map[string]chanInfo),
@@ -116,7 +118,8 @@ func newRedisBroker(srv *Server) *redisBroker {
 	// Subscribe with no channel opens no connection yet; the first
 	// namespace does.
 	b.ps = b.rdb.Subscribe(b.ctx)
-	b.wg.Add(2)
+	b.wg.Add(3)
+	go b.subscribeLoop()
 	go b.readLoop()
 	go b.dispatchLoop()
 	return b
@@ -199,34 +202,38 @@ func (b *redisBroker) ready() bool {
 	return true
 }
 
-// readLoop receives from Redis until close. Runs in its own goroutine.
-func (b *redisBroker) readLoop() {
+// subscribeLoop sends the subscriptions of new namespaces. Runs in its own
+// goroutine, so that a namespace is subscribed at once even while the
+// reader waits for a message (go-redis lets the two run concurrently).
+func (b *redisBroker) subscribeLoop() {
 	defer b.wg.Done()
-	backoff := 50 * time.Millisecond
-	pinged := false
+	activated := false
 	for {
 		select {
 		case <-b.kick:
 			b.subscribePending()
-		default:
-		}
-		if b.ctx.Err() != nil {
+			if !activated {
+				activated = true
+				close(b.active)
+			}
+		case <-b.ctx.Done():
 			return
 		}
-		b.mu.RLock()
-		idle := len(b.nsps) == 0
-		b.mu.RUnlock()
-		if idle {
-			// Nothing subscribed: go-redis would have no connection to
-			// read from. Wait for a namespace.
-			select {
-			case <-b.kick:
-				b.subscribePending()
-			case <-b.ctx.Done():
-				return
-			}
-			continue
-		}
+	}
+}
+
+// readLoop receives from Redis until close. Runs in its own goroutine.
+func (b *redisBroker) readLoop() {
+	defer b.wg.Done()
+	// Before the first subscription go-redis has no connection to read.
+	select {
+	case <-b.active:
+	case <-b.ctx.Done():
+		return
+	}
+	backoff := 50 * time.Millisecond
+	pinged := false
+	for {
 		msg, err := b.ps.ReceiveTimeout(b.ctx, redisRecvTimeout)
 		if err != nil {
 			if b.ctx.Err() != nil {
@@ -244,8 +251,6 @@ func (b *redisBroker) readLoop() {
 			b.lost(err)
 			select {
 			case <-time.After(backoff):
-			case <-b.kick:
-				b.subscribePending()
 			case <-b.ctx.Done():
 				return
 			}

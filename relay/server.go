@@ -91,6 +91,13 @@ type Stats struct {
 	Deliveries      int64 // packets queued to sockets by broadcasts
 	DroppedVolatile int64 // volatile packets dropped for slow clients
 	SlowConsumers   int64 // clients disconnected for not reading
+
+	// With Config.Redis: messages read from Redis, messages dropped because
+	// the dispatch queue was full, and times the subscription was lost
+	// (what was published meanwhile is lost too).
+	RedisReceived int64
+	RedisDropped  int64
+	RedisOutages  int64
 }
 
 // Stats returns the server's counters.
@@ -99,12 +106,16 @@ func (srv *Server) Stats() Stats {
 	n := len(srv.sessions)
 	srv.mu.RUnlock()
 	ps := srv.poller.Stats()
-	return Stats{
+	st := Stats{
 		Sessions:        n,
 		Deliveries:      srv.deliveries.Load(),
 		DroppedVolatile: srv.droppedVolatile.Load() + ps.DroppedVolatile,
 		SlowConsumers:   srv.slowConsumers.Load(),
 	}
+	if b, ok := srv.broker.(*redisBroker); ok {
+		st.RedisReceived, st.RedisDropped, st.RedisOutages = b.stats()
+	}
+	return st
 }
 
 func (srv *Server) lookup(sid string) *session {
