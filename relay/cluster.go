@@ -2,9 +2,9 @@ package relay
 
 import "errors"
 
-// errShardedUnsupported is returned by NewServer for Config.Sharded until
-// the sharded broker exists.
-var errShardedUnsupported = errors.New("relay: the sharded Redis adapter is not supported yet")
+// ErrShardedAllRooms is returned by [Server.AllRooms] with
+// [Config.Sharded]: the sharded adapter has no such request.
+var ErrShardedAllRooms = errors.New("relay: allRooms is not supported by the sharded adapter")
 
 // namespaceWatcher is a broker that follows the server's namespaces (the
 // Redis brokers subscribe per namespace). namespaceAdded must not block:
@@ -25,4 +25,18 @@ func (srv *Server) brokerReady() bool {
 		return r.ready()
 	}
 	return true
+}
+
+// roomWatcher is a broker that follows rooms as they are created and
+// deleted on this server (the sharded broker subscribes room channels).
+// Called with namespace.mu held: it must not block. private says the room
+// is a local socket's own id room.
+type roomWatcher interface {
+	roomEvent(nsp, room string, private, created bool)
+}
+
+func (srv *Server) roomEvent(nsp, room string, private, created bool) {
+	if w, ok := srv.broker.(roomWatcher); ok {
+		w.roomEvent(nsp, room, private, created)
+	}
 }

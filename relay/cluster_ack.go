@@ -264,11 +264,13 @@ var ErrRequestTimeout = errors.New("relay: timeout reached while waiting for clu
 // namespace nsp (this one included), as adapter.serverCount() does: 1
 // without Redis.
 func (srv *Server) ServerCount(ctx context.Context, nsp string) (int, error) {
-	b, ok := srv.broker.(*redisBroker)
-	if !ok {
-		return 1, nil
+	switch b := srv.broker.(type) {
+	case *redisBroker:
+		return b.serverCount(ctx, nspOrRoot(nsp))
+	case *shardedBroker:
+		return b.serverCount(ctx, nspOrRoot(nsp))
 	}
-	return b.serverCount(ctx, nspOrRoot(nsp))
+	return 1, nil
 }
 
 // AllRooms returns the rooms of namespace nsp on every server of the
@@ -276,6 +278,9 @@ func (srv *Server) ServerCount(ctx context.Context, nsp string) (int, error) {
 func (srv *Server) AllRooms(ctx context.Context, nsp string) ([]string, error) {
 	nsp = nspOrRoot(nsp)
 	rooms := localRooms(srv.namespace(nsp, false))
+	if _, ok := srv.broker.(*shardedBroker); ok {
+		return nil, ErrShardedAllRooms
+	}
 	b, ok := srv.broker.(*redisBroker)
 	if !ok {
 		return rooms, nil
@@ -304,15 +309,22 @@ func (srv *Server) AllRooms(ctx context.Context, nsp string) ([]string, error) {
 // in [Config.OnServerSideEmit]. Without Redis there is nobody to tell and
 // it returns nil.
 func (srv *Server) ServerSideEmit(ctx context.Context, nsp, event string, args ...any) error {
-	b, ok := srv.broker.(*redisBroker)
-	if !ok {
-		return nil
+	nsp = nspOrRoot(nsp)
+	switch b := srv.broker.(type) {
+	case *redisBroker:
+		p, err := eventPacket(nsp, event, args)
+		if err != nil {
+			return err
+		}
+		return b.publishRequest(ctx, nsp, adapter.AppendServerSideEmitRequest(nil, b.uid, "", p.Data))
+	case *shardedBroker:
+		p, err := eventPacket(nsp, event, args)
+		if err != nil {
+			return err
+		}
+		return b.serverSideEmit(ctx, nsp, p)
 	}
-	p, err := eventPacket(nspOrRoot(nsp), event, args)
-	if err != nil {
-		return err
-	}
-	return b.publishRequest(ctx, nspOrRoot(nsp), adapter.AppendServerSideEmitRequest(nil, b.uid, "", p.Data))
+	return nil
 }
 
 func nspOrRoot(nsp string) string {

@@ -29,6 +29,7 @@ func newNamespace(srv *Server, name string) *namespace {
 func (ns *namespace) add(sk *Socket, rooms []string) {
 	ns.mu.Lock()
 	ns.sockets[sk.id] = sk
+	ns.srv.roomEvent(ns.name, sk.id, true, true)
 	ns.joinLocked(sk, rooms)
 	ns.mu.Unlock()
 }
@@ -37,6 +38,7 @@ func (ns *namespace) remove(sk *Socket) {
 	ns.mu.Lock()
 	if ns.sockets[sk.id] == sk {
 		delete(ns.sockets, sk.id)
+		ns.srv.roomEvent(ns.name, sk.id, true, false)
 	}
 	ns.leaveLocked(sk, sk.rooms)
 	sk.rooms = nil
@@ -60,6 +62,8 @@ func (ns *namespace) joinLocked(sk *Socket, rooms []string) {
 		if m == nil {
 			m = make(map[*Socket]struct{}, 1)
 			ns.rooms[r] = m
+			_, isID := ns.sockets[r]
+			ns.srv.roomEvent(ns.name, r, isID, true)
 		}
 		m[sk] = struct{}{}
 		sk.rooms = append(sk.rooms, r)
@@ -78,6 +82,8 @@ func (ns *namespace) leaveLocked(sk *Socket, rooms []string) {
 			delete(m, sk)
 			if len(m) == 0 {
 				delete(ns.rooms, r)
+				_, isID := ns.sockets[r]
+				ns.srv.roomEvent(ns.name, r, isID, false)
 			}
 		}
 		if i := slices.Index(sk.rooms, r); i >= 0 {

@@ -67,12 +67,10 @@ func NewServer(cfg Config) (*Server, error) {
 	srv.broker = &memoryBroker{srv: srv}
 	if cfg.Redis != nil {
 		if cfg.Sharded {
-			p.Close()
-			srv.wheel.Close()
-			srv.cancel()
-			return nil, errShardedUnsupported
+			srv.broker = newShardedBroker(srv)
+		} else {
+			srv.broker = newRedisBroker(srv)
 		}
-		srv.broker = newRedisBroker(srv)
 	}
 	for _, n := range cfg.Namespaces {
 		if n == "*" {
@@ -112,7 +110,7 @@ func (srv *Server) Stats() Stats {
 		DroppedVolatile: srv.droppedVolatile.Load() + ps.DroppedVolatile,
 		SlowConsumers:   srv.slowConsumers.Load(),
 	}
-	if b, ok := srv.broker.(*redisBroker); ok {
+	if b, ok := srv.broker.(interface{ stats() (int64, int64, int64) }); ok {
 		st.RedisReceived, st.RedisDropped, st.RedisOutages = b.stats()
 	}
 	return st

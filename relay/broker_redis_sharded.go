@@ -1,0 +1,712 @@
+package relay
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/siorelay/siorelay/internal/adapter"
+	"github.com/siorelay/siorelay/internal/socketio"
+)
+
+// The sharded broker (@socket.io/redis-adapter 8.3.0 createShardedAdapter,
+// the ClusterAdapter of socket.io-adapter 2.5.8): SPUBLISH / SSUBSCRIBE.
+//
+// Per namespace it holds SSUBSCRIBE of the namespace channel <prefix>#<nsp>#
+// (so SHARDNUMSUB counts this server once) and of its own response channel
+// <prefix>#<nsp>#<uid>#; in the dynamic modes also of the channel of every
+// room created here (dynamic: public rooms only; dynamic-private: socket id
+// rooms too), dropped when the room empties.
+//
+// Shard channels live on the node that owns their slot, so on a Redis
+// Cluster there is one subscription connection per node (a go-redis PubSub
+// whose first channel picks the node), each with its reader goroutine; all
+// readers feed one bounded queue and one dispatcher, as in the classic
+// broker. Own operations are applied locally and own-uid messages ignored
+// (ClusterAdapter semantics).
+
+// shardSub is one SSUBSCRIBE connection and its reader.
+type shardSub struct {
+	ps   *redis.PubSub
+	addr string
+}
+
+type shardedBroker struct {
+	srv     *Server
+	rdb     redis.UniversalClient
+	cluster *redis.ClusterClient // nil unless rdb is a cluster client
+	prefix  string
+	uid     string
+	mode    adapter.SubscriptionMode
+	log     *slog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	queue  chan *redis.Message
+	kick   chan struct{}
+
+	mu        sync.RWMutex
+	ops       []shardOp            // guarded by mu; (un)subscriptions to send, in order
+	channels  map[string]chanInfo  // guarded by mu; wanted channels → namespace and kind
+	subOf     map[string]*shardSub // guarded by mu; channel → its connection (subscriber goroutine only)
+	subs      map[string]*shardSub // guarded by mu; node address → connection
+	confirmed map[string]bool      // guarded by mu
+	down      map[*shardSub]time.Time
+	closed    bool
+
+	ackIDs   atomic.Int64
+	received atomic.Int64
+	dropped  atomic.Int64
+	outages  atomic.Int64
+	lastDrop atomic.Int64
+}
+
+type shardOp struct {
+	channel string
+	sub     bool
+}
+
+var _ broker = (*shardedBroker)(nil)
+
+func newShardedBroker(srv *Server) *shardedBroker {
+	id := make([]byte, 8)
+	rand.Read(id)
+	b := &shardedBroker{
+		srv:       srv,
+		rdb:       srv.cfg.Redis,
+		prefix:    srv.cfg.Key,
+		uid:       hex.EncodeToString(id),
+		mode:      adapter.SubscriptionMode(srv.cfg.SubscriptionMode),
+		log:       srv.log.With("component", "redis-sharded"),
+		queue:     make(chan *redis.Message, redisQueueLen),
+		kick:      make(chan struct{}, 1),
+		channels:  make(map[string]chanInfo),
+		subOf:     make(map[string]*shardSub),
+		subs:      make(map[string]*shardSub),
+		confirmed: make(map[string]bool),
+		down:      make(map[*shardSub]time.Time),
+	}
+	b.cluster, _ = b.rdb.(*redis.ClusterClient)
+	b.ackIDs.Store(1 << 32)
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.wg.Add(2)
+	go b.subscribeLoop()
+	go b.dispatchLoop()
+	return b
+}
+
+// want queues a subscription change; it never blocks.
+func (b *shardedBroker) wantLocked(channel string, ci chanInfo, sub bool) {
+	if sub {
+		if _, ok := b.channels[channel]; ok {
+			return
+		}
+		b.channels[channel] = ci
+	} else {
+		if _, ok := b.channels[channel]; !ok {
+			return
+		}
+		delete(b.channels, channel)
+	}
+	b.ops = append(b.ops, shardOp{channel, sub})
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (b *shardedBroker) addNamespace(nsp string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	b.wantLocked(adapter.ShardedChannel(b.prefix, nsp), chanInfo{nsp, chanRequest}, true)
+	b.wantLocked(adapter.ShardedRoomChannel(b.prefix, nsp, b.uid), chanInfo{nsp, chanResponse}, true)
+}
+
+// roomEvent follows create-room / delete-room as the Node adapter does.
+func (b *shardedBroker) roomEvent(nsp, room string, private, created bool) {
+	switch b.mode {
+	case adapter.DynamicPrivate:
+	case adapter.Dynamic:
+		if private {
+			return
+		}
+	default:
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	b.wantLocked(adapter.ShardedRoomChannel(b.prefix, nsp, room), chanInfo{nsp, chanRequest}, created)
+}
+
+// subscribeLoop sends queued (un)subscriptions in order. Runs in its own
+// goroutine.
+func (b *shardedBroker) subscribeLoop() {
+	defer b.wg.Done()
+	for {
+		select {
+		case <-b.kick:
+		case <-b.ctx.Done():
+			return
+		}
+		for {
+			b.mu.Lock()
+			ops := b.ops
+			b.ops = nil
+			b.mu.Unlock()
+			if len(ops) == 0 {
+				break
+			}
+			for _, op := range ops {
+				b.apply(op)
+			}
+		}
+	}
+}
+
+func (b *shardedBroker) apply(op shardOp) {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	if !op.sub {
+		b.mu.Lock()
+		s := b.subOf[op.channel]
+		delete(b.subOf, op.channel)
+		delete(b.confirmed, op.channel)
+		b.mu.Unlock()
+		if s != nil {
+			if err := s.ps.SUnsubscribe(ctx, op.channel); err != nil && b.ctx.Err() == nil {
+				b.log.Warn("sunsubscribe failed", "channel", op.channel, "err", err)
+			}
+		}
+		return
+	}
+	addr := ""
+	if b.cluster != nil {
+		node, err := b.cluster.MasterForKey(ctx, op.channel)
+		if err != nil {
+			b.log.Warn("no node for channel; retrying", "channel", op.channel, "err", err)
+			b.retry(op)
+			return
+		}
+		addr = node.Options().Addr
+	}
+	b.mu.Lock()
+	s := b.subs[addr]
+	b.mu.Unlock()
+	var err error
+	if s == nil {
+		// The first channel of a connection picks its node.
+		s = &shardSub{ps: b.rdb.SSubscribe(ctx, op.channel), addr: addr}
+		b.mu.Lock()
+		b.subs[addr] = s
+		b.subOf[op.channel] = s
+		closed := b.closed
+		if !closed {
+			b.wg.Add(1)
+		}
+		b.mu.Unlock()
+		if closed {
+			s.ps.Close()
+			return
+		}
+		go b.readLoop(s)
+		return
+	}
+	b.mu.Lock()
+	b.subOf[op.channel] = s
+	b.mu.Unlock()
+	if err = s.ps.SSubscribe(ctx, op.channel); err != nil && b.ctx.Err() == nil {
+		// go-redis remembers the channel and subscribes it again on
+		// reconnect.
+		b.log.Warn("ssubscribe failed", "channel", op.channel, "err", err)
+	}
+}
+
+// retry requeues op after a pause.
+func (b *shardedBroker) retry(op shardOp) {
+	if !b.trackGo() {
+		return
+	}
+	go func() {
+		defer b.wg.Done()
+		select {
+		case <-time.After(500 * time.Millisecond):
+		case <-b.ctx.Done():
+			return
+		}
+		b.mu.Lock()
+		if _, still := b.channels[op.channel]; still {
+			b.ops = append(b.ops, op)
+		}
+		b.mu.Unlock()
+		select {
+		case b.kick <- struct{}{}:
+		default:
+		}
+	}()
+}
+
+func (b *shardedBroker) trackGo() bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return false
+	}
+	b.wg.Add(1)
+	return true
+}
+
+// readLoop receives from one connection. Runs in its own goroutine.
+func (b *shardedBroker) readLoop(s *shardSub) {
+	defer b.wg.Done()
+	backoff := 50 * time.Millisecond
+	pinged := false
+	for {
+		msg, err := s.ps.ReceiveTimeout(b.ctx, redisRecvTimeout)
+		if err != nil {
+			if b.ctx.Err() != nil {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				if pinged {
+					b.lost(s, errors.New("no answer to PING"))
+				}
+				pinged = s.ps.Ping(b.ctx) == nil
+				continue
+			}
+			b.lost(s, err)
+			select {
+			case <-time.After(backoff):
+			case <-b.ctx.Done():
+				return
+			}
+			backoff = min(backoff*2, time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		pinged = false
+		switch m := msg.(type) {
+		case *redis.Message:
+			b.received.Add(1)
+			select {
+			case b.queue <- m:
+			default:
+				n := b.dropped.Add(1)
+				now := time.Now().UnixNano()
+				if last := b.lastDrop.Load(); now-last >= int64(time.Second) && b.lastDrop.CompareAndSwap(last, now) {
+					b.log.Warn("redis message dropped: dispatch queue full", "channel", m.Channel, "dropped_total", n)
+				}
+			}
+		case *redis.Subscription:
+			b.mu.Lock()
+			switch m.Kind {
+			case "ssubscribe", "subscribe":
+				b.confirmed[m.Channel] = true
+			case "sunsubscribe", "unsubscribe":
+				delete(b.confirmed, m.Channel)
+			}
+			b.mu.Unlock()
+			b.restored(s)
+		case *redis.Pong:
+			b.restored(s)
+		}
+	}
+}
+
+func (b *shardedBroker) lost(s *shardSub, err error) {
+	b.mu.Lock()
+	_, already := b.down[s]
+	if !already {
+		b.down[s] = time.Now()
+	}
+	for ch, owner := range b.subOf {
+		if owner == s {
+			delete(b.confirmed, ch)
+		}
+	}
+	b.mu.Unlock()
+	if !already {
+		b.outages.Add(1)
+		b.log.Error("redis shard subscription lost; not ready, and messages published until it is restored are lost", "node", s.addr, "err", err)
+	}
+}
+
+func (b *shardedBroker) restored(s *shardSub) {
+	b.mu.Lock()
+	since, was := b.down[s]
+	delete(b.down, s)
+	b.mu.Unlock()
+	if was {
+		b.log.Warn("redis shard subscription restored", "node", s.addr, "down_for", time.Since(since).Round(time.Millisecond))
+	}
+}
+
+func (b *shardedBroker) ready() bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed || len(b.down) > 0 || len(b.ops) > 0 {
+		return false
+	}
+	for ch := range b.channels {
+		if !b.confirmed[ch] {
+			return false
+		}
+	}
+	return true
+}
+
+func (b *shardedBroker) dispatchLoop() {
+	defer b.wg.Done()
+	for {
+		select {
+		case m := <-b.queue:
+			b.handle(m)
+		case <-b.ctx.Done():
+			return
+		}
+	}
+}
+
+func (b *shardedBroker) handle(m *redis.Message) {
+	b.mu.RLock()
+	ci, ok := b.channels[m.Channel]
+	b.mu.RUnlock()
+	if !ok {
+		return
+	}
+	msg, err := adapter.DecodeShardedMessage(bytesOf(m.Payload))
+	if err != nil {
+		return
+	}
+	if ci.kind == chanResponse {
+		return // answers to own requests: this server makes none yet
+	}
+	if msg.UID == b.uid || msg.Nsp != ci.nsp {
+		return
+	}
+	ns := b.srv.namespace(ci.nsp, false)
+	switch msg.Type {
+	case adapter.ShardedBroadcast:
+		if msg.RequestID != "" {
+			b.onBroadcastWithAck(ns, ci.nsp, msg)
+			return
+		}
+		if ns == nil {
+			return
+		}
+		p, ok := shardedPacket(ci.nsp, msg)
+		if !ok {
+			return
+		}
+		ns.deliver(p, broadcastOpts{Rooms: msg.Opts.Rooms, Except: msg.Opts.Except, Volatile: msg.Opts.Flags.Volatile})
+	case adapter.SocketsJoin, adapter.SocketsLeave, adapter.DisconnectSockets:
+		if ns == nil {
+			return
+		}
+		opts := broadcastOpts{Rooms: msg.Opts.Rooms, Except: msg.Opts.Except}
+		switch msg.Type {
+		case adapter.SocketsJoin:
+			ns.forEach(opts, func(sk *Socket) { ns.join(sk, msg.Rooms) })
+		case adapter.SocketsLeave:
+			ns.forEach(opts, func(sk *Socket) { ns.leave(sk, msg.Rooms) })
+		default:
+			ns.forEach(opts, func(sk *Socket) { sk.Disconnect(msg.Close) })
+		}
+	case adapter.FetchSockets:
+		var socks [][]byte
+		if ns != nil {
+			ns.forEach(broadcastOpts{Rooms: msg.Opts.Rooms, Except: msg.Opts.Except}, func(sk *Socket) {
+				socks = append(socks, appendFetchedSocket(nil, sk))
+			})
+		}
+		b.respond(ci.nsp, msg.UID, adapter.AppendShardedFetchResponse(nil, b.uid, ci.nsp, msg.RequestID, socks))
+	case adapter.ShardedServerSideEmit:
+		b.onServerSideEmit(ci.nsp, msg)
+	}
+}
+
+// shardedPacket turns a sharded BROADCAST's packet into the Socket.IO
+// packet clients get.
+func shardedPacket(nsp string, msg adapter.ShardedMessage) (socketio.Packet, bool) {
+	if msg.PacketType != int(socketio.Event) && msg.PacketType != int(socketio.BinaryEvent) {
+		return socketio.Packet{}, false
+	}
+	var bins [][]byte
+	data, err := msg.Packet.AppendJSON(nil, &bins)
+	if err != nil {
+		return socketio.Packet{}, false
+	}
+	return socketio.Packet{Type: socketio.Event, Namespace: nsp, Data: data, Attachments: bins}, true
+}
+
+func (b *shardedBroker) respond(nsp, requester string, msg []byte) {
+	if !b.trackGo() {
+		return
+	}
+	go func() {
+		defer b.wg.Done()
+		ch := adapter.ShardedRoomChannel(b.prefix, nsp, requester)
+		if err := b.rdb.SPublish(b.ctx, ch, msg).Err(); err != nil && b.ctx.Err() == nil {
+			b.log.Warn("spublish failed", "channel", ch, "err", err)
+		}
+	}()
+}
+
+func (b *shardedBroker) onBroadcastWithAck(ns *namespace, nsp string, msg adapter.ShardedMessage) {
+	timeout := 5 * time.Second
+	if msg.Opts.Flags.Has(adapter.FlagTimeout) {
+		timeout = time.Duration(msg.Opts.Flags.Timeout) * time.Millisecond
+	}
+	var targets []*Socket
+	var m *message
+	id := b.ackIDs.Add(1)
+	if ns != nil {
+		if p, ok := shardedPacket(nsp, msg); ok {
+			p.ID, p.HasID = id, true
+			m = newMessage(p)
+			ns.forEach(broadcastOpts{Rooms: msg.Opts.Rooms, Except: msg.Opts.Except}, func(sk *Socket) {
+				targets = append(targets, sk)
+			})
+		}
+	}
+	countSent := make(chan struct{})
+	onAck := func(a ackData, ok bool) {
+		if !ok {
+			return
+		}
+		var packet []byte
+		if len(a.args) > 0 {
+			var err error
+			if packet, err = jsonToNotepack(nil, a.args[0], a.atts); err != nil {
+				return
+			}
+		}
+		res, err := adapter.AppendShardedPacketResponse(nil, b.uid, nsp, adapter.ShardedBroadcastAck, msg.RequestID, packet)
+		if err != nil || !b.trackGo() {
+			return
+		}
+		go func() {
+			defer b.wg.Done()
+			select {
+			case <-countSent:
+			case <-b.ctx.Done():
+				return
+			}
+			ch := adapter.ShardedRoomChannel(b.prefix, nsp, msg.UID)
+			_ = b.rdb.SPublish(b.ctx, ch, res).Err()
+		}()
+	}
+	registered := targets[:0]
+	for _, sk := range targets {
+		if !sk.registerAck(id, onAck) {
+			continue
+		}
+		registered = append(registered, sk)
+		if err := sk.sess.send(m, msg.Opts.Flags.Volatile); err != nil {
+			sk.dropAck(id)
+		}
+	}
+	if len(registered) > 0 {
+		b.srv.deliveries.Add(int64(len(registered)))
+		time.AfterFunc(timeout, func() {
+			for _, sk := range registered {
+				sk.dropAck(id)
+			}
+		})
+	}
+	count := adapter.AppendShardedClientCount(nil, b.uid, nsp, msg.RequestID, len(registered))
+	if !b.trackGo() {
+		return
+	}
+	go func() {
+		defer b.wg.Done()
+		ch := adapter.ShardedRoomChannel(b.prefix, nsp, msg.UID)
+		if err := b.rdb.SPublish(b.ctx, ch, count).Err(); err != nil && b.ctx.Err() == nil {
+			b.log.Warn("spublish failed", "channel", ch, "err", err)
+		}
+		close(countSent)
+	}()
+}
+
+func (b *shardedBroker) onServerSideEmit(nsp string, msg adapter.ShardedMessage) {
+	hook := b.srv.cfg.OnServerSideEmit
+	if hook == nil {
+		return
+	}
+	js, err := msg.Packet.AppendJSON(nil, nil)
+	if err != nil {
+		return
+	}
+	var all []json.RawMessage
+	if json.Unmarshal(js, &all) != nil || len(all) == 0 {
+		return
+	}
+	var name string
+	if json.Unmarshal(all[0], &name) != nil {
+		return
+	}
+	ev := Event{Name: name, Args: all[1:]}
+	var ack AckFunc
+	if msg.RequestID != "" {
+		var done atomic.Bool
+		ack = func(args ...any) error {
+			if done.Swap(true) {
+				return ErrAckCalledTwice
+			}
+			var packet []byte
+			if len(args) > 0 {
+				texts, atts, err := encodeArgs(args[:1])
+				if err != nil {
+					return err
+				}
+				if packet, err = jsonToNotepack(nil, texts[0], atts); err != nil {
+					return err
+				}
+			}
+			res, err := adapter.AppendShardedPacketResponse(nil, b.uid, nsp, adapter.ServerSideEmitResponse, msg.RequestID, packet)
+			if err != nil {
+				return err
+			}
+			return b.rdb.SPublish(b.ctx, adapter.ShardedRoomChannel(b.prefix, nsp, msg.UID), res).Err()
+		}
+	}
+	if !b.trackGo() {
+		return
+	}
+	go func() {
+		defer b.wg.Done()
+		hook(b.ctx, nsp, ev, ack)
+	}()
+}
+
+func (b *shardedBroker) adapterOpts(opts broadcastOpts) adapter.Opts {
+	ao := adapter.Opts{Rooms: adapter.Dedup(opts.Rooms), Except: adapter.Dedup(opts.Except)}
+	if ao.Rooms == nil {
+		ao.Rooms = []string{}
+	}
+	if ao.Except == nil {
+		ao.Except = []string{}
+	}
+	if opts.Volatile {
+		ao.Flags = ao.Flags.WithVolatile()
+	}
+	return ao
+}
+
+func (b *shardedBroker) broadcast(ctx context.Context, p socketio.Packet, opts broadcastOpts) error {
+	if ns := b.srv.namespace(p.Namespace, false); ns != nil {
+		ns.deliver(p, opts)
+	}
+	data, err := jsonToNotepack(nil, p.Data, p.Attachments)
+	if err != nil {
+		return fmt.Errorf("relay: encode broadcast: %w", err)
+	}
+	ao := b.adapterOpts(opts)
+	msg, err := adapter.AppendShardedBroadcast(nil, b.uid, p.Namespace, data, ao, "")
+	if err != nil {
+		return fmt.Errorf("relay: encode broadcast: %w", err)
+	}
+	ch := adapter.ShardedBroadcastChannel(b.prefix, p.Namespace, ao.Rooms, b.mode, false)
+	if err := b.rdb.SPublish(ctx, ch, msg).Err(); err != nil {
+		return fmt.Errorf("relay: publish broadcast: %w", err)
+	}
+	return nil
+}
+
+func (b *shardedBroker) publishMain(ctx context.Context, nsp string, msg []byte) error {
+	if err := b.rdb.SPublish(ctx, adapter.ShardedChannel(b.prefix, nsp), msg).Err(); err != nil {
+		return fmt.Errorf("relay: publish request: %w", err)
+	}
+	return nil
+}
+
+func (b *shardedBroker) socketsJoin(ctx context.Context, nsp string, opts broadcastOpts, rooms []string) error {
+	if ns := b.srv.namespace(nsp, false); ns != nil {
+		ns.forEach(opts, func(sk *Socket) { ns.join(sk, rooms) })
+	}
+	return b.publishMain(ctx, nsp, adapter.AppendShardedSocketsRequest(nil, b.uid, nsp, adapter.SocketsJoin, b.adapterOpts(opts), adapter.Dedup(rooms)))
+}
+
+func (b *shardedBroker) socketsLeave(ctx context.Context, nsp string, opts broadcastOpts, rooms []string) error {
+	if ns := b.srv.namespace(nsp, false); ns != nil {
+		ns.forEach(opts, func(sk *Socket) { ns.leave(sk, rooms) })
+	}
+	return b.publishMain(ctx, nsp, adapter.AppendShardedSocketsRequest(nil, b.uid, nsp, adapter.SocketsLeave, b.adapterOpts(opts), adapter.Dedup(rooms)))
+}
+
+func (b *shardedBroker) disconnectSockets(ctx context.Context, nsp string, opts broadcastOpts, close bool) error {
+	if ns := b.srv.namespace(nsp, false); ns != nil {
+		ns.forEach(opts, func(sk *Socket) { sk.Disconnect(close) })
+	}
+	return b.publishMain(ctx, nsp, adapter.AppendShardedDisconnect(nil, b.uid, nsp, b.adapterOpts(opts), close))
+}
+
+// serverSideEmit publishes SERVER_SIDE_EMIT without ack.
+func (b *shardedBroker) serverSideEmit(ctx context.Context, nsp string, p socketio.Packet) error {
+	data, err := jsonToNotepack(nil, p.Data, p.Attachments)
+	if err != nil {
+		return err
+	}
+	msg, err := adapter.AppendShardedServerSideEmit(nil, b.uid, nsp, data, "")
+	if err != nil {
+		return err
+	}
+	return b.publishMain(ctx, nsp, msg)
+}
+
+// serverCount is PUBSUB SHARDNUMSUB of the namespace channel, summed over
+// the masters of a cluster.
+func (b *shardedBroker) serverCount(ctx context.Context, nsp string) (int, error) {
+	ch := adapter.ShardedChannel(b.prefix, nsp)
+	if b.cluster != nil {
+		var total atomic.Int64
+		err := b.cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			m, err := c.PubSubShardNumSub(ctx, ch).Result()
+			total.Add(m[ch])
+			return err
+		})
+		return int(total.Load()), err
+	}
+	m, err := b.rdb.PubSubShardNumSub(ctx, ch).Result()
+	return int(m[ch]), err
+}
+
+func (b *shardedBroker) close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	subs := make([]*shardSub, 0, len(b.subs))
+	for _, s := range b.subs {
+		subs = append(subs, s)
+	}
+	b.mu.Unlock()
+	b.cancel()
+	for _, s := range subs {
+		s.ps.Close()
+	}
+	b.wg.Wait()
+	return nil
+}
+
+func (b *shardedBroker) stats() (received, dropped, outages int64) {
+	return b.received.Load(), b.dropped.Load(), b.outages.Load()
+}

@@ -1,0 +1,198 @@
+package relay_test
+
+import (
+	"context"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
+	"github.com/siorelay/siorelay/emitter"
+	"github.com/siorelay/siorelay/internal/nodetest"
+	"github.com/siorelay/siorelay/internal/redistest"
+	"github.com/siorelay/siorelay/relay"
+)
+
+func shardNumSub(t *testing.T, rdb redis.UniversalClient, ch string) int64 {
+	t.Helper()
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		var total atomic.Int64
+		err := cc.ForEachMaster(t.Context(), func(ctx context.Context, c *redis.Client) error {
+			m, err := c.PubSubShardNumSub(ctx, ch).Result()
+			total.Add(m[ch])
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return total.Load()
+	}
+	m, err := rdb.PubSubShardNumSub(t.Context(), ch).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m[ch]
+}
+
+// shardedInterop runs the sharded checks against a Node peer and a relay on
+// one Redis deployment (standalone or cluster).
+func shardedInterop(t *testing.T, peerCfg nodetest.PeerConfig, rdb redis.UniversalClient, mode string) {
+	ctx := ctxT(t, 60*time.Second)
+	key := peerCfg.Key
+	peerCfg.Mode = "sharded"
+	peerCfg.SubscriptionMode = mode
+	peerCfg.ServerEvents = []string{"sse"}
+	peer := nodetest.StartPeer(t, peerCfg)
+	srv, url, sse := clusterRelay(t, rdb, key, "relay1", func(c *relay.Config) {
+		c.Sharded = true
+		c.SubscriptionMode = mode
+	})
+	rc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{
+		{Name: "r1", Rooms: []string{"room1", "solo"}, Data: map[string]any{"user": "alice"}},
+		{Name: "r2"},
+	}})
+	nc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: peer.URL(), Clients: []nodetest.ClientConfig{
+		{Name: "n1", Rooms: []string{"room1"}},
+	}})
+	waitFor(t, 10*time.Second, "relay room subscriptions", srv.Ready)
+
+	if n, err := peer.ServerCount(ctx, "/"); err != nil || n != 2 {
+		t.Fatalf("Node serverCount = %d, %v; want 2", n, err)
+	}
+	if n, err := srv.ServerCount(ctx, "/"); err != nil || n != 2 {
+		t.Fatalf("relay ServerCount = %d, %v; want 2", n, err)
+	}
+	soloWant := int64(0)
+	if mode != "static" {
+		soloWant = 1
+	}
+	soloCh := key + "#/#solo#"
+	if got := shardNumSub(t, rdb, soloCh); got != soloWant {
+		t.Errorf("SHARDNUMSUB %s = %d; want %d", soloCh, got, soloWant)
+	}
+
+	// Node → relay: to all, to a room, with binary.
+	if err := peer.Emit(ctx, nodetest.Target{}, "hello", "world", []byte{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.Emit(ctx, nodetest.Target{To: []string{"room1"}}, "roomy", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.Emit(ctx, nodetest.Target{To: []string{rc.ID("r2")}}, "private", 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct{ c, ev string }{{"r1", "hello"}, {"r2", "hello"}, {"r1", "roomy"}, {"r2", "private"}} {
+		ev, err := rc.WaitEvent(ctx, w.c, w.ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.ev == "hello" {
+			got, _ := ev.Values()
+			if d := cmp.Diff([]any{"world", []byte{1, 2}}, got); d != "" {
+				t.Errorf("%s (-want +got):\n%s", w.c, d)
+			}
+		}
+	}
+	// relay → Node, and the Go emitter → relay.
+	if err := srv.Of("/").To("room1").Emit(ctx, "fromrelay", []byte{3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.WaitEvent(ctx, "n1", "fromrelay"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.WaitEvent(ctx, "r1", "fromrelay"); err != nil {
+		t.Fatal(err)
+	}
+	em, err := emitter.New(rdb, emitter.Config{Key: key, Sharded: true, SubscriptionMode: emitter.SubscriptionMode(mode)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := em.To("solo").Emit(ctx, "fromemitter", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.WaitEvent(ctx, "r1", "fromemitter"); err != nil {
+		t.Fatal(err)
+	}
+
+	// fetchSockets, emit with ack, server-side emit from Node.
+	socks, err := peer.FetchSockets(ctx, nodetest.Target{To: []string{"room1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(socks, func(s nodetest.RemoteSocket) bool { return s.ID == rc.ID("r1") })
+	if len(socks) != 2 || i < 0 {
+		t.Fatalf("fetchSockets = %+v", socks)
+	}
+	if d := cmp.Diff([]string{rc.ID("r1"), "room1", "solo"}, socks[i].Rooms); d != "" {
+		t.Errorf("rooms (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(map[string]any{"user": "alice"}, mustJSON(t, socks[i].Data)); d != "" {
+		t.Errorf("data (-want +got):\n%s", d)
+	}
+	acks, err := peer.EmitWithAck(ctx, nodetest.Target{}, 3*time.Second, "ask", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(acks) != 3 {
+		t.Errorf("acks = %s; want 3", acks)
+	}
+	res, err := peer.ServerSideEmitWithAck(ctx, "/", "sse", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || !cmp.Equal(mustJSON(t, res[0]), map[string]any{"relay": "relay1"}) {
+		t.Errorf("server-side acks = %s", res)
+	}
+	<-sse
+	if err := srv.ServerSideEmit(ctx, "/", "sse", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := peer.WaitServerSideEmit(ctx, "/", "sse"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Joins both ways; the room channel follows the room.
+	if err := peer.SocketsJoin(ctx, nodetest.Target{To: []string{"room1"}}, "room2"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "r1 in room2", func() bool { return len(srv.Of("/").To("room2").Sockets()) == 1 })
+	if err := srv.Of("/").SocketsLeave(ctx, "solo"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "solo channel unsubscribed", func() bool { return shardNumSub(t, rdb, soloCh) == 0 })
+	if err := srv.Of("/").In("room2").SocketsJoin(ctx, "room3"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "n1 in room3", func() bool {
+		s, err := peer.FetchSockets(ctx, nodetest.Target{To: []string{"room3"}})
+		return err == nil && len(s) == 2
+	})
+	if err := peer.DisconnectSockets(ctx, nodetest.Target{To: []string{rc.ID("r2")}}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.WaitDisconnect(ctx, "r2"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestShardedInterop(t *testing.T) {
+	for _, mode := range []string{"dynamic", "dynamic-private", "static"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			nodetest.Require(t)
+			rs := redistest.Start(t)
+			shardedInterop(t, nodetest.PeerConfig{Redis: "redis://" + rs.Addr(), Key: redistest.UniquePrefix(t)}, rs.Client(t), mode)
+		})
+	}
+}
+
+// TestShardedRedisCluster: the same on a three-master Redis Cluster, where
+// shard channels live on different nodes.
+func TestShardedRedisCluster(t *testing.T) {
+	t.Parallel()
+	nodetest.Require(t)
+	cl := redistest.StartCluster(t, 3)
+	shardedInterop(t, nodetest.PeerConfig{Cluster: cl.Addrs(), Key: redistest.UniquePrefix(t)}, cl.Client(t), "dynamic")
+}
