@@ -40,7 +40,7 @@ import (
 // sockets are affected at once and even while Redis is down.
 
 const (
-	redisQueueLen    = 1 << 14
+	redisQueueLen    = 1 << 17
 	redisRecvTimeout = 5 * time.Second
 )
 

@@ -33,8 +33,8 @@ func shutdownNow(t *testing.T, srv *Server) {
 
 // TestRedisBrokerBurst publishes far faster than the relay delivers (its
 // dispatcher is held up) to a Redis that disconnects a pub/sub client
-// whose output buffer passes 8 MiB (the burst is 15 MB; the publisher
-// keeps at most 10000 messages, 2.5 MB, ahead of the reader, which a
+// whose output buffer passes 8 MiB (the burst is 30 MB; the publisher
+// keeps at most 10000 messages, 1.5 MB, ahead of the reader, which a
 // reader blocked by delivery could never satisfy): the reader keeps draining, the
 // overflow is dropped and counted, Redis never disconnects the relay, and
 // dispatch resumes.
@@ -51,8 +51,8 @@ func TestRedisBrokerBurst(t *testing.T) {
 	b := srv.broker.(*redisBroker)
 	ns := srv.namespace("/", false)
 
-	const n = 60000
-	msg, err := adapter.AppendEmitterBroadcast(nil, "/", adapter.Opts{}, "e", []any{strings.Repeat("x", 200)})
+	const n = 200000
+	msg, err := adapter.AppendEmitterBroadcast(nil, "/", adapter.Opts{}, "e", []any{strings.Repeat("x", 100)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestRedisBrokerBurst(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for b.received.Load() < n && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -85,7 +85,7 @@ func TestRedisBrokerBurst(t *testing.T) {
 		t.Fatalf("read %d of %d messages (dropped %d, outages %d)", r, n, d, o)
 	}
 	ns.mu.Unlock()
-	waitUntil(t, 10*time.Second, "queue drained", func() bool { return len(b.queue) == 0 })
+	waitUntil(t, 20*time.Second, "queue drained", func() bool { return len(b.queue) == 0 })
 	received, dropped, outages := b.stats()
 	t.Logf("received %d, dropped %d (%.1f MB published)", received, dropped, float64(n*len(msg))/1e6)
 	if dropped == 0 || dropped > n-redisQueueLen+1 {

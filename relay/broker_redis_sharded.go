@@ -195,6 +195,13 @@ func (b *shardedBroker) apply(op shardOp) {
 		}
 		return
 	}
+	b.mu.RLock()
+	_, done := b.subOf[op.channel]
+	_, wanted := b.channels[op.channel]
+	b.mu.RUnlock()
+	if done || !wanted {
+		return
+	}
 	addr := ""
 	if b.cluster != nil {
 		node, err := b.cluster.MasterForKey(ctx, op.channel)
@@ -290,6 +297,12 @@ func (b *shardedBroker) readLoop(s *shardSub) {
 				pinged = s.ps.Ping(b.ctx) == nil
 				continue
 			}
+			if b.cluster != nil {
+				// Slots may have moved (failover): subscribe this
+				// connection's channels again on their current nodes.
+				b.rehome(s, err)
+				return
+			}
 			b.lost(s, err)
 			select {
 			case <-time.After(backoff):
@@ -320,12 +333,53 @@ func (b *shardedBroker) readLoop(s *shardSub) {
 				b.confirmed[m.Channel] = true
 			case "sunsubscribe", "unsubscribe":
 				delete(b.confirmed, m.Channel)
+				if _, wanted := b.channels[m.Channel]; wanted && b.subOf[m.Channel] == s {
+					// Redis dropped it: its slot moved to another node.
+					delete(b.subOf, m.Channel)
+					b.mu.Unlock()
+					b.log.Warn("shard channel moved; subscribing on its new node", "channel", m.Channel, "node", s.addr)
+					b.resubscribe([]string{m.Channel})
+					b.mu.Lock()
+				}
 			}
 			b.mu.Unlock()
 			b.restored(s)
 		case *redis.Pong:
 			b.restored(s)
 		}
+	}
+}
+
+// rehome drops a failed cluster connection and subscribes its channels
+// again, each on the node that serves its slot now.
+func (b *shardedBroker) rehome(s *shardSub, err error) {
+	b.mu.Lock()
+	if b.subs[s.addr] == s {
+		delete(b.subs, s.addr)
+	}
+	var chans []string
+	for ch, owner := range b.subOf {
+		if owner == s {
+			delete(b.subOf, ch)
+			delete(b.confirmed, ch)
+			chans = append(chans, ch)
+		}
+	}
+	b.mu.Unlock()
+	s.ps.Close()
+	b.outages.Add(1)
+	b.log.Error("redis shard connection lost; subscribing its channels again (messages published meanwhile are lost)", "node", s.addr, "channels", len(chans), "err", err)
+	b.resubscribe(chans)
+}
+
+// resubscribe refreshes the cluster's slot map and queues subscriptions of
+// channels (those still wanted) after a pause.
+func (b *shardedBroker) resubscribe(chans []string) {
+	if b.cluster != nil {
+		b.cluster.ReloadState(b.ctx)
+	}
+	for _, ch := range chans {
+		b.retry(shardOp{channel: ch, sub: true})
 	}
 }
 

@@ -183,3 +183,43 @@ func TestClassicSentinelFailover(t *testing.T) {
 	}
 	noDisconnect(t, cl)
 }
+
+// TestClassicRedisCluster: classic pub/sub on a Redis Cluster (messages
+// cross the cluster bus; serverCount sums NUMSUB over the masters).
+func TestClassicRedisCluster(t *testing.T) {
+	t.Parallel()
+	nodetest.Require(t)
+	cl := redistest.StartCluster(t, 3)
+	key := redistest.UniquePrefix(t)
+	peer := nodetest.StartPeer(t, nodetest.PeerConfig{Cluster: cl.Addrs(), Key: key})
+	srv, url, _ := clusterRelay(t, cl.Client(t), key, "a", nil)
+	rc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{{Name: "r1", Rooms: []string{"room1"}}}})
+	nc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: peer.URL(), Clients: []nodetest.ClientConfig{{Name: "n1", Rooms: []string{"room1"}}}})
+	ctx := ctxT(t, 30*time.Second)
+	if n, err := peer.ServerCount(ctx, "/"); err != nil || n != 2 {
+		t.Fatalf("Node serverCount = %d, %v", n, err)
+	}
+	if n, err := srv.ServerCount(ctx, "/"); err != nil || n != 2 {
+		t.Fatalf("relay ServerCount = %d, %v", n, err)
+	}
+	if err := peer.Emit(ctx, nodetest.Target{To: []string{"room1"}}, "fromnode"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.WaitEvent(ctx, "r1", "fromnode"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Of("/").To("room1").Emit(ctx, "fromrelay"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.WaitEvent(ctx, "n1", "fromrelay"); err != nil {
+		t.Fatal(err)
+	}
+	socks, err := peer.FetchSockets(ctx, nodetest.Target{To: []string{"room1"}})
+	if err != nil || len(socks) != 2 {
+		t.Fatalf("fetchSockets = %+v, %v", socks, err)
+	}
+	acks, err := peer.EmitWithAck(ctx, nodetest.Target{}, 3*time.Second, "ask")
+	if err != nil || len(acks) != 2 {
+		t.Fatalf("acks = %s, %v", acks, err)
+	}
+}
