@@ -547,7 +547,16 @@ func (b *redisBroker) track() bool {
 	return true
 }
 
+// publish publishes msg, failing at once with ErrRedisUnavailable while the
+// subscription is known to be down, so that callers (hooks emitting to the
+// cluster) are not held up by connection retries.
 func (b *redisBroker) publish(ctx context.Context, channel string, msg []byte) error {
+	b.mu.RLock()
+	down := !b.down.IsZero()
+	b.mu.RUnlock()
+	if down {
+		return ErrRedisUnavailable
+	}
 	b.published.Add(1)
 	return b.rdb.Publish(ctx, channel, msg).Err()
 }

@@ -148,3 +148,46 @@ func TestRedisBrokerNoLeaks(t *testing.T) {
 		return runtime.NumGoroutine() <= before
 	})
 }
+
+// TestShardedBrokerNoLeaks: in dynamic-private mode, sockets and rooms come
+// and go; their shard channels are subscribed and dropped with them, and
+// nothing is left after Shutdown.
+func TestShardedBrokerNoLeaks(t *testing.T) {
+	rs := redistest.Start(t)
+	rdb := rs.Client(t)
+	key := redistest.UniquePrefix(t)
+	ctx := t.Context()
+	shardChans := func() []string {
+		chans, err := rdb.PubSubShardChannels(ctx, key+"*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return chans
+	}
+	before := runtime.NumGoroutine()
+	srv, base := testServer(t, Config{Redis: rdb, Key: key, Sharded: true, SubscriptionMode: "dynamic-private"})
+	waitUntil(t, 10*time.Second, "ready", srv.Ready)
+	if got := len(shardChans()); got != 2 { // namespace and own response channel
+		t.Fatalf("shard channels at start: %d; want 2", got)
+	}
+	for round := range 3 {
+		c := openWS(t, base)
+		sid := c.connect("/")
+		rooms := []string{"a", "b", "c"}
+		if err := srv.Of("/").To(sid).SocketsJoin(ctx, rooms...); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 10*time.Second, "room channels", func() bool { return len(shardChans()) == 2+1+len(rooms) && srv.Ready() })
+		if err := srv.Of("/").SocketsLeave(ctx, "b"); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 10*time.Second, "room b dropped", func() bool { return len(shardChans()) == 2+1+len(rooms)-1 })
+		c.conn.Close()
+		waitUntil(t, 10*time.Second, fmt.Sprintf("round %d: channels of the closed socket dropped", round), func() bool { return len(shardChans()) == 2 })
+	}
+	shutdownNow(t, srv)
+	waitUntil(t, 5*time.Second, "no shard channel left", func() bool { return len(shardChans()) == 0 })
+	waitUntil(t, 5*time.Second, fmt.Sprintf("goroutines back to %d", before), func() bool {
+		return runtime.NumGoroutine() <= before
+	})
+}

@@ -677,13 +677,27 @@ func (b *shardedBroker) broadcast(ctx context.Context, p socketio.Packet, opts b
 		return fmt.Errorf("relay: encode broadcast: %w", err)
 	}
 	ch := adapter.ShardedBroadcastChannel(b.prefix, p.Namespace, ao.Rooms, b.mode, false)
+	if b.isDown() {
+		return ErrRedisUnavailable
+	}
 	if err := b.rdb.SPublish(ctx, ch, msg).Err(); err != nil {
 		return fmt.Errorf("relay: publish broadcast: %w", err)
 	}
 	return nil
 }
 
+// isDown reports whether a subscription connection is known to be down
+// (then publishing fails at once with ErrRedisUnavailable).
+func (b *shardedBroker) isDown() bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return len(b.down) > 0
+}
+
 func (b *shardedBroker) publishMain(ctx context.Context, nsp string, msg []byte) error {
+	if b.isDown() {
+		return ErrRedisUnavailable
+	}
 	if err := b.rdb.SPublish(ctx, adapter.ShardedChannel(b.prefix, nsp), msg).Err(); err != nil {
 		return fmt.Errorf("relay: publish request: %w", err)
 	}

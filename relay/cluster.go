@@ -6,6 +6,11 @@ import "errors"
 // [Config.Sharded]: the sharded adapter has no such request.
 var ErrShardedAllRooms = errors.New("relay: allRooms is not supported by the sharded adapter")
 
+// ErrRedisUnavailable is returned by cluster operations while the
+// server's Redis subscription is down: the local part (delivery to this
+// server's sockets) is done, the other servers are not told.
+var ErrRedisUnavailable = errors.New("relay: redis unavailable; only local sockets were reached")
+
 // namespaceWatcher is a broker that follows the server's namespaces (the
 // Redis brokers subscribe per namespace). namespaceAdded must not block:
 // it is called with Server.mu held.

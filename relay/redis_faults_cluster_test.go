@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/siorelay/siorelay/internal/nodetest"
 	"github.com/siorelay/siorelay/internal/redisaddr"
 	"github.com/siorelay/siorelay/internal/redistest"
+	"github.com/siorelay/siorelay/relay"
 )
 
 // noDisconnect fails if a client printed a "disconnect" line.
@@ -108,6 +110,13 @@ func TestClassicRedisRestart(t *testing.T) {
 	for round := range 2 {
 		rs.Stop()
 		waitFor(t, 15*time.Second, "not ready", func() bool { return !srv.Ready() })
+		start := time.Now()
+		if err := srv.Of("/").Emit(ctx, "local-only"); !errors.Is(err, relay.ErrRedisUnavailable) || time.Since(start) > time.Second {
+			t.Errorf("Emit while Redis is down = %v after %v; want ErrRedisUnavailable at once", err, time.Since(start))
+		}
+		if _, err := cl.WaitEvent(ctx, "c1", "local-only"); err != nil {
+			t.Fatal(err)
+		}
 		rs.Restart()
 		waitFor(t, 15*time.Second, "ready again", srv.Ready)
 		if err := em.To("r").Emit(ctx, "after", round); err != nil {

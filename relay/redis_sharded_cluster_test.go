@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -246,5 +247,45 @@ func TestShardedClusterFailover(t *testing.T) {
 		n, err := srv.ServerCount(ctx, "/")
 		return err == nil && n == 1
 	})
+	noDisconnect(t, rc)
+}
+
+// TestShardedRedisRestart: Redis restarts under a sharded relay; clients
+// stay, readiness follows, every subscription (room channels too) comes
+// back and delivery resumes.
+func TestShardedRedisRestart(t *testing.T) {
+	t.Parallel()
+	nodetest.Require(t)
+	rs := redistest.Start(t)
+	key := redistest.UniquePrefix(t)
+	rdb := rs.Client(t)
+	srv, url, _ := clusterRelay(t, rdb, key, "a", func(c *relay.Config) { c.Sharded = true })
+	rc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{{Name: "c1", Rooms: []string{"x"}}}})
+	waitFor(t, 10*time.Second, "ready", srv.Ready)
+	ctx := ctxT(t, 40*time.Second)
+	em, err := emitter.New(rdb, emitter.Config{Key: key, Sharded: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.Stop()
+	waitFor(t, 15*time.Second, "not ready", func() bool { return !srv.Ready() })
+	start := time.Now()
+	if err := srv.Of("/").Emit(ctx, "local-only"); !errors.Is(err, relay.ErrRedisUnavailable) || time.Since(start) > time.Second {
+		t.Errorf("Emit while Redis is down = %v after %v; want ErrRedisUnavailable at once", err, time.Since(start))
+	}
+	if _, err := rc.WaitEvent(ctx, "c1", "local-only"); err != nil {
+		t.Fatal(err)
+	}
+	rs.Restart()
+	waitFor(t, 15*time.Second, "ready again", srv.Ready)
+	if err := em.To("x").Emit(ctx, "after"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.WaitEvent(ctx, "c1", "after"); err != nil {
+		t.Fatal(err)
+	}
+	if got := shardNumSub(t, rdb, key+"#/#x#"); got != 1 {
+		t.Errorf("room channel SHARDNUMSUB = %d after restart", got)
+	}
 	noDisconnect(t, rc)
 }
