@@ -57,6 +57,32 @@
 //     separate event-loop turns. Stock clients do not care; test harnesses
 //     that attach a one-shot listener per message can miss packets.
 //
+// # Clusters (Redis)
+//
+// With [Config.Redis] the server is one member of a
+// @socket.io/redis-adapter 8.3.0 cluster, next to Node socket.io servers,
+// other relays and emitters (@socket.io/redis-emitter, siorelay's emitter
+// package): classic adapter (createAdapter, PUBLISH/PSUBSCRIBE) by default,
+// the sharded one (createShardedAdapter, SPUBLISH/SSUBSCRIBE, with
+// [Config.SubscriptionMode]) with [Config.Sharded]. Broadcasts and joins
+// made through [Operator] reach every server; the server answers the
+// requests of Node servers (fetchSockets, allRooms, serverCount,
+// socketsJoin/Leave, disconnectSockets, serverSideEmit, and
+// io.timeout().emit() acks, every one of its clients counted) and offers
+// [Server.ServerCount], [Server.AllRooms] and [Server.ServerSideEmit].
+//
+// Differences from a Node member: its own joins, leaves and disconnects are
+// applied locally at once and their echo from Redis is ignored (a classic
+// Node server applies them when the echo arrives; the result is the same);
+// answers to requests always go to the requester's own response channel.
+// One subscriber connection per deployment (per node on a Redis Cluster in
+// sharded mode) reads continuously into a bounded queue (dropped messages
+// are counted in [Stats]); one dispatcher handles them in arrival order.
+// While Redis is unreachable, clients stay connected, [Server.Ready] is
+// false, cluster operations return [ErrRedisUnavailable] after the local
+// delivery, and everything published meanwhile is lost; subscriptions are
+// restored when Redis returns.
+//
 // # Concurrency
 //
 // [Server], [Operator] and [Socket] methods are safe for concurrent use. The
