@@ -83,8 +83,7 @@ type redisBroker struct {
 
 	reqMu    sync.Mutex
 	requests map[string]*clusterRequest // guarded by reqMu; own requests awaiting answers
-
-	ackIDs atomic.Int64 // ids of broadcasts with ack (a range clients never use for socket acks)
+	ackReqs  map[string]*ackCollector   // guarded by reqMu; own broadcasts with ack
 
 	received  atomic.Int64
 	dropped   atomic.Int64
@@ -112,8 +111,8 @@ func newRedisBroker(srv *Server) *redisBroker {
 		channels:  make(map[string]chanInfo),
 		confirmed: make(map[string]bool),
 		requests:  make(map[string]*clusterRequest),
+		ackReqs:   make(map[string]*ackCollector),
 	}
-	b.ackIDs.Store(1 << 32)
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	// Subscribe with no channel opens no connection yet; the first
 	// namespace does.

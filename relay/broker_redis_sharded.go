@@ -64,7 +64,9 @@ type shardedBroker struct {
 	down      map[*shardSub]time.Time
 	closed    bool
 
-	ackIDs   atomic.Int64
+	reqMu   sync.Mutex
+	ackReqs map[string]*ackCollector // guarded by reqMu; own broadcasts with ack
+
 	received atomic.Int64
 	dropped  atomic.Int64
 	outages  atomic.Int64
@@ -95,9 +97,9 @@ func newShardedBroker(srv *Server) *shardedBroker {
 		subs:      make(map[string]*shardSub),
 		confirmed: make(map[string]bool),
 		down:      make(map[*shardSub]time.Time),
+		ackReqs:   make(map[string]*ackCollector),
 	}
 	b.cluster, _ = b.rdb.(*redis.ClusterClient)
-	b.ackIDs.Store(1 << 32)
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.wg.Add(2)
 	go b.subscribeLoop()
@@ -449,7 +451,8 @@ func (b *shardedBroker) handle(m *redis.Message) {
 		return
 	}
 	if ci.kind == chanResponse {
-		return // answers to own requests: this server makes none yet
+		b.onResponse(msg)
+		return
 	}
 	if msg.UID == b.uid || msg.Nsp != ci.nsp {
 		return
@@ -529,7 +532,7 @@ func (b *shardedBroker) onBroadcastWithAck(ns *namespace, nsp string, msg adapte
 	}
 	var targets []*Socket
 	var m *message
-	id := b.ackIDs.Add(1)
+	id := broadcastAckIDs.Add(1)
 	if ns != nil {
 		if p, ok := shardedPacket(nsp, msg); ok {
 			p.ID, p.HasID = id, true

@@ -38,7 +38,7 @@ func (b *redisBroker) onBroadcastWithAck(ns *namespace, nsp string, req adapter.
 	}
 	var targets []*Socket
 	var m *message
-	id := b.ackIDs.Add(1)
+	id := broadcastAckIDs.Add(1)
 	if ns != nil {
 		if p, ok := adapterPacket(nsp, req.Packet); ok {
 			p.ID, p.HasID = id, true
@@ -171,7 +171,8 @@ func (b *redisBroker) ownRequest(requestID string) bool {
 	b.reqMu.Lock()
 	defer b.reqMu.Unlock()
 	_, ok := b.requests[requestID]
-	return ok
+	_, ack := b.ackReqs[requestID]
+	return ok || ack
 }
 
 func (b *redisBroker) onResponse(payload []byte) {
@@ -181,7 +182,17 @@ func (b *redisBroker) onResponse(payload []byte) {
 	}
 	b.reqMu.Lock()
 	r := b.requests[res.RequestID]
+	ac := b.ackReqs[res.RequestID]
 	b.reqMu.Unlock()
+	if ac != nil {
+		switch res.Type {
+		case adapter.BroadcastClientCount:
+			ac.addServer(res.ClientCount)
+		case adapter.BroadcastAck:
+			ac.addAck(msgpackAckJSON(res.Packet))
+		}
+		return
+	}
 	if r == nil {
 		return
 	}

@@ -308,6 +308,36 @@ func TestClassicInterop(t *testing.T) {
 		}
 	})
 
+	t.Run("emit with ack from the relay", func(t *testing.T) {
+		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		acks, err := srv.Of("/").EmitWithAck(actx, "askrelay", 1, []byte{2})
+		if err != nil {
+			t.Fatalf("acks %s, %v", acks, err)
+		}
+		var got []string
+		for _, a := range acks {
+			m, _ := mustJSON(t, a).(map[string]any)
+			got = append(got, m["client"].(string))
+		}
+		slices.Sort(got)
+		if d := cmp.Diff([]string{"n1", "r1", "r2"}, got); d != "" {
+			t.Errorf("acks (-want +got):\n%s", d)
+		}
+		ev, err := nc.WaitEvent(ctx, "n1", "askrelay")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := ev.Values(); !ev.Ack || !cmp.Equal(got, []any{json.Number("1"), []byte{2}}) {
+			t.Errorf("n1 got %+v", ev)
+		}
+		// Only Node clients selected: the relay expects none of its own.
+		acks, err = srv.Of("/").To(nc.ID("n1")).EmitWithAck(actx, "askrelay2")
+		if err != nil || len(acks) != 1 {
+			t.Errorf("acks %s, %v; want n1's", acks, err)
+		}
+	})
+
 	t.Run("server-side emit", func(t *testing.T) {
 		if err := peer.ServerSideEmit(ctx, "/", "sse", 1, "two"); err != nil {
 			t.Fatal(err)
@@ -386,4 +416,36 @@ func TestClassicInterop(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestOperatorEmitWithAckSingleServer: without Redis, EmitWithAck collects
+// the acks of this server's clients.
+func TestOperatorEmitWithAckSingleServer(t *testing.T) {
+	t.Parallel()
+	nodetest.Require(t)
+	srv, url, _ := compatServer(t)
+	cl := nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{
+		{Name: "c1", Rooms: []string{"r"}}, {Name: "c2", Rooms: []string{"r"}}, {Name: "c3"},
+	}})
+	ctx := ctxT(t, 3*time.Second)
+	acks, err := srv.Of("/").To("r").EmitWithAck(ctx, "q", []byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range acks {
+		m, _ := mustJSON(t, a).(map[string]any)
+		got = append(got, m["client"].(string))
+	}
+	slices.Sort(got)
+	if d := cmp.Diff([]string{"c1", "c2"}, got); d != "" {
+		t.Errorf("acks (-want +got):\n%s", d)
+	}
+	if _, err := cl.WaitEvent(ctx, "c1", "q"); err != nil {
+		t.Fatal(err)
+	}
+	acks, err = srv.Of("/").To("nobody").EmitWithAck(ctx, "q")
+	if err != nil || len(acks) != 0 {
+		t.Errorf("no target: %s, %v", acks, err)
+	}
 }

@@ -140,6 +140,12 @@ func shardedInterop(t *testing.T, peerCfg nodetest.PeerConfig, rdb redis.Univers
 	if len(acks) != 3 {
 		t.Errorf("acks = %s; want 3", acks)
 	}
+	actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	acks, err = srv.Of("/").EmitWithAck(actx, "askrelay")
+	cancel()
+	if err != nil || len(acks) != 3 {
+		t.Errorf("relay EmitWithAck = %s, %v; want 3 acks", acks, err)
+	}
 	res, err := peer.ServerSideEmitWithAck(ctx, "/", "sse", 1)
 	if err != nil {
 		t.Fatal(err)
