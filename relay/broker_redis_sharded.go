@@ -65,7 +65,8 @@ type shardedBroker struct {
 	closed    bool
 
 	reqMu   sync.Mutex
-	ackReqs map[string]*ackCollector // guarded by reqMu; own broadcasts with ack
+	ackReqs map[string]*ackCollector               // guarded by reqMu; own broadcasts with ack
+	fetches map[string]chan adapter.ShardedMessage // guarded by reqMu; own FETCH_SOCKETS requests
 
 	received atomic.Int64
 	dropped  atomic.Int64
@@ -98,6 +99,7 @@ func newShardedBroker(srv *Server) *shardedBroker {
 		confirmed: make(map[string]bool),
 		down:      make(map[*shardSub]time.Time),
 		ackReqs:   make(map[string]*ackCollector),
+		fetches:   make(map[string]chan adapter.ShardedMessage),
 	}
 	b.cluster, _ = b.rdb.(*redis.ClusterClient)
 	b.ctx, b.cancel = context.WithCancel(context.Background())

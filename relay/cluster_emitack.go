@@ -237,7 +237,15 @@ func randomHex(n int) string {
 func (b *shardedBroker) onResponse(msg adapter.ShardedMessage) {
 	b.reqMu.Lock()
 	c := b.ackReqs[msg.RequestID]
+	f := b.fetches[msg.RequestID]
 	b.reqMu.Unlock()
+	if f != nil && msg.Type == adapter.FetchSocketsResponse {
+		select {
+		case f <- msg:
+		default:
+		}
+		return
+	}
 	if c == nil {
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/redis/go-redis/v9"
 	"github.com/siorelay/siorelay/emitter"
 	"github.com/siorelay/siorelay/internal/nodetest"
@@ -277,6 +278,20 @@ func TestClassicInterop(t *testing.T) {
 			if !slices.Contains(rooms, want) {
 				t.Errorf("allRooms = %v lacks %q", rooms, want)
 			}
+		}
+		mine, err := srv.Of("/").To("room1").FetchSockets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(mine) != 2 || mine[0].ID != r1 || mine[1].ID != nc.ID("n1") {
+			t.Fatalf("relay FetchSockets(room1) = %+v; want r1 then n1", mine)
+		}
+		if d := cmp.Diff([]string{nc.ID("n1"), "room1"}, mine[1].Rooms, cmpopts.SortSlices(func(a, b string) bool { return a < b })); d != "" {
+			t.Errorf("n1 rooms (-want +got):\n%s", d)
+		}
+		var nh map[string]any
+		if err := json.Unmarshal(mine[1].Handshake, &nh); err != nil || nh["url"] == nil {
+			t.Errorf("n1 handshake %s, %v", mine[1].Handshake, err)
 		}
 		rooms, err = srv.AllRooms(ctx, "/")
 		if err != nil {

@@ -133,6 +133,10 @@ func shardedInterop(t *testing.T, peerCfg nodetest.PeerConfig, rdb redis.Univers
 	if d := cmp.Diff(map[string]any{"user": "alice"}, mustJSON(t, socks[i].Data)); d != "" {
 		t.Errorf("data (-want +got):\n%s", d)
 	}
+	mine, err := srv.Of("/").To("room1").FetchSockets(ctx)
+	if err != nil || len(mine) != 2 || mine[0].ID != rc.ID("r1") || mine[1].ID != nc.ID("n1") {
+		t.Fatalf("relay FetchSockets(room1) = %+v, %v; want r1 then n1", mine, err)
+	}
 	acks, err := peer.EmitWithAck(ctx, nodetest.Target{}, 3*time.Second, "ask", 1)
 	if err != nil {
 		t.Fatal(err)

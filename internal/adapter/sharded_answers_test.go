@@ -19,6 +19,7 @@ func TestShardedAnswers(t *testing.T) {
 		{"count", AppendShardedClientCount(nil, "u", "/", "r1", 3), `{"type":11,"data":{"requestId":"r1","clientCount":3},"uid":"u","nsp":"/"}`},
 		{"fetch", AppendShardedFetchResponse(nil, "u", "/a", "r2", [][]byte{[]byte(`{"id":"x"}`), []byte(`{"id":"y"}`)}), `{"type":8,"data":{"requestId":"r2","sockets":[{"id":"x"},{"id":"y"}]},"uid":"u","nsp":"/a"}`},
 		{"fetch none", AppendShardedFetchResponse(nil, "u", "/", "r3", nil), `{"type":8,"data":{"requestId":"r3","sockets":[]},"uid":"u","nsp":"/"}`},
+		{"fetch request", AppendShardedFetchSockets(nil, "u", "/", Opts{Rooms: []string{"a"}, Except: []string{}}, "r6"), `{"type":7,"data":{"opts":{"rooms":["a"],"except":[],"flags":{}},"requestId":"r6"},"uid":"u","nsp":"/"}`},
 	}
 	js, err := AppendShardedPacketResponse(nil, "u", "/", ServerSideEmitResponse, "r4", mustHex(t, "81a26f6bc3"))
 	if err != nil {
