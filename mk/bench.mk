@@ -43,12 +43,12 @@ $(BENCH_NICE_CMD) .tmp/bin/loadgen compare -targets $(BENCH_TARGETS) -relay-bin 
 	-relay-args '$(RELAY_ARGS)' -relay-gc-url '$(RELAY_GC_URL)'
 endef
 
-bench-quick: bench-deps bench-build ## Short side-by-side run (~2 min): idle 2k, broadcast 2k, ABAB x2
-	$(bench_compare) -reps 2 -idle 2000 -broadcast 2000:20000 -hold 5s -duration 5s -warmup 2s -quiet-wait 15s \
+bench-quick: bench-deps bench-build ## Short side-by-side run (~2 min): idle 2k, broadcast 2k @ 20k/s, ABAB x2
+	$(bench_compare) -reps 2 -idle 2000 -broadcast 2000:20000 -hold 5s -duration 5s -warmup 2s -quiet-wait 5s \
 		-out $(BENCH_OUT)/quick-$(BENCH_STAMP).jsonl $(BENCH_ARGS) | tee $(BENCH_OUT)/quick-$(BENCH_STAMP).md
 
-bench-relay: bench-deps bench-build ## Full side-by-side run (~30 min): idle 1k/5k/10k, broadcast 2k/10k, half of Node's max, rooms of one
-	$(bench_compare) -reps 3 -idle 1000,5000,10000 -broadcast 2000:40000,10000:100000,10000:half \
+bench-relay: bench-deps bench-build ## Full side-by-side run (~50 min): idle 1k/5k/10k; broadcast 2k, 10k at 100k/s, half of Node's max and 400k/s; rooms of one
+	$(bench_compare) -reps 3 -idle 1000,5000,10000 -broadcast 2000:40000,10000:100000,10000:half,10000:400000 \
 		-rooms 10000:20000 -hold 30s -duration 30s -warmup 10s -quiet-wait 10s \
 		-out $(BENCH_OUT)/relay-$(BENCH_STAMP).jsonl $(BENCH_ARGS) | tee $(BENCH_OUT)/relay-$(BENCH_STAMP).md
 
