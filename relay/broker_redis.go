@@ -168,10 +168,14 @@ func (b *redisBroker) subscribePending() {
 	b.mu.Unlock()
 	for _, nsp := range nsps {
 		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-		err := b.ps.PSubscribe(ctx, adapter.BroadcastPattern(b.key, nsp))
+		// Channels first: on a Redis Cluster, go-redis opens the
+		// connection on the master of the first channel's slot (with only
+		// a pattern it would pick any node, maybe a replica, which the
+		// masters' NUMSUB sums of serverCount do not see).
+		err := b.ps.Subscribe(ctx, adapter.RequestChannel(b.key, nsp), adapter.ResponseChannel(b.key, nsp),
+			adapter.SpecificResponseChannel(b.key, nsp, b.uid))
 		if err == nil {
-			err = b.ps.Subscribe(ctx, adapter.RequestChannel(b.key, nsp), adapter.ResponseChannel(b.key, nsp),
-				adapter.SpecificResponseChannel(b.key, nsp, b.uid))
+			err = b.ps.PSubscribe(ctx, adapter.BroadcastPattern(b.key, nsp))
 		}
 		cancel()
 		if err != nil && b.ctx.Err() == nil {
