@@ -299,3 +299,58 @@ func TestShardedRedisRestart(t *testing.T) {
 	}
 	noDisconnect(t, rc)
 }
+
+// TestShardedRelaysWithoutNode: sharded relays form a cluster among
+// themselves on a Redis Cluster.
+func TestShardedRelaysWithoutNode(t *testing.T) {
+	t.Parallel()
+	nodetest.Require(t)
+	cl := redistest.StartCluster(t, 3)
+	key := redistest.UniquePrefix(t)
+	a, urlA, _ := clusterRelay(t, cl.Client(t), key, "a", func(c *relay.Config) { c.Sharded = true })
+	b, urlB, sseB := clusterRelay(t, cl.Client(t), key, "b", func(c *relay.Config) { c.Sharded = true })
+	ca := nodetest.StartClients(t, nodetest.ClientsConfig{URL: urlA, Clients: []nodetest.ClientConfig{{Name: "a1", Rooms: []string{"r"}}}})
+	cb := nodetest.StartClients(t, nodetest.ClientsConfig{URL: urlB, Clients: []nodetest.ClientConfig{{Name: "b1", Rooms: []string{"r"}}, {Name: "b2"}}})
+	waitFor(t, 10*time.Second, "ready", func() bool { return a.Ready() && b.Ready() })
+	ctx := ctxT(t, 30*time.Second)
+	if n, err := a.ServerCount(ctx, "/"); err != nil || n != 2 {
+		t.Fatalf("ServerCount = %d, %v", n, err)
+	}
+	if err := a.Of("/").To("r").Emit(ctx, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cb.WaitEvent(ctx, "b1", "hi"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.WaitEvent(ctx, "a1", "hi"); err != nil {
+		t.Fatal(err)
+	}
+	socks, err := a.Of("/").FetchSockets(ctx)
+	if err != nil || len(socks) != 3 {
+		t.Fatalf("FetchSockets = %+v, %v", socks, err)
+	}
+	actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	acks, err := b.Of("/").To("r").EmitWithAck(actx, "ask")
+	cancel()
+	if err != nil || len(acks) != 2 {
+		t.Fatalf("EmitWithAck = %s, %v", acks, err)
+	}
+	if err := a.ServerSideEmit(ctx, "/", "sse", 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-sseB:
+	case <-ctx.Done():
+		t.Fatal("no server-side emit")
+	}
+	if err := a.Of("/").Except("r").SocketsJoin(ctx, "late"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "b2 in late", func() bool { return len(b.Of("/").To("late").Sockets()) == 1 })
+	if err := b.Of("/").To(ca.ID("a1")).DisconnectSockets(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.WaitDisconnect(ctx, "a1"); err != nil {
+		t.Fatal(err)
+	}
+}
