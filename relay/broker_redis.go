@@ -459,7 +459,7 @@ func (b *redisBroker) onRequest(nsp string, payload []byte) {
 		case adapter.RemoteLeave:
 			sk.Leave(req.Room)
 		default:
-			b.goDisconnect(sk, req.Close)
+			sk.Disconnect(req.Close)
 		}
 		b.respond(nsp, req.UID, adapter.AppendLegacyResponse(nil, req.RequestID))
 	case adapter.RemoteFetch:
@@ -486,14 +486,10 @@ func (b *redisBroker) onRequest(nsp string, payload []byte) {
 	}
 }
 
-// disconnect disconnects the selected sockets off the dispatcher: closing a
-// session calls hooks.
+// disconnect disconnects the selected sockets (on the dispatcher, which
+// therefore runs Config.OnDisconnect).
 func (b *redisBroker) disconnect(ns *namespace, opts broadcastOpts, close bool) {
-	ns.forEach(opts, func(sk *Socket) { b.goDisconnect(sk, close) })
-}
-
-func (b *redisBroker) goDisconnect(sk *Socket, close bool) {
-	sk.Disconnect(close)
+	ns.forEach(opts, func(sk *Socket) { sk.Disconnect(close) })
 }
 
 // localRooms lists the namespace's rooms as Node's adapter.rooms does: the
