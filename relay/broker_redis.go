@@ -246,12 +246,12 @@ func (b *redisBroker) readLoop() {
 			if errors.As(err, &ne) && ne.Timeout() {
 				if pinged {
 					// No answer to the last ping within a whole period.
-					b.lost(errors.New("no answer to PING"))
+					b.lost(errors.New("no answer to PING"), false)
 				}
 				pinged = b.ps.Ping(b.ctx) == nil
 				continue
 			}
-			b.lost(err)
+			b.lost(err, true)
 			select {
 			case <-time.After(backoff):
 			case <-b.ctx.Done():
@@ -278,14 +278,18 @@ func (b *redisBroker) readLoop() {
 	}
 }
 
-// lost records that the subscription connection failed.
-func (b *redisBroker) lost(err error) {
+// lost records that the subscription connection failed (broken) or stopped
+// answering (a hung server: the connection and its subscriptions may
+// still be good when it answers again).
+func (b *redisBroker) lost(err error, broken bool) {
 	b.mu.Lock()
 	first := b.down.IsZero()
 	if first {
 		b.down = time.Now()
 	}
-	clear(b.confirmed)
+	if broken {
+		clear(b.confirmed)
+	}
 	b.mu.Unlock()
 	if first {
 		b.outages.Add(1)

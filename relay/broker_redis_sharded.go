@@ -296,7 +296,7 @@ func (b *shardedBroker) readLoop(s *shardSub) {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				if pinged {
-					b.lost(s, errors.New("no answer to PING"))
+					b.lost(s, errors.New("no answer to PING"), false)
 				}
 				pinged = s.ps.Ping(b.ctx) == nil
 				continue
@@ -307,7 +307,7 @@ func (b *shardedBroker) readLoop(s *shardSub) {
 				b.rehome(s, err)
 				return
 			}
-			b.lost(s, err)
+			b.lost(s, err, true)
 			select {
 			case <-time.After(backoff):
 			case <-b.ctx.Done():
@@ -387,14 +387,14 @@ func (b *shardedBroker) resubscribe(chans []string) {
 	}
 }
 
-func (b *shardedBroker) lost(s *shardSub, err error) {
+func (b *shardedBroker) lost(s *shardSub, err error, broken bool) {
 	b.mu.Lock()
 	_, already := b.down[s]
 	if !already {
 		b.down[s] = time.Now()
 	}
 	for ch, owner := range b.subOf {
-		if owner == s {
+		if owner == s && broken {
 			delete(b.confirmed, ch)
 		}
 	}

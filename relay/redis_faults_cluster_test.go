@@ -233,3 +233,32 @@ func TestClassicRedisCluster(t *testing.T) {
 		t.Fatalf("acks = %s, %v", acks, err)
 	}
 }
+
+// TestClassicRedisPause: a Redis that stops answering (SIGSTOP) without
+// closing connections is noticed by an unanswered PING (within two 5 s
+// periods): not ready; when it answers again, ready without a reconnect
+// and delivery goes on.
+func TestClassicRedisPause(t *testing.T) {
+	t.Parallel()
+	nodetest.Require(t)
+	rs := redistest.Start(t)
+	key := redistest.UniquePrefix(t)
+	srv, url, _ := clusterRelay(t, rs.Client(t), key, "a", nil)
+	cl := nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{{Name: "c1"}}})
+	ctx := ctxT(t, 60*time.Second)
+	rs.Pause()
+	waitFor(t, 20*time.Second, "not ready while paused", func() bool { return !srv.Ready() })
+	rs.Resume()
+	waitFor(t, 15*time.Second, "ready after resume", srv.Ready)
+	em, err := emitter.New(rs.Client(t), emitter.Config{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := em.Emit(ctx, "after"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.WaitEvent(ctx, "c1", "after"); err != nil {
+		t.Fatal(err)
+	}
+	noDisconnect(t, cl)
+}
