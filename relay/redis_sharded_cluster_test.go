@@ -213,6 +213,11 @@ func TestShardedRedisCluster(t *testing.T) {
 // a room channel fail over; the relay subscribes again on the new masters
 // and delivery resumes, with clients connected throughout.
 func TestShardedClusterFailover(t *testing.T) {
+	t.Run("coordinated", func(t *testing.T) { shardedFailover(t, false) })
+	t.Run("master killed", func(t *testing.T) { shardedFailover(t, true) })
+}
+
+func shardedFailover(t *testing.T, kill bool) {
 	t.Parallel()
 	nodetest.Require(t)
 	cl := redistest.StartCluster(t, 3, redistest.Replicas(1))
@@ -245,7 +250,13 @@ func TestShardedClusterFailover(t *testing.T) {
 	}
 	deliver(em.To("x"), "before")
 	for i, ch := range []string{key + "#/#x#", key + "#/#"} {
-		if _, err := cl.Failover(ctx, ch); err != nil {
+		var err error
+		if kill {
+			_, err = cl.KillMaster(ctx, ch)
+		} else {
+			_, err = cl.Failover(ctx, ch)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 		deliver(em.To("x"), fmt.Sprintf("room-after-%d", i))
@@ -253,10 +264,19 @@ func TestShardedClusterFailover(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "ready after failovers", srv.Ready)
 	// The client's master list refreshes lazily after a failover.
-	waitFor(t, 20*time.Second, "ServerCount 1", func() bool {
-		n, err := srv.ServerCount(ctx, "/")
-		return err == nil && n == 1
-	})
+	var n int
+	var nerr error
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, nerr = srv.ServerCount(ctx, "/")
+		if nerr == nil && n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ServerCount = %d, %v; want 1", n, nerr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	noDisconnect(t, rc)
 }
 
