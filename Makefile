@@ -25,7 +25,7 @@ build: ## Build bin/siorelay
 	$(GO) build -o bin/siorelay ./cmd/siorelay
 
 run: ## Run the relay on 127.0.0.1:3000 with the gRPC EmitterService on 127.0.0.1:50051 (no Redis needed)
-	$(GO) run ./cmd/siorelay serve --addr 127.0.0.1:3000 --grpc-addr 127.0.0.1:50051
+	$(GO) run ./cmd/siorelay serve --addr 127.0.0.1:3000 --grpc-addr 127.0.0.1:50051 --demo-chat
 
 deps: $(TEST_DEPS) ## Install what the tests need into the tree (npm ci, venvs)
 
