@@ -746,6 +746,10 @@ func (b *shardedBroker) serverSideEmit(ctx context.Context, nsp string, p socket
 // serverCount is PUBSUB SHARDNUMSUB of the namespace channel, summed over
 // the masters of a cluster.
 func (b *shardedBroker) serverCount(ctx context.Context, nsp string) (int, error) {
+	return countWithFreshSlots(ctx, b.cluster, func() (int, error) { return b.countOnce(ctx, nsp) })
+}
+
+func (b *shardedBroker) countOnce(ctx context.Context, nsp string) (int, error) {
 	ch := adapter.ShardedChannel(b.prefix, nsp)
 	if b.cluster != nil {
 		var total atomic.Int64
