@@ -532,31 +532,10 @@ func (b *shardedBroker) onBroadcastWithAck(ns *namespace, nsp string, msg adapte
 	if msg.Opts.Flags.Has(adapter.FlagTimeout) {
 		timeout = time.Duration(msg.Opts.Flags.Timeout) * time.Millisecond
 	}
-	var targets []*Socket
-	var m *message
-	id := broadcastAckIDs.Add(1)
-	if ns != nil {
-		if p, ok := shardedPacket(nsp, msg); ok {
-			p.ID, p.HasID = id, true
-			m = newMessage(p)
-			ns.forEach(broadcastOpts{Rooms: msg.Opts.Rooms, Except: msg.Opts.Except}, func(sk *Socket) {
-				targets = append(targets, sk)
-			})
-		}
-	}
 	countSent := make(chan struct{})
-	onAck := func(a ackData, ok bool) {
-		if !ok {
-			return
-		}
-		var packet []byte
-		if len(a.args) > 0 {
-			var err error
-			if packet, err = jsonToNotepack(nil, a.args[0], a.atts); err != nil {
-				return
-			}
-		}
-		res, err := adapter.AppendShardedPacketResponse(nil, b.uid, nsp, adapter.ShardedBroadcastAck, msg.RequestID, packet)
+	p, ok := shardedPacket(nsp, msg)
+	n := localBroadcastWithAck(b.srv, ns, p, ok, msg.Opts, timeout, func(first []byte) {
+		res, err := adapter.AppendShardedPacketResponse(nil, b.uid, nsp, adapter.ShardedBroadcastAck, msg.RequestID, first)
 		if err != nil || !b.trackGo() {
 			return
 		}
@@ -570,26 +549,8 @@ func (b *shardedBroker) onBroadcastWithAck(ns *namespace, nsp string, msg adapte
 			ch := adapter.ShardedRoomChannel(b.prefix, nsp, msg.UID)
 			_ = b.rdb.SPublish(b.ctx, ch, res).Err()
 		}()
-	}
-	registered := targets[:0]
-	for _, sk := range targets {
-		if !sk.registerAck(id, onAck) {
-			continue
-		}
-		registered = append(registered, sk)
-		if err := sk.sess.send(m, msg.Opts.Flags.Volatile); err != nil {
-			sk.dropAck(id)
-		}
-	}
-	if len(registered) > 0 {
-		b.srv.deliveries.Add(int64(len(registered)))
-		time.AfterFunc(timeout, func() {
-			for _, sk := range registered {
-				sk.dropAck(id)
-			}
-		})
-	}
-	count := adapter.AppendShardedClientCount(nil, b.uid, nsp, msg.RequestID, len(registered))
+	})
+	count := adapter.AppendShardedClientCount(nil, b.uid, nsp, msg.RequestID, n)
 	if !b.trackGo() {
 		return
 	}

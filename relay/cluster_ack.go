@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/siorelay/siorelay/internal/adapter"
+	"github.com/siorelay/siorelay/internal/socketio"
 )
 
 // registerAck sets h to receive the client's ack of packet id; false if
@@ -36,31 +37,13 @@ func (b *redisBroker) onBroadcastWithAck(ns *namespace, nsp string, req adapter.
 	if req.Opts.Flags.Has(adapter.FlagTimeout) {
 		timeout = time.Duration(req.Opts.Flags.Timeout) * time.Millisecond
 	}
-	var targets []*Socket
-	var m *message
-	id := broadcastAckIDs.Add(1)
-	if ns != nil {
-		if p, ok := adapterPacket(nsp, req.Packet); ok {
-			p.ID, p.HasID = id, true
-			m = newMessage(p)
-			ns.forEach(broadcastOpts{Rooms: req.Opts.Rooms, Except: req.Opts.Except}, func(sk *Socket) {
-				targets = append(targets, sk)
-			})
-		}
-	}
 	countSent := make(chan struct{})
-	onAck := func(a ackData, ok bool) {
-		if !ok {
-			return
+	p, ok := adapterPacket(nsp, req.Packet)
+	n := localBroadcastWithAck(b.srv, ns, p, ok, req.Opts, timeout, func(first []byte) {
+		if first == nil {
+			first = []byte{0xc0} // an ack without arguments: undefined, sent as nil
 		}
-		var packet []byte
-		var err error
-		if len(a.args) == 0 {
-			packet = []byte{0xc0}
-		} else if packet, err = jsonToNotepack(nil, a.args[0], a.atts); err != nil {
-			return
-		}
-		msg := adapter.AppendBroadcastAck(nil, req.RequestID, packet)
+		msg := adapter.AppendBroadcastAck(nil, req.RequestID, first)
 		if !b.track() {
 			return
 		}
@@ -73,27 +56,7 @@ func (b *redisBroker) onBroadcastWithAck(ns *namespace, nsp string, req adapter.
 			}
 			b.respondNow(nsp, req.UID, msg)
 		}()
-	}
-	n := 0
-	registered := targets[:0]
-	for _, sk := range targets {
-		if !sk.registerAck(id, onAck) {
-			continue
-		}
-		registered = append(registered, sk)
-		n++
-		if err := sk.sess.send(m, req.Opts.Flags.Volatile); err != nil {
-			sk.dropAck(id)
-		}
-	}
-	if n > 0 {
-		b.srv.deliveries.Add(int64(n))
-		time.AfterFunc(timeout, func() {
-			for _, sk := range registered {
-				sk.dropAck(id)
-			}
-		})
-	}
+	})
 	count := adapter.AppendClientCountResponse(nil, req.RequestID, n)
 	if !b.track() {
 		return
@@ -103,6 +66,58 @@ func (b *redisBroker) onBroadcastWithAck(ns *namespace, nsp string, req adapter.
 		b.respondNow(nsp, req.UID, count)
 		close(countSent)
 	}()
+}
+
+// localBroadcastWithAck is the local half of a cluster broadcast with
+// acknowledgements, shared by both Redis brokers: it delivers p (when ok)
+// with a fresh ack id to the sockets of ns that opts select and returns how
+// many it reached. Each client's ack calls onAck with the ack's first
+// argument as msgpack, or nil when the client acked with no argument; acks
+// are accepted until timeout. onAck runs on the acking connection's
+// goroutine.
+func localBroadcastWithAck(srv *Server, ns *namespace, p socketio.Packet, ok bool, opts adapter.Opts, timeout time.Duration, onAck func(first []byte)) int {
+	var targets []*Socket
+	var m *message
+	id := broadcastAckIDs.Add(1)
+	if ns != nil && ok {
+		p.ID, p.HasID = id, true
+		m = newMessage(p)
+		ns.forEach(broadcastOpts{Rooms: opts.Rooms, Except: opts.Except}, func(sk *Socket) {
+			targets = append(targets, sk)
+		})
+	}
+	handler := func(a ackData, ok bool) {
+		if !ok {
+			return
+		}
+		var first []byte
+		if len(a.args) > 0 {
+			var err error
+			if first, err = jsonToNotepack(nil, a.args[0], a.atts); err != nil {
+				return
+			}
+		}
+		onAck(first)
+	}
+	registered := targets[:0]
+	for _, sk := range targets {
+		if !sk.registerAck(id, handler) {
+			continue
+		}
+		registered = append(registered, sk)
+		if err := sk.sess.send(m, opts.Flags.Volatile); err != nil {
+			sk.dropAck(id)
+		}
+	}
+	if len(registered) > 0 {
+		srv.deliveries.Add(int64(len(registered)))
+		time.AfterFunc(timeout, func() {
+			for _, sk := range registered {
+				sk.dropAck(id)
+			}
+		})
+	}
+	return len(registered)
 }
 
 // respondNow publishes a response and waits for Redis's acknowledgement.
