@@ -77,6 +77,9 @@ type shardedBroker struct {
 type shardOp struct {
 	channel string
 	sub     bool
+	// moved marks a channel subscribed again after its node failed over or
+	// its slot moved: the node go-redis names must be checked to be a master.
+	moved bool
 }
 
 var _ broker = (*shardedBroker)(nil)
@@ -122,7 +125,7 @@ func (b *shardedBroker) wantLocked(channel string, ci chanInfo, sub bool) {
 		}
 		delete(b.channels, channel)
 	}
-	b.ops = append(b.ops, shardOp{channel, sub})
+	b.ops = append(b.ops, shardOp{channel: channel, sub: sub})
 	select {
 	case b.kick <- struct{}{}:
 	default:
@@ -211,6 +214,15 @@ func (b *shardedBroker) apply(op shardOp) {
 		node, err := b.cluster.MasterForKey(ctx, op.channel)
 		if err != nil {
 			b.log.Warn("no node for channel; retrying", "channel", op.channel, "err", err)
+			b.retry(op)
+			return
+		}
+		if op.moved && !isMaster(ctx, node) {
+			// go-redis reloads its slot map lazily, so after a failover it
+			// can still name the old master, now a replica. A replica takes
+			// the SSUBSCRIBE and even delivers, but SHARDNUMSUB on the
+			// masters would no longer count this server. Wait for the map.
+			b.cluster.ReloadState(b.ctx)
 			b.retry(op)
 			return
 		}
@@ -383,8 +395,14 @@ func (b *shardedBroker) resubscribe(chans []string) {
 		b.cluster.ReloadState(b.ctx)
 	}
 	for _, ch := range chans {
-		b.retry(shardOp{channel: ch, sub: true})
+		b.retry(shardOp{channel: ch, sub: true, moved: true})
 	}
+}
+
+// isMaster asks a node for its role; an error counts as not a master.
+func isMaster(ctx context.Context, node *redis.Client) bool {
+	role, err := node.Do(ctx, "ROLE").Slice()
+	return err == nil && len(role) > 0 && role[0] == "master"
 }
 
 func (b *shardedBroker) lost(s *shardSub, err error, broken bool) {
