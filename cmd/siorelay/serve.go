@@ -44,6 +44,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sharded := fs.Bool("sharded", false, "with --redis: speak createShardedAdapter (SPUBLISH/SSUBSCRIBE, Redis 7+) instead of createAdapter")
 	mode := fs.String("subscription-mode", "dynamic", "with --sharded: the adapter's subscriptionMode (dynamic, dynamic-private or static)")
 	requestsTimeout := fs.Duration("requests-timeout", 5*time.Second, "with --redis: how long this relay's cluster requests wait for answers")
+	hf := registerHookFlags(fs)
+	mf := registerMetricsFlags(fs)
 	var lf logFlags
 	lf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -86,15 +88,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	}
+	m, err := mf.newServeMetrics()
+	if err != nil {
+		return err
+	}
+	closeHooks, err := hf.install(&cfg, m.hookObserver(), log)
+	if err != nil {
+		return err
+	}
+	defer closeHooks()
 	srv, err = relay.NewServer(cfg)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	return listenAndServe(ctx, srv, *demoPage, *addr, *grpcAddr, *grpcToken, *path, *shutdownTimeout, stdout, log)
+	m.registerRelay(srv)
+	return listenAndServe(ctx, srv, *demoPage, *addr, *grpcAddr, *grpcToken, *path, *shutdownTimeout, m, stdout, log)
 }
 
 // listenAndServe opens the listeners and runs serve.
-func listenAndServe(ctx context.Context, srv *relay.Server, withDemo bool, addr, grpcAddr, grpcToken, path string, timeout time.Duration, stdout io.Writer, log *slog.Logger) error {
+func listenAndServe(ctx context.Context, srv *relay.Server, withDemo bool, addr, grpcAddr, grpcToken, path string, timeout time.Duration, m *serveMetrics, stdout io.Writer, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		srv.Shutdown(context.Background())
@@ -102,7 +114,7 @@ func listenAndServe(ctx context.Context, srv *relay.Server, withDemo bool, addr,
 	}
 	var g *grpcEndpoint
 	if grpcAddr != "" {
-		gs, err := emittergrpc.NewServer(emittergrpc.Config{Backend: relayBackend{srv}, Token: grpcToken, Logger: log})
+		gs, err := emittergrpc.NewServer(emittergrpc.Config{Backend: relayBackend{srv}, Token: grpcToken, Logger: log, ServerOptions: m.grpcOptions()})
 		if err != nil {
 			ln.Close()
 			srv.Shutdown(context.Background())
@@ -116,7 +128,7 @@ func listenAndServe(ctx context.Context, srv *relay.Server, withDemo bool, addr,
 		}
 		g = &grpcEndpoint{srv: gs, ln: gln}
 	}
-	return serve(ctx, ln, srv, g, withDemo, path, timeout, stdout, log)
+	return serve(ctx, ln, srv, g, withDemo, path, timeout, m, stdout, log)
 }
 
 // grpcEndpoint is the optional EmitterService of `serve`.
@@ -127,7 +139,7 @@ type grpcEndpoint struct {
 
 // serve runs srv on ln (and g, if not nil) until ctx ends, then shuts down
 // within timeout.
-func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpoint, withDemo bool, path string, timeout time.Duration, stdout io.Writer, log *slog.Logger) error {
+func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpoint, withDemo bool, path string, timeout time.Duration, m *serveMetrics, stdout io.Writer, log *slog.Logger) error {
 	if !strings.HasSuffix(path, "/") {
 		path += "/"
 	}
@@ -146,6 +158,15 @@ func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpo
 		}
 		io.WriteString(w, "ok\n")
 	})
+	stopMetrics, err := m.start(mux, stdout, log)
+	if err != nil {
+		if g != nil {
+			g.srv.Shutdown(context.Background())
+		}
+		srv.Shutdown(context.Background())
+		return err
+	}
+	defer stopMetrics()
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
