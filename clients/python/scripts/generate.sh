@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the committed Python stubs (src/siorelay/v1/emitter_pb2*.py{,i})
+# Regenerates the committed Python stubs (src/siorelay/v1/*_pb2*.py{,i}: the
+# EmitterService client and the BackendService that backends implement)
 # from the repo's proto/ with the pinned grpcio-tools.
 #
 #   scripts/generate.sh           write the stubs
