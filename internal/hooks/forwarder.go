@@ -529,6 +529,6 @@ func (f *Forwarder) logFailure(hook, outcome string, err error, attrs ...any) {
 type nopObserver struct{}
 
 func (nopObserver) HookCall(string, string, time.Duration) {}
-func (nopObserver) EventDropped(string)                   {}
+func (nopObserver) EventDropped(string)                    {}
 
 var _ json.Marshaler = (*pendingData)(nil)
