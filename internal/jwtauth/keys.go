@@ -126,7 +126,7 @@ func (v *Verifier) keyFor(ctx context.Context, t *jwt.Token) (any, error) {
 			set.Keys = append(set.Keys, v.keys[i].material)
 		}
 	}
-	if v.jwks != nil {
+	if v.jwks != nil && !slices.Contains(familyAlgs[familyHMAC], alg) { // a JWKS has no HMAC keys
 		for _, k := range v.jwks.keys(ctx, kid) {
 			if k.verifies(alg, kid) {
 				set.Keys = append(set.Keys, k.material)
