@@ -112,6 +112,14 @@ func TestJWKS(t *testing.T) {
 	wantVerify(t, v, sign(t, jwt.SigningMethodHS256, rk[0].PublicKey.N.Bytes(), "r1", claims(nil)), jwtauth.ErrInvalidToken)
 	wantRequests(t, srv, 1)
 
+	// HMAC tokens never make it fetch (a JWKS has no HMAC keys).
+	both, err := jwtauth.New(jwtauth.Config{JWKSURL: srv.URL, HTTPClient: srv.Client(), HMACSecret: secret, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantVerify(t, both, sign(t, jwt.SigningMethodHS256, secret, "unknown", claims(nil)), nil)
+	wantRequests(t, srv, 1)
+
 	// Once older than JWKSRefresh (10m), the set is fetched again.
 	clk.Advance(10 * time.Minute)
 	wantVerify(t, v, sign(t, jwt.SigningMethodRS256, rk[0], "r1", claims(map[string]any{"exp": clk.Now().Add(time.Hour).Unix()})), nil)
@@ -270,4 +278,59 @@ func TestJWKSConcurrent(t *testing.T) {
 		}
 	}
 	wantRequests(t, srv, 1)
+}
+
+// TestJWKSSlow checks that a slow JWKS endpoint holds callers only as long
+// as their context allows, and that callers arriving during a fetch share
+// it.
+func TestJWKSSlow(t *testing.T) {
+	rk := rsaKeys()
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	var requests atomic.Int64
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		started <- struct{}{}
+		<-release
+		w.Write(jwksJSON(rsaJWK("k1", "RS256", &rk[0].PublicKey)))
+	}))
+	t.Cleanup(hs.Close)
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) }) // runs before hs.Close
+	v, err := jwtauth.New(jwtauth.Config{JWKSURL: hs.URL, HTTPClient: hs.Client(), Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := sign(t, jwt.SigningMethodRS256, rk[0], "k1", claims(nil))
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := v.Verify(context.Background(), tok)
+		first <- err
+	}()
+	<-started
+
+	// A caller whose context ends gives up with what is known: nothing.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := v.Verify(ctx, tok); !errors.Is(err, jwtauth.ErrInvalidToken) {
+		t.Fatalf("Verify with a cancelled context during a fetch: %v", err)
+	}
+	if err := v.Refresh(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Refresh with a cancelled context during a fetch: %v", err)
+	}
+	// Refresh joins the fetch under way.
+	refreshed := make(chan error, 1)
+	go func() { refreshed <- v.Refresh(context.Background()) }()
+
+	once.Do(func() { close(release) })
+	if err := <-first; err != nil {
+		t.Fatalf("first Verify: %v", err)
+	}
+	if err := <-refreshed; err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	if n := requests.Load(); n > 2 {
+		t.Fatalf("%d fetches", n)
+	}
 }

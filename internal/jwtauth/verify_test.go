@@ -3,6 +3,9 @@ package jwtauth_test
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -31,6 +34,10 @@ func TestVerifyValid(t *testing.T) {
 	rk, ek := rsaKeys(), ecKeys()
 	hmacCfg := jwtauth.Config{HMACSecret: secret}
 	pubCfg := jwtauth.Config{PublicKeys: []crypto.PublicKey{&rk[0].PublicKey, &ek[0].PublicKey}}
+	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name  string
 		cfg   jwtauth.Config
@@ -43,6 +50,9 @@ func TestVerifyValid(t *testing.T) {
 		{"RS256", pubCfg, func(t *testing.T) string { return sign(t, jwt.SigningMethodRS256, rk[0], "", claims(nil)) }},
 		{"RS384", pubCfg, func(t *testing.T) string { return sign(t, jwt.SigningMethodRS384, rk[0], "", claims(nil)) }},
 		{"ES256", pubCfg, func(t *testing.T) string { return sign(t, jwt.SigningMethodES256, ek[0], "", claims(nil)) }},
+		{"ES384 on P-384", jwtauth.Config{PublicKeys: []crypto.PublicKey{&p384.PublicKey}}, func(t *testing.T) string {
+			return sign(t, jwt.SigningMethodES384, p384, "", claims(nil))
+		}},
 		{"ES256 with an unknown kid (static keys have none)", pubCfg, func(t *testing.T) string {
 			return sign(t, jwt.SigningMethodES256, ek[0], "whatever", claims(nil))
 		}},
