@@ -31,8 +31,9 @@ type Config struct {
 	// callers that want to fail fast at startup call once. Empty means
 	// none.
 	JWKSURL string
-	// JWKSRefresh is how old the key set may get before a verification
-	// fetches it again. A failed fetch keeps the keys already known. Zero
+	// JWKSRefresh is how old the key set may get: the first verification
+	// that finds it older fetches it again, while other verifications keep
+	// using the keys already known. A failed fetch keeps them too. Zero
 	// means 10 minutes.
 	JWKSRefresh time.Duration
 	// JWKSMinInterval is the least time between two fetches of the key
@@ -59,7 +60,7 @@ type Config struct {
 	// boolean yields no room. Zero means no rooms.
 	Rooms []string
 	// MaxRooms bounds the rooms one token may produce; a token giving more
-	// is refused. Zero means 256.
+	// is refused as an invalid token. Zero means 256.
 	MaxRooms int
 
 	// Issuer, if set, must equal the token's iss.

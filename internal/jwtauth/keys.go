@@ -111,6 +111,11 @@ func (v *Verifier) methods() []string {
 // keyFor returns the keys that may verify t: static keys of t's
 // algorithm, and JWKS keys of t's algorithm and kid.
 func (v *Verifier) keyFor(ctx context.Context, t *jwt.Token) (any, error) {
+	if _, ok := t.Header["crit"]; ok {
+		// RFC 7515 §4.1.11: extensions we do not understand (e.g. RFC
+		// 7797's unencoded payload) must make the token invalid.
+		return nil, errors.New("crit header")
+	}
 	alg := t.Method.Alg()
 	kid := ""
 	if x, ok := t.Header["kid"]; ok {

@@ -190,6 +190,25 @@ func TestVerifyRefused(t *testing.T) {
 		{"over the default 8 KiB cap", hmacCfg, func(t *testing.T) string {
 			return hs256(t, map[string]any{"pad": strings.Repeat("x", 8<<10)})
 		}, jwtauth.ErrInvalidToken},
+		{"crit header", hmacCfg, func(t *testing.T) string {
+			tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(nil))
+			tok.Header["crit"] = []string{"b64"}
+			tok.Header["b64"] = false
+			s, err := tok.SignedString(secret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, jwtauth.ErrInvalidToken},
+		{"kid not a string", jwtauth.Config{PublicKeys: []crypto.PublicKey{&rk[0].PublicKey}}, func(t *testing.T) string {
+			tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims(nil))
+			tok.Header["kid"] = 5
+			s, err := tok.SignedString(rk[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}, jwtauth.ErrInvalidToken},
 		{"claims not an object", hmacCfg, func(t *testing.T) string {
 			s := segments(t, hs256(t, nil))
 			return s[0] + "." + b64([]byte(`["sub"]`)) + "." + s[2]
