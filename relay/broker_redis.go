@@ -85,9 +85,7 @@ type redisBroker struct {
 	requests map[string]*clusterRequest // guarded by reqMu; own requests awaiting answers
 	ackReqs  map[string]*ackCollector   // guarded by reqMu; own broadcasts with ack
 
-	received  atomic.Int64
-	dropped   atomic.Int64
-	outages   atomic.Int64
+	cnt       brokerCounters
 	lastDrop  atomic.Int64 // unix nanos of the last drop log line
 	published atomic.Int64
 }
@@ -179,6 +177,7 @@ func (b *redisBroker) subscribePending() {
 		}
 		cancel()
 		if err != nil && b.ctx.Err() == nil {
+			b.cnt.subscribeErrors.Add(1)
 			b.log.Warn("subscribe failed; retried when Redis is back", "nsp", nsp, "err", err)
 		}
 	}
@@ -264,7 +263,7 @@ func (b *redisBroker) readLoop() {
 		pinged = false
 		switch m := msg.(type) {
 		case *redis.Message:
-			b.received.Add(1)
+			b.cnt.received.Add(1)
 			select {
 			case b.queue <- m:
 			default:
@@ -292,7 +291,7 @@ func (b *redisBroker) lost(err error, broken bool) {
 	}
 	b.mu.Unlock()
 	if first {
-		b.outages.Add(1)
+		b.cnt.outages.Add(1)
 		b.log.Error("redis subscription lost; not ready, and broadcasts and requests published until it is restored are lost", "err", err)
 	}
 }
@@ -317,6 +316,7 @@ func (b *redisBroker) restored() {
 	b.down = time.Time{}
 	b.mu.Unlock()
 	if !since.IsZero() {
+		b.cnt.reconnects.Add(1)
 		b.log.Warn("redis subscription restored", "down_for", time.Since(since).Round(time.Millisecond))
 	}
 }
@@ -324,7 +324,7 @@ func (b *redisBroker) restored() {
 // drop counts a message the dispatcher had no room for, logging at most
 // once a second.
 func (b *redisBroker) drop(m *redis.Message) {
-	n := b.dropped.Add(1)
+	n := b.cnt.dropped.Add(1)
 	now := time.Now().UnixNano()
 	last := b.lastDrop.Load()
 	if now-last >= int64(time.Second) && b.lastDrop.CompareAndSwap(last, now) {
@@ -392,6 +392,7 @@ func (b *redisBroker) onBroadcast(nsp string, payload []byte) {
 	if !ok {
 		return
 	}
+	b.cnt.broadcasts.Add(1)
 	ns.deliver(p, broadcastOpts{Rooms: bc.Opts.Rooms, Except: bc.Opts.Except, Volatile: bc.Opts.Flags.Volatile})
 }
 
@@ -558,10 +559,15 @@ func (b *redisBroker) publish(ctx context.Context, channel string, msg []byte) e
 	down := !b.down.IsZero()
 	b.mu.RUnlock()
 	if down {
+		b.cnt.publishErrors.Add(1)
 		return ErrRedisUnavailable
 	}
 	b.published.Add(1)
-	return b.rdb.Publish(ctx, channel, msg).Err()
+	err := b.rdb.Publish(ctx, channel, msg).Err()
+	if err != nil && b.ctx.Err() == nil {
+		b.cnt.publishErrors.Add(1)
+	}
+	return err
 }
 
 // broadcast delivers locally and publishes.
@@ -647,7 +653,5 @@ func (b *redisBroker) close() error {
 	return nil
 }
 
-// brokerStats are the broker's counters.
-func (b *redisBroker) stats() (received, dropped, outages int64) {
-	return b.received.Load(), b.dropped.Load(), b.outages.Load()
-}
+// stats returns the broker's counters.
+func (b *redisBroker) stats() brokerStats { return b.cnt.stats() }

@@ -72,21 +72,22 @@ func TestRedisBrokerBurst(t *testing.T) {
 		}
 		sent := int64(i+1) * 1000
 		deadline := time.Now().Add(10 * time.Second)
-		for b.received.Load() < sent-10000 && time.Now().Before(deadline) {
+		for b.cnt.received.Load() < sent-10000 && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}
 	}
 	deadline := time.Now().Add(60 * time.Second)
-	for b.received.Load() < n && time.Now().Before(deadline) {
+	for b.cnt.received.Load() < n && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if r, d, o := b.stats(); r != n {
+	if bs := b.stats(); bs.received != n {
 		ns.mu.Unlock()
-		t.Fatalf("read %d of %d messages (dropped %d, outages %d)", r, n, d, o)
+		t.Fatalf("read %d of %d messages (dropped %d, outages %d)", bs.received, n, bs.dropped, bs.outages)
 	}
 	ns.mu.Unlock()
 	waitUntil(t, 20*time.Second, "queue drained", func() bool { return len(b.queue) == 0 })
-	received, dropped, outages := b.stats()
+	bs := b.stats()
+	received, dropped, outages := bs.received, bs.dropped, bs.outages
 	t.Logf("received %d, dropped %d (%.1f MB published)", received, dropped, float64(n*len(msg))/1e6)
 	if dropped == 0 || dropped > n-redisQueueLen+1 {
 		t.Errorf("dropped = %d; want between 1 and %d", dropped, n-redisQueueLen+1)

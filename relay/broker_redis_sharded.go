@@ -68,9 +68,7 @@ type shardedBroker struct {
 	ackReqs map[string]*ackCollector               // guarded by reqMu; own broadcasts with ack
 	fetches map[string]chan adapter.ShardedMessage // guarded by reqMu; own FETCH_SOCKETS requests
 
-	received atomic.Int64
-	dropped  atomic.Int64
-	outages  atomic.Int64
+	cnt      brokerCounters
 	lastDrop atomic.Int64
 }
 
@@ -213,6 +211,7 @@ func (b *shardedBroker) apply(op shardOp) {
 	if b.cluster != nil {
 		node, err := b.cluster.MasterForKey(ctx, op.channel)
 		if err != nil {
+			b.cnt.subscribeErrors.Add(1)
 			b.log.Warn("no node for channel; retrying", "channel", op.channel, "err", err)
 			b.retry(op)
 			return
@@ -256,6 +255,7 @@ func (b *shardedBroker) apply(op shardOp) {
 	if err = s.ps.SSubscribe(ctx, op.channel); err != nil && b.ctx.Err() == nil {
 		// go-redis remembers the channel and subscribes it again on
 		// reconnect.
+		b.cnt.subscribeErrors.Add(1)
 		b.log.Warn("ssubscribe failed", "channel", op.channel, "err", err)
 	}
 }
@@ -332,11 +332,11 @@ func (b *shardedBroker) readLoop(s *shardSub) {
 		pinged = false
 		switch m := msg.(type) {
 		case *redis.Message:
-			b.received.Add(1)
+			b.cnt.received.Add(1)
 			select {
 			case b.queue <- m:
 			default:
-				n := b.dropped.Add(1)
+				n := b.cnt.dropped.Add(1)
 				now := time.Now().UnixNano()
 				if last := b.lastDrop.Load(); now-last >= int64(time.Second) && b.lastDrop.CompareAndSwap(last, now) {
 					b.log.Warn("redis message dropped: dispatch queue full", "channel", m.Channel, "dropped_total", n)
@@ -383,7 +383,7 @@ func (b *shardedBroker) rehome(s *shardSub, err error) {
 	}
 	b.mu.Unlock()
 	s.ps.Close()
-	b.outages.Add(1)
+	b.cnt.outages.Add(1)
 	b.log.Error("redis shard connection lost; subscribing its channels again (messages published meanwhile are lost)", "node", s.addr, "channels", len(chans), "err", err)
 	b.resubscribe(chans)
 }
@@ -418,7 +418,7 @@ func (b *shardedBroker) lost(s *shardSub, err error, broken bool) {
 	}
 	b.mu.Unlock()
 	if !already {
-		b.outages.Add(1)
+		b.cnt.outages.Add(1)
 		b.log.Error("redis shard subscription lost; not ready, and messages published until it is restored are lost", "node", s.addr, "err", err)
 	}
 }
@@ -429,6 +429,7 @@ func (b *shardedBroker) restored(s *shardSub) {
 	delete(b.down, s)
 	b.mu.Unlock()
 	if was {
+		b.cnt.reconnects.Add(1)
 		b.log.Warn("redis shard subscription restored", "node", s.addr, "down_for", time.Since(since).Round(time.Millisecond))
 	}
 }
@@ -491,6 +492,7 @@ func (b *shardedBroker) handle(m *redis.Message) {
 		if !ok {
 			return
 		}
+		b.cnt.broadcasts.Add(1)
 		ns.deliver(p, broadcastOpts{Rooms: msg.Opts.Rooms, Except: msg.Opts.Except, Volatile: msg.Opts.Flags.Volatile})
 	case adapter.SocketsJoin, adapter.SocketsLeave, adapter.DisconnectSockets:
 		if ns == nil {
@@ -539,7 +541,7 @@ func (b *shardedBroker) respond(nsp, requester string, msg []byte) {
 	go func() {
 		defer b.wg.Done()
 		ch := adapter.ShardedRoomChannel(b.prefix, nsp, requester)
-		if err := b.rdb.SPublish(b.ctx, ch, msg).Err(); err != nil && b.ctx.Err() == nil {
+		if err := b.spublish(b.ctx, ch, msg); err != nil && b.ctx.Err() == nil {
 			b.log.Warn("spublish failed", "channel", ch, "err", err)
 		}
 	}()
@@ -565,7 +567,7 @@ func (b *shardedBroker) onBroadcastWithAck(ns *namespace, nsp string, msg adapte
 				return
 			}
 			ch := adapter.ShardedRoomChannel(b.prefix, nsp, msg.UID)
-			_ = b.rdb.SPublish(b.ctx, ch, res).Err()
+			_ = b.spublish(b.ctx, ch, res)
 		}()
 	})
 	count := adapter.AppendShardedClientCount(nil, b.uid, nsp, msg.RequestID, n)
@@ -575,7 +577,7 @@ func (b *shardedBroker) onBroadcastWithAck(ns *namespace, nsp string, msg adapte
 	go func() {
 		defer b.wg.Done()
 		ch := adapter.ShardedRoomChannel(b.prefix, nsp, msg.UID)
-		if err := b.rdb.SPublish(b.ctx, ch, count).Err(); err != nil && b.ctx.Err() == nil {
+		if err := b.spublish(b.ctx, ch, count); err != nil && b.ctx.Err() == nil {
 			b.log.Warn("spublish failed", "channel", ch, "err", err)
 		}
 		close(countSent)
@@ -621,7 +623,7 @@ func (b *shardedBroker) onServerSideEmit(nsp string, msg adapter.ShardedMessage)
 			if err != nil {
 				return err
 			}
-			return b.rdb.SPublish(b.ctx, adapter.ShardedRoomChannel(b.prefix, nsp, msg.UID), res).Err()
+			return b.spublish(b.ctx, adapter.ShardedRoomChannel(b.prefix, nsp, msg.UID), res)
 		}
 	}
 	if !b.trackGo() {
@@ -662,12 +664,22 @@ func (b *shardedBroker) broadcast(ctx context.Context, p socketio.Packet, opts b
 	}
 	ch := adapter.ShardedBroadcastChannel(b.prefix, p.Namespace, ao.Rooms, b.mode, false)
 	if b.isDown() {
+		b.cnt.publishErrors.Add(1)
 		return ErrRedisUnavailable
 	}
-	if err := b.rdb.SPublish(ctx, ch, msg).Err(); err != nil {
+	if err := b.spublish(ctx, ch, msg); err != nil {
 		return fmt.Errorf("relay: publish broadcast: %w", err)
 	}
 	return nil
+}
+
+// spublish publishes msg on channel ch, counting failures.
+func (b *shardedBroker) spublish(ctx context.Context, ch string, msg []byte) error {
+	err := b.rdb.SPublish(ctx, ch, msg).Err()
+	if err != nil && b.ctx.Err() == nil {
+		b.cnt.publishErrors.Add(1)
+	}
+	return err
 }
 
 // isDown reports whether a subscription connection is known to be down
@@ -680,9 +692,10 @@ func (b *shardedBroker) isDown() bool {
 
 func (b *shardedBroker) publishMain(ctx context.Context, nsp string, msg []byte) error {
 	if b.isDown() {
+		b.cnt.publishErrors.Add(1)
 		return ErrRedisUnavailable
 	}
-	if err := b.rdb.SPublish(ctx, adapter.ShardedChannel(b.prefix, nsp), msg).Err(); err != nil {
+	if err := b.spublish(ctx, adapter.ShardedChannel(b.prefix, nsp), msg); err != nil {
 		return fmt.Errorf("relay: publish request: %w", err)
 	}
 	return nil
@@ -763,6 +776,4 @@ func (b *shardedBroker) close() error {
 	return nil
 }
 
-func (b *shardedBroker) stats() (received, dropped, outages int64) {
-	return b.received.Load(), b.dropped.Load(), b.outages.Load()
-}
+func (b *shardedBroker) stats() brokerStats { return b.cnt.stats() }

@@ -109,8 +109,10 @@ func localBroadcastWithAck(srv *Server, ns *namespace, p socketio.Packet, ok boo
 			sk.dropAck(id)
 		}
 	}
+	if m != nil {
+		srv.countDeliveries(m, len(registered))
+	}
 	if len(registered) > 0 {
-		srv.deliveries.Add(int64(len(registered)))
 		time.AfterFunc(timeout, func() {
 			for _, sk := range registered {
 				sk.dropAck(id)

@@ -205,11 +205,13 @@ func (o Operator) collect(ctx context.Context, p socketio.Packet, c *ackCollecto
 		}
 	}()
 	c.addServer(len(registered))
+	n := 0
 	for _, sk := range registered {
-		if err := sk.sess.send(m, o.opts.Volatile); err == nil {
-			o.srv.deliveries.Add(1)
+		if queued, err := sk.sess.sendMessage(m, o.opts.Volatile, false); queued && err == nil {
+			n++
 		}
 	}
+	o.srv.countDeliveries(m, n)
 	if err := publish(); err != nil {
 		return c.result(), err
 	}

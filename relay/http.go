@@ -151,6 +151,7 @@ func (srv *Server) handshakePolling(w http.ResponseWriter, r *http.Request, q ur
 		writeError(w, engineio.BadRequest, "")
 		return
 	}
+	srv.openedPolling.Add(1)
 	s.start()
 	writePayload(w, r, engineio.AppendPayload(nil, open))
 }

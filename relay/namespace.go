@@ -3,24 +3,31 @@ package relay
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/siorelay/siorelay/internal/socketio"
 )
 
 // namespace holds the sockets and rooms of one namespace on this node.
 type namespace struct {
-	name string
-	srv  *Server
+	name    string
+	srv     *Server
+	dynamic bool // created on demand through the "*" option
+
+	connects    atomic.Int64
+	refused     atomic.Int64
+	disconnects reasonCounts
 
 	mu      sync.RWMutex
 	sockets map[string]*Socket              // guarded by mu; by socket id
 	rooms   map[string]map[*Socket]struct{} // guarded by mu; explicit rooms (a socket's id room is implicit)
 }
 
-func newNamespace(srv *Server, name string) *namespace {
+func newNamespace(srv *Server, name string, dynamic bool) *namespace {
 	return &namespace{
 		name:    name,
 		srv:     srv,
+		dynamic: dynamic,
 		sockets: make(map[string]*Socket),
 		rooms:   make(map[string]map[*Socket]struct{}),
 	}
@@ -171,16 +178,16 @@ func (ns *namespace) forEach(opts broadcastOpts, fn func(*Socket)) {
 
 // deliver encodes p once and queues it to every matching local socket. It
 // never blocks on a client. It returns the number of sockets it was queued
-// to.
+// to (volatile packets dropped for slow clients not included).
 func (ns *namespace) deliver(p socketio.Packet, opts broadcastOpts) int {
 	p.Namespace = ns.name
 	m := newMessage(p)
 	n := 0
 	ns.forEach(opts, func(sk *Socket) {
-		if sk.sess.send(m, opts.Volatile) == nil {
+		if queued, err := sk.sess.sendMessage(m, opts.Volatile, false); queued && err == nil {
 			n++
 		}
 	})
-	ns.srv.deliveries.Add(int64(n))
+	ns.srv.countDeliveries(m, n)
 	return n
 }

@@ -30,9 +30,16 @@ type Server struct {
 	nsps     map[string]*namespace // guarded by mu
 	closed   bool                  // guarded by mu
 
-	deliveries      atomic.Int64
-	droppedVolatile atomic.Int64
+	// Counters for Stats (stats.go).
+	bc              broadcastCounters
+	traffic         traffic
+	droppedVolatile atomic.Int64 // polling clients only; netpoll counts WebSocket ones
 	slowConsumers   atomic.Int64
+	openedPolling   atomic.Int64
+	openedWebSocket atomic.Int64
+	upgrades        atomic.Int64
+	closes          reasonCounts
+	invalidNsp      atomic.Int64
 }
 
 // NewServer validates cfg, fills in its defaults and starts the server's
@@ -77,43 +84,10 @@ func NewServer(cfg Config) (*Server, error) {
 			srv.anyNsp = true
 			continue
 		}
-		srv.nsps[n] = newNamespace(srv, n)
+		srv.nsps[n] = newNamespace(srv, n, false)
 		srv.namespaceAdded(n)
 	}
 	return srv, nil
-}
-
-// Stats are counters of a Server.
-type Stats struct {
-	Sessions        int   // open Engine.IO sessions
-	Deliveries      int64 // packets queued to sockets by broadcasts
-	DroppedVolatile int64 // volatile packets dropped for slow clients
-	SlowConsumers   int64 // clients disconnected for not reading
-
-	// With Config.Redis: messages read from Redis, messages dropped because
-	// the dispatch queue was full, and times the subscription was lost
-	// (what was published meanwhile is lost too).
-	RedisReceived int64
-	RedisDropped  int64
-	RedisOutages  int64
-}
-
-// Stats returns the server's counters.
-func (srv *Server) Stats() Stats {
-	srv.mu.RLock()
-	n := len(srv.sessions)
-	srv.mu.RUnlock()
-	ps := srv.poller.Stats()
-	st := Stats{
-		Sessions:        n,
-		Deliveries:      srv.deliveries.Load(),
-		DroppedVolatile: srv.droppedVolatile.Load() + ps.DroppedVolatile,
-		SlowConsumers:   srv.slowConsumers.Load(),
-	}
-	if b, ok := srv.broker.(interface{ stats() (int64, int64, int64) }); ok {
-		st.RedisReceived, st.RedisDropped, st.RedisOutages = b.stats()
-	}
-	return st
 }
 
 func (srv *Server) lookup(sid string) *session {
@@ -162,7 +136,7 @@ func (srv *Server) namespace(name string, create bool) *namespace {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	if ns = srv.nsps[name]; ns == nil {
-		ns = newNamespace(srv, name)
+		ns = newNamespace(srv, name, true)
 		srv.nsps[name] = ns
 		srv.namespaceAdded(name)
 	}

@@ -108,7 +108,6 @@ func (ri *reqInfo) handshake(nsp string, auth []byte) *Handshake {
 type session struct {
 	srv   *Server
 	id    string
-	b64   bool // the client cannot receive binary frames
 	req   *reqInfo
 	timer netpoll.Timer // heartbeat: next ping or pong deadline
 	ctmr  netpoll.Timer // connectTimeout
@@ -116,13 +115,17 @@ type session struct {
 	inMu sync.Mutex       // serializes input across transports
 	dec  socketio.Decoder // guarded by inMu
 
-	mu            sync.Mutex
-	state         sessionState  // guarded by mu
+	mu sync.Mutex
+	// The small fields packed together next to mu, which every send
+	// takes anyway: a session stays in the 208-byte size class.
+	b64           bool         // the client cannot receive binary frames
+	state         sessionState // guarded by mu
+	waitingPong   bool         // guarded by mu
+	pongRefreshed bool         // guarded by mu
+	traffic       sessionTraffic
 	ws            *netpoll.Conn // guarded by mu; the WebSocket in use, nil while polling
 	probe         *netpoll.Conn // guarded by mu; a WebSocket being probed for upgrade
 	poll          *pollState    // guarded by mu; nil once on WebSocket
-	waitingPong   bool          // guarded by mu
-	pongRefreshed bool          // guarded by mu
 	sockets       []*Socket     // guarded by mu; joined namespaces
 }
 
@@ -224,53 +227,60 @@ func (s *session) handlePacket(p engineio.Packet) {
 	}
 }
 
-// send queues an Engine.IO message carrying m, a broadcast.
+// send queues an Engine.IO message carrying m, a broadcast. A volatile
+// packet dropped for a slow client is not an error.
 func (s *session) send(m *message, volatile bool) error {
-	return s.sendMessage(m, volatile, false)
+	_, err := s.sendMessage(m, volatile, false)
+	return err
 }
 
 // sendMessage queues m; direct marks a packet for this session alone,
 // written at once when nothing else is pending (see netpoll.Conn.SendNow).
-func (s *session) sendMessage(m *message, volatile, direct bool) error {
+// queued is false when a volatile packet was dropped (err is nil then).
+func (s *session) sendMessage(m *message, volatile, direct bool) (queued bool, err error) {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
-		return ErrSocketClosed
+		return false, ErrSocketClosed
 	}
 	if c := s.ws; c != nil {
 		s.mu.Unlock()
-		var err error
 		if direct {
 			err = c.SendNow(m.framesFor(s.b64))
 		} else {
 			err = c.Send(m.framesFor(s.b64), volatile)
 		}
 		if errors.Is(err, netpoll.ErrDropped) {
-			s.srv.droppedVolatile.Add(1)
-			return nil
+			// Counted by the poller.
+			return false, nil
 		}
-		return err
+		return err == nil, err
 	}
 	if volatile && s.poll.get == nil {
 		// socket.io drops volatile packets when the transport is not writable.
 		s.mu.Unlock()
 		s.srv.droppedVolatile.Add(1)
-		return nil
+		return false, nil
 	}
 	over := s.pushPollLocked(m.packets()...)
 	s.mu.Unlock()
 	if over {
 		s.srv.slowConsumers.Add(1)
 		s.close(reasonTransportError)
-		return ErrSocketClosed
+		return false, ErrSocketClosed
 	}
-	return nil
+	return true, nil
 }
 
 // sendPacket queues an Engine.IO message with the Socket.IO packet p, for
 // packets addressed to this session only.
 func (s *session) sendPacket(p socketio.Packet) error {
-	return s.sendMessage(newMessage(p), false, true)
+	m := newMessage(p)
+	queued, err := s.sendMessage(m, false, true)
+	if queued {
+		s.countOut(m.size())
+	}
+	return err
 }
 
 // close ends the session: the transport is closed, every socket leaves its
@@ -295,6 +305,8 @@ func (s *session) close(reason string) {
 	s.sockets = nil
 	s.mu.Unlock()
 
+	s.srv.closes.add(reason)
+	s.foldTraffic()
 	s.srv.wheel.Stop(&s.timer)
 	s.srv.wheel.Stop(&s.ctmr)
 	if !keep {
@@ -375,6 +387,7 @@ func (s *session) onMessage(data []byte, binary bool) {
 		data = append([]byte(nil), data...)
 	}
 	p, done, err := s.dec.Add(data, binary)
+	s.countIn(len(data), done && err == nil)
 	if err != nil {
 		s.srv.log.Debug("invalid socket.io packet", "sid", s.id, "err", err)
 		s.close(reasonForcedClose)
@@ -414,6 +427,7 @@ func (s *session) onPacket(p socketio.Packet) {
 func (s *session) connect(name string, auth []byte) {
 	ns := s.srv.namespace(name, true)
 	if ns == nil {
+		s.srv.invalidNsp.Add(1)
 		_ = s.sendPacket(socketio.Packet{Type: socketio.ConnectError, Namespace: name,
 			Data: []byte(`{"message":"Invalid namespace"}`)})
 		return
@@ -428,6 +442,7 @@ func (s *session) connect(name string, auth []byte) {
 		var err error
 		res, err = f(s.srv.ctx, s.req.handshake(name, auth))
 		if err != nil {
+			ns.refused.Add(1)
 			s.refuse(name, err)
 			return
 		}
@@ -441,6 +456,7 @@ func (s *session) connect(name string, auth []byte) {
 	s.sockets = append(s.sockets, sk)
 	s.mu.Unlock()
 	s.srv.wheel.Stop(&s.ctmr)
+	ns.connects.Add(1)
 	ns.add(sk, res.Rooms)
 	_ = s.sendPacket(socketio.Packet{Type: socketio.Connect, Namespace: name,
 		Data: socketio.AppendConnect(nil, "/", sk.id, "")[1:]})

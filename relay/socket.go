@@ -269,6 +269,7 @@ func (sk *Socket) onClose(reason string, detach bool) {
 		sk.sess.removeSocket(sk)
 	}
 	sk.nsp.remove(sk)
+	sk.nsp.disconnects.add(reason)
 	if f := sk.sess.srv.cfg.OnDisconnect; f != nil {
 		f(sk, reason)
 	}

@@ -61,6 +61,7 @@ func (srv *Server) openWebSocket(nc net.Conn, buffered []byte, r *http.Request, 
 		return
 	}
 	s.ws = c
+	srv.openedWebSocket.Add(1)
 	open := s.openPacket(nil)
 	_ = c.Send(frameFor(open, !s.b64), false)
 	if !srv.addSession(s) {
@@ -141,6 +142,7 @@ func (s *session) handleProbe(c *netpoll.Conn, p engineio.Packet, err error) {
 		pending := poll.queue
 		poll.queue = nil
 		poll.upgraded = true
+		s.srv.upgrades.Add(1)
 		poll.wakeLocked()
 		s.poll = nil
 		s.probe = nil
