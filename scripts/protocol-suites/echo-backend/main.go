@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	siorelayv1 "github.com/siorelay/siorelay/internal/gen/siorelay/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -30,6 +32,8 @@ func main() {
 func run() error {
 	grpcAddr := flag.String("grpc-addr", "", "serve BackendService over gRPC here (empty: no gRPC)")
 	httpAddr := flag.String("http-addr", "", "serve BackendService over HTTP (protobuf JSON) here (empty: no HTTP)")
+	authDelay := flag.Duration("auth-delay", 0, "send \"auth\" this long after Connect answers, through the relay's EmitterService (--relay-grpc), instead of in ConnectResponse.emits (0: in emits; see ../RESULTS.md)")
+	relayGRPC := flag.String("relay-grpc", "", "with --auth-delay: the relay's --grpc-addr")
 	debug := flag.Bool("debug", false, "log every call")
 	flag.Parse()
 	if *grpcAddr == "" && *httpAddr == "" {
@@ -41,6 +45,17 @@ func run() error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	b := backend{log: log}
+	if *authDelay > 0 {
+		if *relayGRPC == "" {
+			return errors.New("--auth-delay needs --relay-grpc")
+		}
+		cc, err := grpc.NewClient(*relayGRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return err
+		}
+		defer cc.Close()
+		b.later = &laterAuth{delay: *authDelay, emitter: siorelayv1.NewEmitterServiceClient(cc), log: log}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -77,7 +92,8 @@ func run() error {
 // backend implements the suite's reference handlers.
 type backend struct {
 	siorelayv1.UnimplementedBackendServiceServer
-	log *slog.Logger
+	log   *slog.Logger
+	later *laterAuth // nil: "auth" goes in ConnectResponse.emits
 }
 
 // Connect admits every client and sends it "auth" with its auth payload
@@ -87,6 +103,10 @@ func (b backend) Connect(ctx context.Context, req *siorelayv1.ConnectRequest) (*
 	auth := req.GetAuth()
 	if auth == "" {
 		auth = "{}"
+	}
+	if b.later != nil {
+		room := b.later.send(req.GetNamespace(), auth)
+		return &siorelayv1.ConnectResponse{Allow: true, Rooms: []string{room}}, nil
 	}
 	return &siorelayv1.ConnectResponse{
 		Allow: true,
@@ -113,6 +133,36 @@ func (b backend) Event(ctx context.Context, req *siorelayv1.EventRequest) (*sior
 func (b backend) Disconnect(ctx context.Context, req *siorelayv1.DisconnectRequest) (*siorelayv1.DisconnectResponse, error) {
 	b.log.Debug("disconnect", "sid", req.GetSocketId(), "nsp", req.GetNamespace(), "reason", req.GetReason())
 	return &siorelayv1.DisconnectResponse{}, nil
+}
+
+// laterAuth sends "auth" some time after Connect has answered, to a room
+// of its own that the socket joined in Connect (ConnectRequest carries no
+// socket id yet). It exists only for the suite's race, see ../RESULTS.md:
+// an "auth" that reaches the suite's client in the same TCP read as the
+// CONNECT reply is lost by the suite.
+type laterAuth struct {
+	delay   time.Duration
+	emitter siorelayv1.EmitterServiceClient
+	log     *slog.Logger
+	n       atomic.Uint64
+}
+
+// send schedules "auth" and returns the room the socket must join.
+func (l *laterAuth) send(nsp, auth string) string {
+	room := fmt.Sprintf("echo-backend:auth:%d", l.n.Add(1))
+	time.AfterFunc(l.delay, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		target := &siorelayv1.Target{Namespace: nsp, Rooms: []string{room}}
+		_, err := l.emitter.Emit(ctx, &siorelayv1.EmitRequest{Target: target, Event: "auth", Args: []*siorelayv1.Arg{jsonArg(auth)}})
+		if err == nil {
+			_, err = l.emitter.SocketsLeave(ctx, &siorelayv1.SocketsLeaveRequest{Target: target, Rooms: []string{room}})
+		}
+		if err != nil {
+			l.log.Error("auth emit", "room", room, "err", err)
+		}
+	})
+	return room
 }
 
 func jsonArg(text string) *siorelayv1.Arg {
