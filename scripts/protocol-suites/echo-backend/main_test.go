@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	siorelayv1 "github.com/siorelay/siorelay/internal/gen/siorelay/v1"
@@ -135,6 +136,67 @@ func TestHTTP(t *testing.T) {
 		}
 		if d := cmp.Diff(want, got, protocmp.Transform()); d != "" {
 			t.Errorf("POST %s %s (-want +got):\n%s", c.path, c.body, d)
+		}
+	}
+}
+
+// recordingEmitter is an EmitterService that hands every call to calls.
+type recordingEmitter struct {
+	siorelayv1.UnimplementedEmitterServiceServer
+	calls chan proto.Message
+}
+
+func (r recordingEmitter) Emit(ctx context.Context, req *siorelayv1.EmitRequest) (*siorelayv1.EmitResponse, error) {
+	r.calls <- req
+	return &siorelayv1.EmitResponse{}, nil
+}
+
+func (r recordingEmitter) SocketsLeave(ctx context.Context, req *siorelayv1.SocketsLeaveRequest) (*siorelayv1.SocketsLeaveResponse, error) {
+	r.calls <- req
+	return &siorelayv1.SocketsLeaveResponse{}, nil
+}
+
+// TestAuthDelay checks --auth-delay: Connect puts the socket in a room of
+// its own and "auth" reaches that room later through the EmitterService,
+// after which the room is left.
+func TestAuthDelay(t *testing.T) {
+	ln := bufconn.Listen(1 << 20)
+	gs := grpc.NewServer()
+	rec := recordingEmitter{calls: make(chan proto.Message, 4)}
+	siorelayv1.RegisterEmitterServiceServer(gs, rec)
+	go gs.Serve(ln)
+	t.Cleanup(gs.Stop)
+	cc, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return ln.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	b := testBackend
+	b.later = &laterAuth{delay: time.Millisecond, emitter: siorelayv1.NewEmitterServiceClient(cc), log: b.log}
+
+	resp, err := b.Connect(context.Background(), &siorelayv1.ConnectRequest{Namespace: "/custom", Auth: `{"token":"abc"}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := "echo-backend:auth:1"
+	if d := cmp.Diff(&siorelayv1.ConnectResponse{Allow: true, Rooms: []string{room}}, resp, protocmp.Transform()); d != "" {
+		t.Fatalf("Connect (-want +got):\n%s", d)
+	}
+	target := &siorelayv1.Target{Namespace: "/custom", Rooms: []string{room}}
+	want := []proto.Message{
+		&siorelayv1.EmitRequest{Target: target, Event: "auth", Args: []*siorelayv1.Arg{jsonArg(`{"token":"abc"}`)}},
+		&siorelayv1.SocketsLeaveRequest{Target: target, Rooms: []string{room}},
+	}
+	for i, w := range want {
+		select {
+		case got := <-rec.calls:
+			if d := cmp.Diff(w, got, protocmp.Transform()); d != "" {
+				t.Errorf("call %d (-want +got):\n%s", i, d)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("call %d (%T) did not come", i, w)
 		}
 	}
 }
