@@ -1,0 +1,388 @@
+package hooks_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	siorelayv1 "github.com/siorelay/siorelay/internal/gen/siorelay/v1"
+	"github.com/siorelay/siorelay/internal/hooks"
+	"github.com/siorelay/siorelay/internal/nodetest"
+	"github.com/siorelay/siorelay/relay"
+)
+
+// ackError returns the "error" of an ack {"error": ...}, or "".
+func ackError(t *testing.T, ack []json.RawMessage) string {
+	t.Helper()
+	if len(ack) != 1 {
+		t.Fatalf("ack %s: want one argument", ack)
+	}
+	var a struct{ Error string }
+	if err := json.Unmarshal(ack[0], &a); err != nil {
+		t.Fatalf("ack %s: %v", ack, err)
+	}
+	return a.Error
+}
+
+// TestBackendDown: a backend that cannot be reached refuses connections
+// and fails acks at once, well within the call timeout.
+func TestBackendDown(t *testing.T) {
+	forEachKind(t, func(t *testing.T, kind string) {
+		ctx := testContext(t)
+		rec := newRecorder()
+		// A backend that was never there.
+		_, _, url := relayWith(t, relay.Config{}, hooks.Config{
+			Routes:   []hooks.Route{{Namespace: "/", Target: targetFor(kind, closedAddr(t))}},
+			Timeout:  5 * time.Second,
+			Observer: rec,
+		})
+		start := time.Now()
+		cl := nodetest.StartClientsAsync(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{{Name: "c1"}}})
+		msg, _, err := cl.WaitConnectError(ctx, "c1")
+		if err != nil || msg != "backend unavailable" {
+			t.Fatalf("connect_error %q, %v", msg, err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("connect_error after %v, want well under the 5s timeout", d)
+		}
+		if n := rec.call("connect/error"); n != 1 {
+			t.Errorf("connect/error = %d", n)
+		}
+
+		// A backend that goes away after the connection.
+		target, stop := startBackend(t, kind, &backendFuncs{})
+		_, _, url = relayWith(t, relay.Config{}, hooks.Config{
+			Routes:   []hooks.Route{{Namespace: "/", Target: target}},
+			Timeout:  5 * time.Second,
+			Observer: rec,
+		})
+		cl = nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{{Name: "c2"}}})
+		if _, err := cl.EmitWithAck(ctx, "c2", 5*time.Second, "ping"); err != nil {
+			t.Fatal(err)
+		}
+		stop()
+		start = time.Now()
+		ack, err := cl.EmitWithAck(ctx, "c2", 5*time.Second, "ping")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ackError(t, ack); got != "backend unavailable" {
+			t.Errorf("ack error %q", got)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("ack error after %v, want well under the 5s timeout", d)
+		}
+	})
+}
+
+// TestBackendSlow: a call that outlasts the timeout fails with "backend
+// timeout", and meanwhile the relay serves other sockets: their events are
+// forwarded and acked, new clients connect.
+func TestBackendSlow(t *testing.T) {
+	forEachKind(t, func(t *testing.T, kind string) {
+		ctx := testContext(t)
+		const timeout = 1500 * time.Millisecond
+		slowStarted := make(chan struct{}, 1)
+		target, _ := startBackend(t, kind, &backendFuncs{
+			connect: func(ctx context.Context, r *siorelayv1.ConnectRequest) (*siorelayv1.ConnectResponse, error) {
+				if authField(r, "slow") != "" {
+					<-ctx.Done()
+					return nil, ctx.Err()
+				}
+				return &siorelayv1.ConnectResponse{Allow: true}, nil
+			},
+			event: func(ctx context.Context, r *siorelayv1.EventRequest) (*siorelayv1.EventResponse, error) {
+				if r.Event == "slow" {
+					slowStarted <- struct{}{}
+					<-ctx.Done()
+					return nil, ctx.Err()
+				}
+				return &siorelayv1.EventResponse{Ack: []*siorelayv1.Arg{jsonArg(r.Args[0].GetJson())}}, nil
+			},
+		})
+		rec := newRecorder()
+		_, _, url := relayWith(t, relay.Config{}, hooks.Config{
+			Routes:   []hooks.Route{{Namespace: "/", Target: target}},
+			Timeout:  timeout,
+			Observer: rec,
+		})
+		cl := nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{{Name: "slow"}, {Name: "fast"}}})
+
+		type result struct {
+			ack []json.RawMessage
+			err error
+			d   time.Duration
+		}
+		slowDone := make(chan result, 1)
+		start := time.Now()
+		go func() {
+			ack, err := cl.EmitWithAck(ctx, "slow", 10*time.Second, "slow")
+			slowDone <- result{ack, err, time.Since(start)}
+		}()
+		select {
+		case <-slowStarted:
+		case <-ctx.Done():
+			t.Fatal("slow call never reached the backend")
+		}
+		// While the slow call waits: another socket's events flow.
+		for i := range 20 {
+			ack, err := cl.EmitWithAck(ctx, "fast", 5*time.Second, "fast", i)
+			if err != nil || len(ack) != 1 || string(ack[0]) != fmt.Sprint(i) {
+				t.Fatalf("fast %d: ack %s, %v", i, ack, err)
+			}
+		}
+		// And a new client connects.
+		if err := cl.Add(ctx, nodetest.ClientConfig{Name: "late"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cl.WaitConnected(ctx, "late"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r := <-slowDone:
+			t.Fatalf("slow call ended before the others were served: %+v", r)
+		default:
+		}
+		if time.Since(start) >= timeout {
+			t.Fatalf("serving the others took %v, longer than the timeout: the test proves nothing", time.Since(start))
+		}
+		r := <-slowDone
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		if got := ackError(t, r.ack); got != "backend timeout" {
+			t.Errorf("slow ack error %q", got)
+		}
+		if r.d < timeout || r.d > timeout+2*time.Second {
+			t.Errorf("slow ack after %v, want about %v", r.d, timeout)
+		}
+		if n := rec.call("event/timeout"); n != 1 {
+			t.Errorf("event/timeout = %d", n)
+		}
+
+		// A slow Connect: connect_error after the timeout.
+		start = time.Now()
+		if err := cl.Add(ctx, nodetest.ClientConfig{Name: "slowconn", Auth: map[string]any{"slow": "yes"}}); err != nil {
+			t.Fatal(err)
+		}
+		msg, _, err := cl.WaitConnectError(ctx, "slowconn")
+		if err != nil || msg != "backend timeout" {
+			t.Fatalf("slow connect: %q, %v", msg, err)
+		}
+		if d := time.Since(start); d < timeout || d > timeout+2*time.Second {
+			t.Errorf("slow connect refused after %v, want about %v", d, timeout)
+		}
+	})
+}
+
+// TestGarbageAnswers: answers that break the proto's rules fail cleanly.
+func TestGarbageAnswers(t *testing.T) {
+	// Through the Go server of each transport: bad JSON texts and a
+	// reserved emit name.
+	forEachKind(t, func(t *testing.T, kind string) {
+		ctx := testContext(t)
+		target, _ := startBackend(t, kind, &backendFuncs{
+			connect: func(ctx context.Context, r *siorelayv1.ConnectRequest) (*siorelayv1.ConnectResponse, error) {
+				switch authField(r, "case") {
+				case "data":
+					return &siorelayv1.ConnectResponse{Allow: true, Data: "{not json"}, nil
+				case "emit":
+					return &siorelayv1.ConnectResponse{Allow: true, Emits: []*siorelayv1.SocketEmit{{Event: "disconnect"}}}, nil
+				case "errordata":
+					return &siorelayv1.ConnectResponse{ErrorMessage: "no", ErrorData: "<html>"}, nil
+				}
+				return &siorelayv1.ConnectResponse{Allow: true}, nil
+			},
+			event: func(ctx context.Context, r *siorelayv1.EventRequest) (*siorelayv1.EventResponse, error) {
+				switch r.Event {
+				case "badack":
+					return &siorelayv1.EventResponse{Ack: []*siorelayv1.Arg{jsonArg("{bad")}, Join: []string{"never"}}, nil
+				case "emptyarg":
+					return &siorelayv1.EventResponse{Ack: []*siorelayv1.Arg{{}}}, nil
+				case "reserved":
+					return &siorelayv1.EventResponse{Emits: []*siorelayv1.SocketEmit{{Event: "connect_error"}}}, nil
+				}
+				return &siorelayv1.EventResponse{Ack: []*siorelayv1.Arg{jsonArg(`"fine"`)}}, nil
+			},
+		})
+		rec := newRecorder()
+		srv, _, url := relayWith(t, relay.Config{}, hooks.Config{Routes: []hooks.Route{{Namespace: "/", Target: target}}, Observer: rec})
+		cl := nodetest.StartClientsAsync(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{
+			{Name: "data", Auth: map[string]any{"case": "data"}},
+			{Name: "emit", Auth: map[string]any{"case": "emit"}},
+			{Name: "errordata", Auth: map[string]any{"case": "errordata"}},
+			{Name: "ok"},
+		}})
+		for _, c := range []string{"data", "emit"} {
+			if msg, _, err := cl.WaitConnectError(ctx, c); err != nil || msg != "backend unavailable" {
+				t.Errorf("%s: connect_error %q, %v", c, msg, err)
+			}
+		}
+		if msg, data, err := cl.WaitConnectError(ctx, "errordata"); err != nil || msg != "no" || len(data) != 0 {
+			t.Errorf("errordata: connect_error %q %s, %v (still refused, without the bad data)", msg, data, err)
+		}
+		if _, err := cl.WaitConnected(ctx, "ok"); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range []string{"badack", "emptyarg", "reserved"} {
+			ack, err := cl.EmitWithAck(ctx, "ok", 5*time.Second, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ackError(t, ack); got != "backend unavailable" {
+				t.Errorf("%s: ack error %q", ev, got)
+			}
+		}
+		if socks := srv.Of("/").To("never").Sockets(); len(socks) != 0 {
+			t.Errorf("a bad answer's join was applied: %v", socks)
+		}
+		ack, err := cl.EmitWithAck(ctx, "ok", 5*time.Second, "good")
+		if err != nil || len(ack) != 1 || string(ack[0]) != `"fine"` {
+			t.Errorf("after garbage: ack %s, %v", ack, err)
+		}
+		if n := rec.call("connect/bad_answer"); n != 3 {
+			t.Errorf("connect/bad_answer = %d", n)
+		}
+		if n := rec.call("event/bad_answer"); n != 3 {
+			t.Errorf("event/bad_answer = %d", n)
+		}
+	})
+
+	// Raw HTTP answers no BackendService would give.
+	t.Run("http-raw", func(t *testing.T) {
+		ctx := testContext(t)
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			switch {
+			case strings.Contains(string(body), "status500"), strings.Contains(string(body), "ev500"):
+				http.Error(w, "boom", http.StatusInternalServerError)
+			case strings.Contains(string(body), "html"):
+				w.Header().Set("Content-Type", "text/html")
+				io.WriteString(w, "<html><body>Welcome to nginx!</body></html>")
+			case strings.Contains(string(body), "redirect"):
+				http.Redirect(w, r, "/elsewhere", http.StatusFound)
+			case r.URL.Path == "/connect":
+				io.WriteString(w, `{"allow": true, "unknownField": 1}`)
+			default:
+				w.WriteHeader(http.StatusNoContent) // empty body: the empty answer
+			}
+		}))
+		t.Cleanup(hs.Close)
+		rec := newRecorder()
+		_, _, url := relayWith(t, relay.Config{}, hooks.Config{Routes: []hooks.Route{{Namespace: "/", Target: hs.URL}}, Observer: rec})
+		cl := nodetest.StartClientsAsync(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{
+			{Name: "c500", Auth: map[string]any{"x": "status500"}},
+			{Name: "chtml", Auth: map[string]any{"x": "html"}},
+			{Name: "credirect", Auth: map[string]any{"x": "redirect"}},
+			{Name: "ok"},
+		}})
+		for _, c := range []string{"c500", "chtml", "credirect"} {
+			if msg, _, err := cl.WaitConnectError(ctx, c); err != nil || msg != "backend unavailable" {
+				t.Errorf("%s: connect_error %q, %v", c, msg, err)
+			}
+		}
+		if _, err := cl.WaitConnected(ctx, "ok"); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range []string{"ev500", "html"} {
+			ack, err := cl.EmitWithAck(ctx, "ok", 5*time.Second, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ackError(t, ack); got != "backend unavailable" {
+				t.Errorf("%s: ack error %q", ev, got)
+			}
+		}
+		ack, err := cl.EmitWithAck(ctx, "ok", 5*time.Second, "empty")
+		if err != nil || len(ack) != 0 {
+			t.Errorf("204 answer: ack %s, %v (want an ack with no arguments)", ack, err)
+		}
+		want := map[string]int{"connect/error": 2, "connect/bad_answer": 1, "connect/ok": 1, "event/error": 1, "event/bad_answer": 1, "event/ok": 1}
+		for k, n := range want {
+			if got := rec.call(k); got != n {
+				t.Errorf("%s = %d, want %d", k, got, n)
+			}
+		}
+	})
+}
+
+// TestInFlightLimit: beyond Config.MaxInFlight, events are refused with
+// "backend busy" at once and connections too; what was accepted completes.
+func TestInFlightLimit(t *testing.T) {
+	forEachKind(t, func(t *testing.T, kind string) {
+		ctx := testContext(t)
+		release := make(chan struct{})
+		started := make(chan string, 4)
+		target, _ := startBackend(t, kind, &backendFuncs{
+			event: func(ctx context.Context, r *siorelayv1.EventRequest) (*siorelayv1.EventResponse, error) {
+				started <- r.Event
+				select {
+				case <-release:
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+				return &siorelayv1.EventResponse{Ack: []*siorelayv1.Arg{jsonArg(`"done"`)}}, nil
+			},
+		})
+		rec := newRecorder()
+		_, f, url := relayWith(t, relay.Config{}, hooks.Config{
+			Routes:      []hooks.Route{{Namespace: "/", Target: target}},
+			MaxInFlight: 2,
+			Timeout:     20 * time.Second,
+			Observer:    rec,
+		})
+		cl := nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{{Name: "c1"}}})
+		acks := make(chan []json.RawMessage, 2)
+		emit := func(ev string) {
+			go func() {
+				ack, err := cl.EmitWithAck(ctx, "c1", 20*time.Second, ev)
+				if err != nil {
+					t.Error(err)
+				}
+				acks <- ack
+			}()
+		}
+		emit("e1")
+		if ev := <-started; ev != "e1" {
+			t.Fatalf("first call %q", ev)
+		}
+		emit("e2") // queued behind e1 on the same socket
+		waitFor(t, "two calls in flight", func() bool { return f.InFlight() == 2 })
+		start := time.Now()
+		ack, err := cl.EmitWithAck(ctx, "c1", 5*time.Second, "e3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ackError(t, ack); got != "backend busy" {
+			t.Errorf("e3 ack error %q", got)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("busy ack after %v", d)
+		}
+		if err := cl.Add(ctx, nodetest.ClientConfig{Name: "c2"}); err != nil {
+			t.Fatal(err)
+		}
+		if msg, _, err := cl.WaitConnectError(ctx, "c2"); err != nil || msg != "backend busy" {
+			t.Errorf("c2: connect_error %q, %v", msg, err)
+		}
+		close(release)
+		for range 2 {
+			if ack := <-acks; len(ack) != 1 || string(ack[0]) != `"done"` {
+				t.Errorf("accepted event's ack %s", ack)
+			}
+		}
+		if ev := <-started; ev != "e2" {
+			t.Errorf("second call %q", ev)
+		}
+		if rec.drop(hooks.DropBusy) != 1 || rec.call("connect/busy") != 1 || rec.call("event/ok") != 2 {
+			t.Errorf("counters: calls %v drops %v", rec.calls, rec.drops)
+		}
+		waitFor(t, "slots released", func() bool { return f.InFlight() == 0 })
+	})
+}
