@@ -263,4 +263,3 @@ func targetFor(kind, addr string) string {
 	}
 	return "http://" + addr + "/hooks"
 }
-
