@@ -111,15 +111,34 @@ class Chat(pb_grpc.BackendServiceServicer):
         return pb.DisconnectResponse()
 
 
+class RequireToken(grpc.ServerInterceptor):
+    """Refuses calls without the relay's --hook-token (authorization: Bearer)."""
+
+    def __init__(self, token):
+        self.expected = ("authorization", "Bearer " + token)
+
+        def deny(request, context):
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "bad token")
+
+        self.deny = grpc.unary_unary_rpc_method_handler(deny)
+
+    def intercept_service(self, continuation, details):
+        if self.expected in details.invocation_metadata:
+            return continuation(details)
+        return self.deny
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--listen", default="127.0.0.1:50061", help="where the relay calls this backend (port 0: any free one)")
     p.add_argument("--relay-grpc", default="127.0.0.1:50051", help="the relay's --grpc-addr (its EmitterService)")
+    p.add_argument("--token", help="require the relay's --hook-token on every call")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s chat: %(message)s")
 
     io = siorelay.Emitter(args.relay_grpc, timeout=5)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+    interceptors = [RequireToken(args.token)] if args.token else []
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), interceptors=interceptors)
     pb_grpc.add_BackendServiceServicer_to_server(Chat(io), server)
     port = server.add_insecure_port(args.listen)
     server.start()

@@ -5,14 +5,16 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Client, freePort, startRelay } from "./stack.js";
 
-// chatTests registers the scenario; startBackend(relayGrpcAddr) starts the
-// backend and resolves to { url (the hook URL), stop(), output() }.
+// chatTests registers the scenario; startBackend(relayGrpcAddr, token)
+// starts the backend, requiring token on every call, and resolves to
+// { url (the hook URL), stop(), output() }.
 export function chatTests(name, startBackend) {
   test(name, async (t) => {
     const relayGrpc = `127.0.0.1:${await freePort()}`;
-    const backend = await startBackend(relayGrpc);
+    const token = "example-token";
+    const backend = await startBackend(relayGrpc, token);
     t.after(() => backend.stop());
-    const relay = await startRelay({ hook: `/=${backend.url}`, grpcAddr: relayGrpc });
+    const relay = await startRelay({ hook: `/=${backend.url}`, grpcAddr: relayGrpc, token });
     t.after(() => relay.stop());
     const clients = [];
     const connect = (auth) => {
@@ -23,6 +25,19 @@ export function chatTests(name, startBackend) {
     t.after(() => clients.forEach((c) => c.close()));
     t.after(() => {
       if (t.passed === false) console.log(`backend output:\n${backend.output()}\nrelay output:\n${relay.output()}`);
+    });
+
+    await t.test("the backend refuses a relay without its token", async () => {
+      const other = await startRelay({ hook: `/=${backend.url}` });
+      try {
+        const c = new Client(other.url, { name: "mallory" });
+        const err = await c.connected().then(() => null, (e) => e);
+        c.close();
+        assert.ok(err, "connected through a relay without the token");
+        assert.equal(err.message, "backend unavailable");
+      } finally {
+        await other.stop();
+      }
     });
 
     await t.test("a client without auth.name gets connect_error", async () => {

@@ -8,7 +8,7 @@ import { start } from "./stack.js";
 const python = process.env.EXAMPLES_PYTHON || "python3";
 const chat = fileURLToPath(new URL("../python-grpc-chat/chat.py", import.meta.url));
 
-chatTests("python-grpc-chat", async (relayGrpc) => {
-  const b = await start(python, ["-u", chat, "--listen", "127.0.0.1:0", "--relay-grpc", relayGrpc], /chat backend: (grpc:\/\/\S+)/);
+chatTests("python-grpc-chat", async (relayGrpc, token) => {
+  const b = await start(python, ["-u", chat, "--listen", "127.0.0.1:0", "--relay-grpc", relayGrpc, "--token", token], /chat backend: (grpc:\/\/\S+)/);
   return { ...b, url: b.match[1] };
 });

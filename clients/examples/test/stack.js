@@ -50,11 +50,14 @@ export function start(cmd, args, ready, { env } = {}) {
   });
 }
 
-// startRelay runs `siorelay serve` with one hook and its EmitterService on
-// grpcAddr; it resolves to the relay's base URL.
-export async function startRelay({ hook, grpcAddr }) {
+// startRelay runs `siorelay serve` with one hook (and --hook-token token, if
+// set) and its EmitterService on grpcAddr (if set); it resolves to the
+// relay's base URL.
+export async function startRelay({ hook, grpcAddr, token }) {
   const relay = await start(siorelayBin(), [
-    "serve", "--addr", "127.0.0.1:0", "--grpc-addr", grpcAddr, "--hook", hook, "--demo=false",
+    "serve", "--addr", "127.0.0.1:0", "--hook", hook, "--demo=false",
+    ...(grpcAddr ? ["--grpc-addr", grpcAddr] : []),
+    ...(token ? ["--hook-token", token] : []),
   ], /serving Socket\.IO on (http:\/\/[^/\s]+)\//);
   return { ...relay, url: relay.match[1] };
 }
