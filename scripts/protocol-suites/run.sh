@@ -156,10 +156,11 @@ run_suite() {
 	echo "== $name suite against $server on http://localhost:3000$path"
 	start_server "$path"
 	(cd "$dir" && npm ci --no-audit --no-fund --silent)
-	local i rc txt summary=()
+	local i rc txt summary=() tag=$name-$server
+	[[ $server != hooks ]] || tag+=-$hook-auth$auth_delay
 	for ((i = 1; i <= runs; i++)); do
-		txt=$logs/$name-$server.txt
-		((runs == 1)) || txt=$logs/$name-$server-run$i.txt
+		txt=$logs/$tag.txt
+		((runs == 1)) || txt=$logs/$tag-run$i.txt
 		set +e
 		(cd "$dir" && npm test --silent -- --reporter "${MOCHA_REPORTER:-spec}") >"$txt" 2>&1
 		rc=$?
@@ -171,7 +172,7 @@ run_suite() {
 	done
 	stop_server
 	if ((runs > 1)); then
-		echo "== $name suite, $runs runs against $server (outputs in $logs/$name-$server-run*.txt):"
+		echo "== $name suite, $runs runs against $server (outputs in $logs/$tag-run*.txt):"
 		printf '%s\n' "${summary[@]}"
 	fi
 }
