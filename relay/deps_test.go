@@ -19,6 +19,8 @@ func TestDeps(t *testing.T) {
 		"github.com/siorelay/siorelay/internal/gen":         "generated code is for emittergrpc and cmd only",
 		"google.golang.org/grpc":                            "embedders need no gRPC",
 		"google.golang.org/protobuf":                        "embedders need no protobuf",
+		"github.com/prometheus":                             "metrics read Stats from outside (internal/metrics)",
+		"github.com/siorelay/siorelay/internal/metrics":     "metrics read Stats from outside",
 	}
 	for _, dep := range strings.Fields(string(out)) {
 		for prefix, why := range bad {

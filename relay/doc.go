@@ -83,6 +83,20 @@
 // delivery, and everything published meanwhile is lost; subscriptions are
 // restored when Redis returns.
 //
+// # Monitoring
+//
+// [Server.Stats] returns the server's counters and gauges: connections by
+// transport, opens, upgrades and closes by reason, sockets, connects,
+// refusals and disconnects per namespace (the namespaces created through
+// the "*" option are summed under "*", so the list stays as long as the
+// configuration), packets and bytes in and out, broadcasts and
+// deliveries, volatile drops, slow clients, the polling queue depth and,
+// with Redis, messages, drops, outages, reconnects and errors. Counting
+// costs no shared cache line per packet: sessions count in small fields of
+// their own that Stats sums, broadcasts count once per broadcast. The
+// package does not depend on a metrics library; siorelay's
+// internal/metrics turns Stats into Prometheus metrics at scrape time.
+//
 // # Concurrency
 //
 // [Server], [Operator] and [Socket] methods are safe for concurrent use. The

@@ -44,6 +44,8 @@ type Stats struct {
 	// next GET, summed over the clients.
 	PollingQueued int64
 
+	// Redis is true with Config.Redis; the counters below apply then.
+	Redis bool
 	// With Config.Redis: messages read from Redis, messages dropped because
 	// the dispatch queue was full, and times the subscription was lost
 	// (what was published meanwhile is lost too) and restored.
@@ -296,6 +298,7 @@ func (srv *Server) Stats() Stats {
 	ps := srv.poller.Stats()
 	st.DroppedVolatile = srv.droppedVolatile.Load() + ps.DroppedVolatile
 	if b, ok := srv.broker.(interface{ stats() brokerStats }); ok {
+		st.Redis = true
 		bs := b.stats()
 		st.RedisReceived, st.RedisDropped = bs.received, bs.dropped
 		st.RedisOutages, st.RedisReconnects = bs.outages, bs.reconnects

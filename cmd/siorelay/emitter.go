@@ -17,7 +17,7 @@ import (
 	"github.com/siorelay/siorelay/internal/redisaddr"
 )
 
-const emitterSynopsis = "emitter --redis URL [--grpc-addr 127.0.0.1:50051] [--key PREFIX] [--sharded] [--subscription-mode dynamic] [--token T | --token-file F] [--tls-cert F --tls-key F] [--health-interval 2s] [--log-format text|json] [--log-level info] [--shutdown-timeout 10s]"
+const emitterSynopsis = "emitter --redis URL [--grpc-addr 127.0.0.1:50051] [--key PREFIX] [--sharded] [--subscription-mode dynamic] [--token T | --token-file F] [--tls-cert F --tls-key F] [--health-interval 2s] [--metrics-addr 127.0.0.1:9100] [--log-format text|json] [--log-level info] [--shutdown-timeout 10s]"
 
 // runEmitter runs the gRPC EmitterService sidecar until ctx is cancelled
 // (SIGINT/SIGTERM), then shuts down gracefully within --shutdown-timeout:
@@ -35,6 +35,7 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
 	healthInterval := fs.Duration("health-interval", 2*time.Second, "how often Redis is PINGed for the health service (NOT_SERVING while it fails)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long in-flight calls may take to finish at shutdown")
+	mf := registerMetricsFlags(fs)
 	var lf logFlags
 	lf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -70,17 +71,19 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError{err.Error()}
 	}
 	defer rdb.Close()
+	m := mf.newSidecarMetrics(rdb)
 	em, err := emitter.New(rdb, emitter.Config{Key: *key, Sharded: *sharded, SubscriptionMode: emitter.SubscriptionMode(*mode)})
 	if err != nil {
 		return usageError{err.Error()}
 	}
 	srv, err := emittergrpc.NewServer(emittergrpc.Config{
-		Backend:      emittergrpc.NewEmitterBackend(em),
-		Token:        tok,
-		TLS:          tlsCfg,
-		Ping:         func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
-		PingInterval: *healthInterval,
-		Logger:       log,
+		Backend:       emittergrpc.NewEmitterBackend(em),
+		Token:         tok,
+		TLS:           tlsCfg,
+		Ping:          func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		PingInterval:  *healthInterval,
+		Logger:        log,
+		ServerOptions: m.grpcOptions(),
 	})
 	if err != nil {
 		return usageError{err.Error()}
@@ -96,6 +99,12 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := m.start(nil, stdout, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "siorelay: serving gRPC EmitterService on %s\n", ln.Addr())

@@ -34,6 +34,7 @@ import (
 // sidecar is a runEmitter running in-process.
 type sidecar struct {
 	addr   string
+	stdout *lockedBuffer
 	stderr *lockedBuffer
 	cancel context.CancelFunc
 	done   <-chan error
@@ -61,7 +62,7 @@ func startSidecar(t *testing.T, args ...string) *sidecar {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, rest, ok := strings.Cut(stdout.String(), "serving gRPC EmitterService on "); ok {
-			return &sidecar{addr: strings.SplitN(rest, "\n", 2)[0], stderr: &stderr, cancel: cancel, done: done}
+			return &sidecar{addr: strings.SplitN(rest, "\n", 2)[0], stdout: &stdout, stderr: &stderr, cancel: cancel, done: done}
 		}
 		select {
 		case err := <-done:

@@ -45,8 +45,11 @@ type Config struct {
 	// problem, never one per call. Zero means no logging.
 	Logger *slog.Logger
 
-	// ServerOptions are added to the grpc.Server's options (after the
-	// ones the Server sets: credentials and the auth interceptors).
+	// ServerOptions are added to the grpc.Server's options, before the
+	// ones the Server sets (credentials and the auth interceptors): their
+	// interceptors are the outermost, so they see every call, including
+	// those refused as Unauthenticated. Credentials set here are replaced
+	// by those of TLS, if set.
 	ServerOptions []grpc.ServerOption
 }
 
@@ -85,7 +88,9 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var opts []grpc.ServerOption
+	// cfg.ServerOptions first: their interceptors wrap the auth ones, so
+	// that they see every call, refused ones included.
+	opts := append([]grpc.ServerOption(nil), cfg.ServerOptions...)
 	if cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
 	}
@@ -93,7 +98,6 @@ func NewServer(cfg Config) (*Server, error) {
 		b := newBearer(cfg.Token)
 		opts = append(opts, grpc.ChainUnaryInterceptor(b.unary), grpc.ChainStreamInterceptor(b.stream))
 	}
-	opts = append(opts, cfg.ServerOptions...)
 	gs := grpc.NewServer(opts...)
 	siorelayv1.RegisterEmitterServiceServer(gs, NewService(cfg.Backend))
 	hs := health.NewServer()
