@@ -183,6 +183,15 @@ func BenchmarkIdleSockets(b *testing.B) {
 		per := float64(after-before) / float64(n) / 1024
 		b.ReportMetric(per, "KB/conn")
 		b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/conn")
+		// What a /metrics scrape costs the relay with n connections.
+		t0 := time.Now()
+		const scrapes = 20
+		for range scrapes {
+			if st := srv.Stats(); st.WebSocket != n {
+				b.Fatalf("Stats: %d WebSocket connections, want %d", st.WebSocket, n)
+			}
+		}
+		b.ReportMetric(float64(time.Since(t0).Microseconds())/scrapes, "µs/Stats")
 		b.Logf("clients=%d rss before=%.1f MB after=%.1f MB → %.2f KB/conn; goroutines %d→%d; HeapInuse=%.1f MB StackInuse=%.1f MB",
 			n, float64(before)/(1<<20), float64(after)/(1<<20), per, g0, g1, float64(ms.HeapInuse)/(1<<20), float64(ms.StackInuse)/(1<<20))
 		stdin.Close()

@@ -208,9 +208,9 @@ func (c *brokerCounters) stats() brokerStats {
 }
 
 // Stats returns the server's counters. It visits every session (briefly
-// taking each one's lock) and namespace, so it costs about a microsecond
-// per thousand connections: meant for a scrape every few seconds, not for
-// a hot loop.
+// taking each one's lock) and namespace: with 10,000 connections it took
+// 0.15 to 0.9 ms on a loaded 2-core machine (BenchmarkIdleSockets reports
+// it). Meant for a scrape every few seconds, not for a hot loop.
 func (srv *Server) Stats() Stats {
 	st := Stats{
 		Opened: map[string]int64{
