@@ -346,10 +346,10 @@ func (f *Forwarder) run(s *relay.Socket, q *queue) {
 	}
 }
 
-// callEvent makes one Event call and applies its answer. It holds the
-// slot taken by Event and releases it.
+// callEvent makes one Event call and applies its answer. It releases the
+// slot taken by Event once the call is over (before the ack goes out, so
+// that a client that waits for its ack to send the next event finds it).
 func (f *Forwarder) callEvent(s *relay.Socket, j job) {
-	defer f.release()
 	r := j.event
 	r.Rooms = s.Rooms()
 	r.Data = dataText(s.Data())
@@ -357,6 +357,7 @@ func (f *Forwarder) callEvent(s *relay.Socket, j job) {
 	start := time.Now()
 	res, err := j.b.Event(ctx, r)
 	cancel()
+	f.release()
 	d := time.Since(start)
 	var a eventAnswer
 	if err == nil {

@@ -69,7 +69,7 @@ func (b *backendFuncs) Disconnect(ctx context.Context, r *siorelayv1.DisconnectR
 
 // startBackend serves b over kind on a free loopback port and returns the
 // target URL and a function that stops the backend (also run at cleanup).
-func startBackend(t *testing.T, kind string, b siorelayv1.BackendServiceServer) (string, func()) {
+func startBackend(t testing.TB, kind string, b siorelayv1.BackendServiceServer) (string, func()) {
 	t.Helper()
 	switch kind {
 	case "grpc":
