@@ -252,6 +252,27 @@ func TestServeMetrics(t *testing.T) {
 		m("siorelay_socket_disconnects_total", 0, "namespace", "/", "reason", "ping timeout"),
 		m("siorelay_sockets", 0, "namespace", "/"),
 	)
+
+	// Redis goes away: not ready, the subscription is lost, a publish
+	// fails; it comes back: reconnected.
+	rs.Stop()
+	expectMetrics(t, metricsURL,
+		m("siorelay_ready", 0),
+		m("siorelay_redis_subscription_lost_total", 1),
+	)
+	if _, err := client.Emit(ctx, &siorelayv1.EmitRequest{Event: "lost"}); status.Code(err) != codes.Unavailable {
+		t.Fatalf("Emit with Redis down: %v; want Unavailable", err)
+	}
+	expectMetrics(t, metricsURL,
+		m("siorelay_redis_errors_total", 1, "op", "publish"),
+		m("siorelay_grpc_calls_total", 1, "method", emit, "code", "Unavailable"),
+	)
+	rs.Restart()
+	expectMetrics(t, metricsURL,
+		m("siorelay_ready", 1),
+		m("siorelay_redis_reconnects_total", 1),
+		m("siorelay_redis_subscription_lost_total", 1),
+	)
 }
 
 // TestServeMetricsFlags: --metrics-addr moves /metrics to its own address,
