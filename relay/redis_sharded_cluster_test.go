@@ -326,6 +326,13 @@ func TestShardedRedisRestart(t *testing.T) {
 		t.Errorf("room channel SHARDNUMSUB = %d after restart", got)
 	}
 	noDisconnect(t, rc)
+	// The outage in Stats: lost and restored, the refused publish, and
+	// the one broadcast that came through Redis.
+	st := srv.Stats()
+	if !st.Redis || st.RedisOutages < 1 || st.RedisReconnects < 1 || st.RedisPublishErrors != 1 || st.RedisBroadcasts != 1 || st.RedisReceived < 1 {
+		t.Errorf("Stats: redis %v, outages %d, reconnects %d, publish errors %d, broadcasts %d, received %d; want true, >=1, >=1, 1, 1, >=1",
+			st.Redis, st.RedisOutages, st.RedisReconnects, st.RedisPublishErrors, st.RedisBroadcasts, st.RedisReceived)
+	}
 }
 
 // TestShardedRelaysWithoutNode: sharded relays form a cluster among
