@@ -6,7 +6,8 @@
 // Your backend implements BackendService, over gRPC, or the same three calls
 // over HTTP: the relay POSTs the request message as protobuf JSON (field
 // names in lowerCamelCase, bytes in base64) to <url>/connect, <url>/event and
-// <url>/disconnect with `Content-Type: application/json`, and reads the
+// <url>/disconnect with `Content-Type: application/json` (every field
+// present, zero values included), and reads the
 // response message from a 2xx answer the same way (unknown fields are
 // ignored, absent fields take their zero value, an empty body is the empty
 // message). With a token configured (--hook-token) every call carries
@@ -543,7 +544,10 @@ type DisconnectRequest struct {
 	// disconnect", "transport close", "transport error", "ping timeout",
 	// "parse error", "forced close", "server shutting down".
 	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	// The rooms the socket was in, its own id among them.
+	// The rooms the socket is in when the relay reports the disconnect: its
+	// own id only, for now (the relay calls the hook after the socket left
+	// its rooms, as Node emits "disconnect"; track joins yourself if you
+	// need them).
 	Rooms []string `protobuf:"bytes,4,rep,name=rooms,proto3" json:"rooms,omitempty"`
 	// The socket's data as set by Connect (a JSON text; empty means none).
 	Data          string `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`

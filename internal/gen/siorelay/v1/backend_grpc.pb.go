@@ -6,7 +6,8 @@
 // Your backend implements BackendService, over gRPC, or the same three calls
 // over HTTP: the relay POSTs the request message as protobuf JSON (field
 // names in lowerCamelCase, bytes in base64) to <url>/connect, <url>/event and
-// <url>/disconnect with `Content-Type: application/json`, and reads the
+// <url>/disconnect with `Content-Type: application/json` (every field
+// present, zero values included), and reads the
 // response message from a 2xx answer the same way (unknown fields are
 // ignored, absent fields take their zero value, an empty body is the empty
 // message). With a token configured (--hook-token) every call carries
