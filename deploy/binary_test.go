@@ -111,41 +111,51 @@ func portOf(t *testing.T, hostport string) int {
 	return n
 }
 
-// startProcess runs bin with args and env and returns once its output
-// contains ready; it is killed at cleanup. It returns the rest of that
-// output line.
-func startProcess(t *testing.T, bin string, args, env []string, ready string) string {
+// process is a siorelay process started by a test, killed at cleanup.
+type process struct {
+	args []string
+	out  *lockedBuffer
+	done chan struct{}
+}
+
+// startProcess runs bin with args and env (nil: the test's own).
+func startProcess(t *testing.T, bin string, args, env []string) *process {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	p := &process{args: args, out: &lockedBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
+	go func() { cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
-		<-done
+		<-p.done
 		if t.Failed() {
-			t.Logf("siorelay %v output:\n%s", args, out.String())
+			t.Logf("siorelay %v output:\n%s", args, p.out.String())
 		}
 	})
+	return p
+}
+
+// line waits for marker in the output and returns the rest of its line.
+func (p *process) line(t *testing.T, marker string) string {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, rest, ok := strings.Cut(out.String(), ready); ok {
+		if _, rest, ok := strings.Cut(p.out.String(), marker); ok {
 			if line, _, ok := strings.Cut(rest, "\n"); ok {
 				return line
 			}
 		}
 		select {
-		case <-done:
-			t.Fatalf("siorelay %v exited before printing %q:\n%s", args, ready, out.String())
+		case <-p.done:
+			t.Fatalf("siorelay %v exited before printing %q:\n%s", p.args, marker, p.out.String())
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	t.Fatalf("siorelay %v did not print %q:\n%s", args, ready, out.String())
+	t.Fatalf("siorelay %v did not print %q:\n%s", p.args, marker, p.out.String())
 	return ""
 }
 
@@ -153,7 +163,7 @@ func startProcess(t *testing.T, bin string, args, env []string, ready string) st
 // returns its base URL.
 func startServe(t *testing.T, bin string, args, env []string) string {
 	t.Helper()
-	line := startProcess(t, bin, args, env, "serving Socket.IO on http://")
+	line := startProcess(t, bin, args, env).line(t, "serving Socket.IO on http://")
 	addr, _, _ := strings.Cut(line, "/")
 	return "http://" + addr
 }

@@ -146,10 +146,6 @@ func TestManifestsAgreeWithBinary(t *testing.T) {
 		case "serve":
 			checkHTTPProbe(t, where+": readinessProbe", c, c.ReadinessProbe, "/readyz", port)
 			checkHTTPProbe(t, where+": livenessProbe", c, c.LivenessProbe, "/healthz", port)
-			ann := sc.dep.Spec.Template.Metadata.Annotations
-			if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/port"] != strconv.Itoa(port) || ann["prometheus.io/path"] != "/metrics" {
-				t.Errorf("%s: prometheus.io annotations %v, want scrape true, port %d, path /metrics", where, ann, port)
-			}
 		case "emitter":
 			if !sc.init || c.RestartPolicy != "Always" {
 				t.Errorf("%s: want a native sidecar (an init container with restartPolicy: Always)", where)
@@ -168,6 +164,16 @@ func TestManifestsAgreeWithBinary(t *testing.T) {
 			if p := c.LivenessProbe; p == nil || p.TCPSocket == nil || resolvePort(t, where, c, p.TCPSocket.Port) != port {
 				t.Errorf("%s: livenessProbe must dial port %d (tcpSocket)", where, port)
 			}
+		}
+
+		// Prometheus scrapes the port /metrics is served on.
+		mport := metricsPort(t, sc)
+		ann := sc.dep.Spec.Template.Metadata.Annotations
+		if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/port"] != strconv.Itoa(mport) || ann["prometheus.io/path"] != "/metrics" {
+			t.Errorf("%s: prometheus.io annotations %v, want scrape true, port %d, path /metrics", where, ann, mport)
+		}
+		if !slices.ContainsFunc(c.Ports, func(p containerPort) bool { return p.ContainerPort == mport }) || !slices.Contains(exposed, mport) {
+			t.Errorf("%s: metrics port %d must be a containerPort and EXPOSEd", where, mport)
 		}
 
 		// SIGTERM handling fits in the grace period.
@@ -361,15 +367,22 @@ func TestManifestsRun(t *testing.T) {
 			case "serve":
 				// No Redis: a single relay, ready at once.
 				base := startServe(t, bin, args, env)
-				for _, p := range []*probe{sc.c.ReadinessProbe, sc.c.LivenessProbe} {
-					if code := httpStatus(t, base+p.HTTPGet.Path); code != 200 {
-						t.Errorf("GET %s: %d, want 200", p.HTTPGet.Path, code)
+				paths := []string{sc.c.ReadinessProbe.HTTPGet.Path, sc.c.LivenessProbe.HTTPGet.Path, sc.dep.Spec.Template.Metadata.Annotations["prometheus.io/path"]}
+				for _, p := range paths {
+					if code := httpStatus(t, base+p); code != 200 {
+						t.Errorf("GET %s: %d, want 200", p, code)
 					}
 				}
 			case "emitter":
 				rds := redistest.Start(t)
 				env = append(env, "SIORELAY_REDIS="+rds.URL(), "SIORELAY_TOKEN=manifest-test")
-				addr := startProcess(t, bin, args, env, "serving gRPC EmitterService on ")
+				args = withAddr(args, "metrics-addr", "127.0.0.1:0")
+				p := startProcess(t, bin, args, env)
+				addr := p.line(t, "serving gRPC EmitterService on ")
+				metrics := p.line(t, "serving metrics on ")
+				if code := httpStatus(t, metrics); code != 200 {
+					t.Errorf("GET %s: %d, want 200", metrics, code)
+				}
 				cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 				if err != nil {
 					t.Fatal(err)
@@ -392,6 +405,20 @@ func TestManifestsRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// metricsPort returns the port a siorelay container serves /metrics on:
+// serve's --metrics-addr, or its --addr when that is empty (--metrics is on
+// by default); the emitter's --metrics-addr, which must be set.
+func metricsPort(t *testing.T, sc siorelayContainer) int {
+	t.Helper()
+	if a := sc.args.value("metrics-addr"); a != "" {
+		return portOf(t, a)
+	}
+	if sc.args.sub != "serve" || sc.args.value("metrics") != "true" {
+		t.Fatalf("%s: serves no /metrics", sc.where)
+	}
+	return portOf(t, sc.args.value("addr"))
 }
 
 func envVarNamed(c container, name string) *envVar {

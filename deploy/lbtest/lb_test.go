@@ -8,9 +8,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,6 +73,11 @@ func testBalancer(t *testing.T, lb balancer) {
 	relays := [2]*relayProc{startRelay(t, bin, "relay1", rds.URL()), startRelay(t, bin, "relay2", rds.URL())}
 	ec := startSidecar(t, bin, rds.URL())
 	fe := lb.start(t, [2]string{relays[0].addr, relays[1].addr})
+	for _, p := range []string{"/metrics", "/readyz", "/healthz"} {
+		if code := httpStatus(t, fe.url+p); code != http.StatusNotFound {
+			t.Errorf("GET %s through the balancer: %d, want 404 (only /socket.io/ is public)", p, code)
+		}
+	}
 
 	script, err := filepath.Abs(filepath.Join("testdata", "lbclients.mjs"))
 	if err != nil {
@@ -96,11 +103,13 @@ func testBalancer(t *testing.T, lb balancer) {
 		}
 	}
 	locate(t, clients, answers)
-	for _, c := range clients {
-		t.Logf("%s (%s from %s) is on relay answer %d, cookie %q", c.Name, strings.Join(c.Transports, "+"), c.LocalAddress, c.server, c.cookie)
-	}
 	if fe.cookies {
 		checkCookies(t, clients)
+	}
+	// Each relay's own /metrics agrees.
+	counts := [2]int{relaySockets(t, relays[0]), relaySockets(t, relays[1])}
+	if counts[0] == 0 || counts[1] == 0 || counts[0]+counts[1] != len(clients) {
+		t.Fatalf("the relays' siorelay_sockets gauges are %v, want both non-zero and %d in all", counts, len(clients))
 	}
 
 	// Broadcasts and room emits through the sidecar reach clients on both relays.
@@ -146,6 +155,16 @@ func testBalancer(t *testing.T, lb balancer) {
 			t.Errorf("%s disconnected with %q, want \"transport close\" (the relay closed it; the client reconnects)", c.Name, r)
 		}
 	}
+	for _, c := range clients {
+		r := "relay2"
+		if slices.Contains(moved, c) {
+			r = "relay1"
+		}
+		t.Logf("%s (%s from %s) was on %s, SERVERID cookie %q", c.Name, strings.Join(c.Transports, "+"), c.LocalAddress, r, c.cookie)
+	}
+	if len(moved) != counts[0] {
+		t.Errorf("stopping relay1 disconnected %d clients; its /metrics said it had %d", len(moved), counts[0])
+	}
 	if fe.serverState != nil {
 		// The balancer's /readyz checks take the stopped relay out.
 		err := poll(ctx, func() error {
@@ -177,6 +196,9 @@ func testBalancer(t *testing.T, lb balancer) {
 	}
 	if got := socketIDs(answers[0]); !sameSet(got, want) {
 		t.Fatalf("after the failover the remaining relay has sockets %v, want %v", got, want)
+	}
+	if n := relaySockets(t, relays[1]); n != len(clients) {
+		t.Errorf("after the failover relay2's siorelay_sockets gauge is %d, want %d", n, len(clients))
 	}
 	if fe.cookies {
 		for _, c := range moved {
@@ -334,6 +356,43 @@ func startRelay(t *testing.T, bin, name, redisURL string) *relayProc {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// relaySockets returns the relay's siorelay_sockets{namespace="/"} gauge
+// from its own /metrics.
+func relaySockets(t *testing.T, r *relayProc) int {
+	t.Helper()
+	res, err := http.Get("http://" + r.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const series = `siorelay_sockets{namespace="/"} `
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, series); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("%s /metrics: %q: %v", r.name, line, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("%s /metrics has no %s", r.name, series)
+	return 0
+}
+
+func httpStatus(t *testing.T, url string) int {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
 
 // startSidecar runs `siorelay emitter` and returns a client of its
