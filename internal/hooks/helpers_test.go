@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -149,18 +150,27 @@ func httpBackend(b siorelayv1.BackendServiceServer) http.Handler {
 // recorder is an Observer that counts.
 type recorder struct {
 	mu    sync.Mutex
-	calls map[string]int // "hook/outcome"
+	calls map[string]int             // "hook/outcome"
+	durs  map[string][]time.Duration // "hook/outcome"
 	drops map[string]int
 }
 
 func newRecorder() *recorder {
-	return &recorder{calls: map[string]int{}, drops: map[string]int{}}
+	return &recorder{calls: map[string]int{}, durs: map[string][]time.Duration{}, drops: map[string]int{}}
 }
 
 func (r *recorder) HookCall(hook, outcome string, d time.Duration) {
 	r.mu.Lock()
 	r.calls[hook+"/"+outcome]++
+	r.durs[hook+"/"+outcome] = append(r.durs[hook+"/"+outcome], d)
 	r.mu.Unlock()
+}
+
+// durations returns the durations reported for key.
+func (r *recorder) durations(key string) []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.durs[key])
 }
 
 func (r *recorder) EventDropped(reason string) {
