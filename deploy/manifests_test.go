@@ -225,6 +225,9 @@ func TestManifestsSecurity(t *testing.T) {
 		if pod.SecurityContext == nil || pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot {
 			t.Errorf("Deployment %s: pod securityContext.runAsNonRoot must be true", d.Metadata.Name)
 		}
+		if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+			t.Errorf("Deployment %s: automountServiceAccountToken must be false (nothing here calls the Kubernetes API)", d.Metadata.Name)
+		}
 		if pod.SecurityContext == nil || pod.SecurityContext.SeccompProfile == nil || pod.SecurityContext.SeccompProfile.Type != "RuntimeDefault" {
 			t.Errorf("Deployment %s: want seccompProfile RuntimeDefault", d.Metadata.Name)
 		}
