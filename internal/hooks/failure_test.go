@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -394,5 +395,88 @@ func TestInFlightLimit(t *testing.T) {
 			t.Errorf("counters: calls %v drops %v", rec.calls, rec.drops)
 		}
 		waitFor(t, "slots released", func() bool { return f.InFlight() == 0 })
+	})
+}
+
+// TestSocketQueueLimit: one socket cannot queue more than 64 events
+// behind a slow call; the rest of its events are dropped as busy.
+func TestSocketQueueLimit(t *testing.T) {
+	ctx := testContext(t)
+	release := make(chan struct{})
+	got := make(chan string, 100)
+	target, _ := startBackend(t, "grpc", &backendFuncs{
+		event: func(ctx context.Context, r *siorelayv1.EventRequest) (*siorelayv1.EventResponse, error) {
+			<-release
+			got <- r.Args[0].GetJson()
+			return &siorelayv1.EventResponse{}, nil
+		},
+	})
+	rec := newRecorder()
+	_, f, url := relayWith(t, relay.Config{}, hooks.Config{Routes: []hooks.Route{{Namespace: "/", Target: target}}, Observer: rec})
+	cl := nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{{Name: "c1"}}})
+	// One call running, 64 queued, the 66th dropped.
+	for i := range 66 {
+		if err := cl.Emit(ctx, "c1", "e", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "a dropped event", func() bool { return rec.drop(hooks.DropBusy) == 1 })
+	if n := f.InFlight(); n != 65 {
+		t.Errorf("in flight %d, want 65", n)
+	}
+	close(release)
+	for i := range 65 {
+		select {
+		case arg := <-got:
+			if arg != fmt.Sprint(i) {
+				t.Fatalf("call %d had argument %s", i, arg)
+			}
+		case <-ctx.Done():
+			t.Fatalf("only %d calls", i)
+		}
+	}
+}
+
+// TestCloseAfterShutdown: the relay's shutdown disconnects its sockets and
+// Close waits for those Disconnect calls.
+func TestCloseAfterShutdown(t *testing.T) {
+	forEachKind(t, func(t *testing.T, kind string) {
+		var mu sync.Mutex
+		var reasons []string
+		target, _ := startBackend(t, kind, &backendFuncs{
+			disconnect: func(ctx context.Context, r *siorelayv1.DisconnectRequest) (*siorelayv1.DisconnectResponse, error) {
+				time.Sleep(50 * time.Millisecond) // Close must wait for this
+				mu.Lock()
+				reasons = append(reasons, r.Reason)
+				mu.Unlock()
+				return &siorelayv1.DisconnectResponse{}, nil
+			},
+		})
+		f, err := hooks.New(hooks.Config{Routes: []hooks.Route{{Namespace: "/", Target: target}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := relay.NewServer(relay.Config{OnConnect: f.Connect, OnConnection: f.Connection, OnEvent: f.Event, OnDisconnect: f.Disconnect})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv)
+		defer hs.Close()
+		nodetest.StartClients(t, nodetest.ClientsConfig{URL: hs.URL, Clients: []nodetest.ClientConfig{{Name: "a"}, {Name: "b"}}})
+		ctx := testContext(t)
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(reasons) != 2 || reasons[0] != "server shutting down" || reasons[1] != "server shutting down" {
+			t.Errorf("disconnect reasons when Close returned: %q", reasons)
+		}
+		if err := f.Close(ctx); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
 	})
 }
