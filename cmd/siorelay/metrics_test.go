@@ -360,3 +360,38 @@ func TestEmitterMetrics(t *testing.T) {
 		t.Error("standard Go and process metrics missing")
 	}
 }
+
+// TestServeHookMetrics: with --hook, the backend calls `serve` makes are
+// counted by hook and outcome and timed, and an event the flags do not
+// forward is counted as dropped.
+func TestServeHookMetrics(t *testing.T) {
+	b := &hookBackend{via: "grpc"}
+	url, _, _ := startServe(t, "--addr", "127.0.0.1:0", "--log-level", "error", "--demo=false",
+		"--hook", "/="+startGRPCBackend(t, b), "--hook-events", "ask", "--hook-timeout", "5s")
+	metricsURL := strings.TrimSuffix(url, "/socket.io/") + "/metrics"
+	conn, rd := dialSocketIO(t, url) // CONNECT: the connect hook allows it
+	if err := wsutil.WriteClientText(conn, []byte(`421["ask",1]`)); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	for {
+		msg, err := readText(rd)
+		if err != nil {
+			t.Fatalf("waiting for the ack: %v", err)
+		}
+		if strings.HasPrefix(string(msg), "431[") {
+			break
+		}
+	}
+	if err := wsutil.WriteClientText(conn, []byte(`42["unlisted"]`)); err != nil {
+		t.Fatal(err)
+	}
+	expectMetrics(t, metricsURL,
+		m("siorelay_hook_calls_total", 1, "hook", "connect", "outcome", "ok"),
+		m("siorelay_hook_calls_total", 1, "hook", "event", "outcome", "ok"),
+		m("siorelay_hook_call_duration_seconds", 1, "hook", "connect"),
+		m("siorelay_hook_call_duration_seconds", 1, "hook", "event"),
+		m("siorelay_hook_events_dropped_total", 1, "reason", "not_forwarded"),
+		m("siorelay_socket_connects_total", 1, "namespace", "/"),
+	)
+}
