@@ -2,7 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -141,8 +148,7 @@ func ackObject(t *testing.T, ack []json.RawMessage) map[string]any {
 
 // TestServeHooks: --hook routes / to a gRPC backend and /chat (added to
 // the namespaces) to an HTTP one, with the token from a file, forwarding
-// only --hook-events; --demo-chat keeps / 's neighbours' events... here
-// composing with a route on /chat only.
+// only the events of SIORELAY_HOOK_EVENTS.
 func TestServeHooks(t *testing.T) {
 	grpcB, httpB := &hookBackend{via: "grpc"}, &hookBackend{via: "http"}
 	tokenFile := filepath.Join(t.TempDir(), "token")
@@ -282,6 +288,72 @@ func TestServeJWT(t *testing.T) {
 			t.Errorf("socket data %v, want the claims", got["data"])
 		}
 	})
+}
+
+// TestServeJWTKeys: --jwt-public-key (PEM) and --jwt-jwks-url, with the
+// token taken from the query (--jwt-token-from) and iss/aud required.
+func TestServeJWTKeys(t *testing.T) {
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&ecKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemFile := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	jwksKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := jwksKey.PublicKey.ECDH()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := pub.Bytes() // 0x04 || X || Y
+	b64 := base64.RawURLEncoding.EncodeToString
+	jwks := fmt.Sprintf(`{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","use":"sig","alg":"ES256","x":%q,"y":%q}]}`, b64(raw[1:33]), b64(raw[33:]))
+	js := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, jwks) }))
+	t.Cleanup(js.Close)
+
+	sign := func(key *ecdsa.PrivateKey, kid string, claims jwt.MapClaims) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+		if kid != "" {
+			tok.Header["kid"] = kid
+		}
+		s, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	exp := time.Now().Add(time.Hour).Unix()
+	claims := jwt.MapClaims{"sub": "bo", "iss": "me", "aud": "relay", "exp": exp}
+	wrongAud := jwt.MapClaims{"sub": "bo", "iss": "me", "aud": "other", "exp": exp}
+
+	url, _, _ := startServe(t, "--addr", "127.0.0.1:0", "--log-level", "error",
+		"--jwt-public-key", pemFile, "--jwt-jwks-url", js.URL, "--jwt-token-from", "query:token",
+		"--jwt-issuer", "me", "--jwt-audience", "relay")
+	ctx := hookContext(t)
+	cl := nodetest.StartClientsAsync(t, nodetest.ClientsConfig{URL: baseURL(url), Clients: []nodetest.ClientConfig{
+		{Name: "pem", Query: map[string]string{"token": sign(ecKey, "", claims)}},
+		{Name: "jwks", Query: map[string]string{"token": sign(jwksKey, "k1", claims)}},
+		{Name: "aud", Query: map[string]string{"token": sign(ecKey, "", wrongAud)}},
+		{Name: "inauth", Auth: map[string]any{"token": sign(ecKey, "", claims)}},
+	}})
+	for _, c := range []string{"pem", "jwks"} {
+		if _, err := cl.WaitConnected(ctx, c); err != nil {
+			t.Fatalf("%s: %v", c, err)
+		}
+	}
+	for c, want := range map[string]string{"aud": "invalid token", "inauth": "missing token"} {
+		if msg, _, err := cl.WaitConnectError(ctx, c); err != nil || msg != want {
+			t.Errorf("%s: connect_error %q, %v (want %q)", c, msg, err, want)
+		}
+	}
 }
 
 func TestServeHookBadFlags(t *testing.T) {
