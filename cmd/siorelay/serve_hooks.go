@@ -180,9 +180,18 @@ func (h *hookFlags) routes() ([]hooks.Route, error) {
 // checkNamespaces makes the namespaces of exact routes joinable when
 // --namespaces was not given, and refuses pattern routes then: the relay
 // cannot accept "/rooms/*" alone, and accepting every namespace must be
-// asked for (--namespaces '*').
+// asked for (--namespaces '*'). With --namespaces, a route to a namespace
+// it does not list is refused.
 func (h *hookFlags) checkNamespaces(cfg *relay.Config, routes []hooks.Route) error {
 	if len(cfg.Namespaces) > 0 {
+		if slices.Contains(cfg.Namespaces, "*") {
+			return nil
+		}
+		for _, r := range routes {
+			if hooks.IsExact(r.Namespace) && !slices.Contains(cfg.Namespaces, r.Namespace) {
+				return usagef("--hook %s=%s: clients cannot join %s: add it to --namespaces", r.Namespace, r.Target, r.Namespace)
+			}
+		}
 		return nil
 	}
 	nsps := []string{"/"}

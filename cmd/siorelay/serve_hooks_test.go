@@ -364,6 +364,7 @@ func TestServeHookBadFlags(t *testing.T) {
 		{"--hook", "/=grpc://127.0.0.1"},
 		{"--hook", "chat=grpc://127.0.0.1:1"},
 		{"--hook", "/rooms/*=grpc://127.0.0.1:1"},
+		{"--hook", "/chat=grpc://127.0.0.1:1", "--namespaces", "/,/other"},
 		{"--hook", "/=grpc://127.0.0.1:1", "--hook-timeout", "0s"},
 		{"--hook", "/=grpc://127.0.0.1:1", "--hook-max-inflight", "-1"},
 		{"--hook", "/=grpc://127.0.0.1:1", "--hook-token", "a", "--hook-token-file", missing},
