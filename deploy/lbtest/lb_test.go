@@ -133,6 +133,10 @@ func testBalancer(t *testing.T, lb balancer) {
 	if err := victim.wait(ctx); err != nil {
 		t.Fatalf("%s after SIGTERM: %v (want a clean exit within --shutdown-timeout)", victim.name, err)
 	}
+	if fe.cookies {
+		// Before the health checks notice (two failures, 2s apart).
+		checkStaleCookie(t, fe, "relay2")
+	}
 	first, err := cl.WaitFor(ctx, func(l nodetest.Line) bool { return l.Type == "disconnect" })
 	if err != nil {
 		t.Fatalf("no client was disconnected by stopping %s: %v", victim.name, err)
@@ -285,6 +289,40 @@ func checkCookies(t *testing.T, clients []*client) {
 			t.Fatalf("SERVERID %s is on two relays", c.cookie)
 		}
 		byCookie[c.cookie] = c.server
+	}
+}
+
+// checkStaleCookie opens an Engine.IO session the way a browser that kept
+// its cookie does after its relay died (SERVERID=relay1): the balancer must
+// not pin it to the stopped relay, even before its health checks see it
+// down, but open it on the other one, and set that relay's cookie.
+func checkStaleCookie(t *testing.T, fe *frontend, survivor string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, fe.url+"/socket.io/?EIO=4&transport=polling", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Cookie", "SERVERID=relay1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(string(body), `0{"sid":`) {
+		t.Fatalf("handshake with a stale SERVERID=relay1: %s %q, want an Engine.IO open packet", res.Status, body)
+	}
+	got := ""
+	for _, c := range res.Cookies() {
+		if c.Name == "SERVERID" {
+			got = c.Value
+		}
+	}
+	if got != survivor {
+		t.Errorf("handshake with a stale SERVERID=relay1 got SERVERID %q, want %q", got, survivor)
 	}
 }
 
