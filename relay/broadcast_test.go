@@ -178,10 +178,12 @@ func TestStuckClientDoesNotStallOthers(t *testing.T) {
 	payload := strings.Repeat("x", 16<<10)
 	want := `42["big","` + payload + `"]`
 	deadline := time.Now().Add(20 * time.Second)
+	var maxQueued int64 // the largest WebSocket send queue seen in Stats
 	for i := 0; ; i++ {
 		if time.Now().After(deadline) {
 			t.Fatal("stuck client never disconnected")
 		}
+		maxQueued = max(maxQueued, srv.Stats().WebSocketQueuedBytes)
 		if err := srv.Of("/").Volatile().Emit(ctx, "v", i); err != nil {
 			t.Fatal(err)
 		}
@@ -199,6 +201,11 @@ func TestStuckClientDoesNotStallOthers(t *testing.T) {
 			st := srv.Stats()
 			if st.SlowConsumers != 1 || st.DroppedVolatile == 0 {
 				t.Fatalf("stats %+v", st)
+			}
+			// Volatile packets were dropped, so the stuck client's queue
+			// was seen above the volatile threshold at some point.
+			if maxQueued < 256<<10 {
+				t.Fatalf("largest WebSocketQueuedBytes seen %d, want ≥ %d", maxQueued, 256<<10)
 			}
 			return
 		default:

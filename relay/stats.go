@@ -43,6 +43,9 @@ type Stats struct {
 	// PollingQueued is the number of packets waiting for polling clients'
 	// next GET, summed over the clients.
 	PollingQueued int64
+	// WebSocketQueuedBytes is the number of bytes queued for WebSocket
+	// clients and not yet written, summed over the clients.
+	WebSocketQueuedBytes int64
 
 	// Redis is true with Config.Redis; the counters below apply then.
 	Redis bool
@@ -244,6 +247,7 @@ func (srv *Server) Stats() Stats {
 		if s.state == stateOpen {
 			if s.ws != nil {
 				st.WebSocket++
+				st.WebSocketQueuedBytes += int64(s.ws.QueuedBytes())
 			} else if s.poll != nil {
 				st.Polling++
 			}

@@ -15,6 +15,7 @@ type relayCollector struct {
 	sockets, connects, refused, invalidNsp, disconnects         *prometheus.Desc
 	packetsIn, bytesIn, packetsOut, bytesOut                    *prometheus.Desc
 	broadcasts, deliveries, volatileDropped, slowClients, queue *prometheus.Desc
+	wsQueue                                                     *prometheus.Desc
 	redisReceived, redisDropped, redisLost, redisReconnects     *prometheus.Desc
 	redisBroadcasts, redisErrors                                *prometheus.Desc
 }
@@ -48,6 +49,7 @@ func NewRelayCollector(srv *relay.Server) prometheus.Collector {
 		slowClients: d("slow_clients_total",
 			"Clients disconnected for not reading: send queue full, or unwritable for the write timeout."),
 		queue:           d("polling_queued_packets", "Packets waiting for polling clients' next request, all clients together."),
+		wsQueue:         d("websocket_queued_bytes", "Bytes queued for WebSocket clients and not yet written, all clients together."),
 		redisReceived:   d("redis_messages_received_total", "Messages read from the Redis subscription."),
 		redisDropped:    d("redis_messages_dropped_total", "Redis messages dropped because the dispatch queue was full."),
 		redisLost:       d("redis_subscription_lost_total", "Times a Redis subscription connection was lost or stopped answering."),
@@ -63,7 +65,7 @@ func (c *relayCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.ready, c.connections, c.opened, c.upgrades, c.closed,
 		c.sockets, c.connects, c.refused, c.invalidNsp, c.disconnects,
 		c.packetsIn, c.bytesIn, c.packetsOut, c.bytesOut,
-		c.broadcasts, c.deliveries, c.volatileDropped, c.slowClients, c.queue,
+		c.broadcasts, c.deliveries, c.volatileDropped, c.slowClients, c.queue, c.wsQueue,
 		c.redisReceived, c.redisDropped, c.redisLost, c.redisReconnects,
 		c.redisBroadcasts, c.redisErrors,
 	} {
@@ -112,6 +114,7 @@ func (c *relayCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.volatileDropped, st.DroppedVolatile)
 	counter(c.slowClients, st.SlowConsumers)
 	gauge(c.queue, float64(st.PollingQueued))
+	gauge(c.wsQueue, float64(st.WebSocketQueuedBytes))
 	if !st.Redis {
 		return
 	}

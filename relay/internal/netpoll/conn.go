@@ -186,6 +186,13 @@ func (c *Conn) Closed() bool {
 	return c.closed || c.closing
 }
 
+// QueuedBytes returns the bytes queued and not yet written.
+func (c *Conn) QueuedBytes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queued
+}
+
 // writable handles an EPOLLOUT notification.
 func (c *Conn) writable() {
 	c.mu.Lock()
