@@ -20,8 +20,10 @@
 // directly, land on both relays (each relay answers a FETCH_SOCKETS request
 // of the Redis adapter protocol with its own sockets); they receive
 // broadcasts and room emits sent through the sidecar; and when one relay is
-// stopped with SIGTERM, exactly its clients are disconnected, reconnect
-// through the balancer to the other relay and receive again, rooms being
+// stopped with SIGTERM, exactly its clients are disconnected (as many as
+// its own /metrics counted), reconnect through the balancer to the other
+// relay and receive again (with HAProxy, a stale cookie naming the stopped
+// relay is redispatched, and the relay is marked DOWN), rooms being
 // joined anew by the application (a gRPC SocketsJoin), as a real backend
 // would do on connect.
 //
