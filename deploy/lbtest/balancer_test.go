@@ -131,7 +131,7 @@ func startHAProxy(t *testing.T, relays [2]string) *frontend {
 // haproxyStats reads HAProxy's CSV statistics: "proxy/server" → column →
 // value.
 func haproxyStats(url string) (map[string]map[string]string, error) {
-	res, err := http.Get(url)
+	res, err := httpClient.Get(url)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +206,7 @@ func startNginx(t *testing.T, relays [2]string) *frontend {
 		if p.exited() {
 			return fmt.Errorf("nginx exited: %v", p.err)
 		}
-		res, err := http.Get(fe.url + "/")
+		res, err := httpClient.Get(fe.url + "/")
 		if err != nil {
 			return err
 		}

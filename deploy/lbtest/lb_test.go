@@ -303,7 +303,7 @@ func checkStaleCookie(t *testing.T, fe *frontend, survivor string) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Cookie", "SERVERID=relay1")
-	res, err := http.DefaultClient.Do(req)
+	res, err := httpClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +379,7 @@ func startRelay(t *testing.T, bin, name, redisURL string) *relayProc {
 	}
 	r := &relayProc{proc: p, addr: strings.TrimSuffix(line, "/socket.io/")}
 	err = poll(ctx, func() error {
-		res, err := http.Get("http://" + r.addr + "/readyz")
+		res, err := httpClient.Get("http://" + r.addr + "/readyz")
 		if err != nil {
 			return err
 		}
@@ -399,7 +399,7 @@ func startRelay(t *testing.T, bin, name, redisURL string) *relayProc {
 // from its own /metrics.
 func relaySockets(t *testing.T, r *relayProc) int {
 	t.Helper()
-	res, err := http.Get("http://" + r.addr + "/metrics")
+	res, err := httpClient.Get("http://" + r.addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +424,7 @@ func relaySockets(t *testing.T, r *relayProc) int {
 
 func httpStatus(t *testing.T, url string) int {
 	t.Helper()
-	res, err := http.Get(url)
+	res, err := httpClient.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}

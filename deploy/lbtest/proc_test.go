@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,9 @@ import (
 
 // waitTimeout bounds every wait of these tests.
 const waitTimeout = 20 * time.Second
+
+// httpClient is for every HTTP request of the tests: none may hang.
+var httpClient = &http.Client{Timeout: 10 * time.Second}
 
 var (
 	binDir string // made by TestMain, removed after the tests
