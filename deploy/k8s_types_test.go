@@ -47,8 +47,14 @@ type podSpec struct {
 	TerminationGracePeriodSeconds *int                `yaml:"terminationGracePeriodSeconds"`
 	AutomountServiceAccountToken  *bool               `yaml:"automountServiceAccountToken"`
 	SecurityContext               *podSecurityContext `yaml:"securityContext"`
-	InitContainers                []container         `yaml:"initContainers"`
-	Containers                    []container         `yaml:"containers"`
+	TopologySpreadConstraints     []struct {
+		MaxSkew           int           `yaml:"maxSkew"`
+		TopologyKey       string        `yaml:"topologyKey"`
+		WhenUnsatisfiable string        `yaml:"whenUnsatisfiable"`
+		LabelSelector     labelSelector `yaml:"labelSelector"`
+	} `yaml:"topologySpreadConstraints"`
+	InitContainers []container `yaml:"initContainers"`
+	Containers     []container `yaml:"containers"`
 }
 
 type podSecurityContext struct {

@@ -271,6 +271,11 @@ func TestManifestsWiring(t *testing.T) {
 		if !subset(d.Spec.Selector.MatchLabels, d.Spec.Template.Metadata.Labels) {
 			t.Errorf("Deployment %s: selector %v does not select its own pods %v", d.Metadata.Name, d.Spec.Selector.MatchLabels, d.Spec.Template.Metadata.Labels)
 		}
+		for _, c := range d.Spec.Template.Spec.TopologySpreadConstraints {
+			if !subset(c.LabelSelector.MatchLabels, d.Spec.Template.Metadata.Labels) || len(c.LabelSelector.MatchLabels) == 0 {
+				t.Errorf("Deployment %s: topologySpreadConstraint selector %v does not select its own pods", d.Metadata.Name, c.LabelSelector.MatchLabels)
+			}
+		}
 	}
 	for _, s := range m.services {
 		d := podOf(s.Spec.Selector)
