@@ -60,7 +60,9 @@ type Config struct {
 	// shared worker: hand long work to another goroutine.
 	OnEvent func(ctx context.Context, s *Socket, ev Event, ack AckFunc)
 	// OnDisconnect, if set, is called once when a socket leaves its
-	// namespace, with socket.io's reason string (see [Socket] doc).
+	// namespace, with socket.io's reason string (see [Socket] doc). The
+	// socket no longer receives anything; its Rooms still lists the rooms
+	// it was in.
 	OnDisconnect func(s *Socket, reason string)
 
 	// MaxQueueBytes bounds the bytes waiting to be written to one

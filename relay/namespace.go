@@ -47,8 +47,11 @@ func (ns *namespace) remove(sk *Socket) {
 		delete(ns.sockets, sk.id)
 		ns.srv.roomEvent(ns.name, sk.id, true, false)
 	}
-	ns.leaveLocked(sk, sk.rooms)
-	sk.rooms = nil
+	// The socket keeps its room list, so that Rooms() in OnDisconnect
+	// tells which rooms it was in (socket.rooms in Node's "disconnecting").
+	rooms := slices.Clone(sk.rooms)
+	ns.leaveLocked(sk, rooms)
+	sk.rooms = rooms
 	ns.mu.Unlock()
 }
 

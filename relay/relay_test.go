@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -172,5 +173,40 @@ func TestHandshakeAndSocketState(t *testing.T) {
 	}
 	if s.data != "d" {
 		t.Errorf("data %v", s.data)
+	}
+}
+
+// TestSocketIDAtConnectAndRoomsAtDisconnect: OnConnect sees the id the
+// socket gets, and OnDisconnect still sees the rooms the socket was in.
+func TestSocketIDAtConnectAndRoomsAtDisconnect(t *testing.T) {
+	ids := make(chan string, 1)
+	left := make(chan []string, 1)
+	srv, base := testServer(t, Config{
+		OnConnect: func(ctx context.Context, h *Handshake) (ConnectResult, error) {
+			ids <- h.SocketID
+			return ConnectResult{Rooms: []string{"a"}}, nil
+		},
+		OnConnection: func(ctx context.Context, s *Socket) {
+			if got := s.Handshake().SocketID; got != s.ID() {
+				t.Errorf("Handshake().SocketID %q, socket id %q", got, s.ID())
+			}
+			s.Join("b")
+		},
+		OnDisconnect: func(s *Socket, reason string) { left <- s.Rooms() },
+	})
+	c := openWS(t, base)
+	sid := c.connect("/")
+	if got := <-ids; got != sid {
+		t.Fatalf("OnConnect saw socket id %q, CONNECT reply gave %q", got, sid)
+	}
+	c.send("41")
+	rooms := <-left
+	slices.Sort(rooms[1:])
+	if want := []string{sid, "a", "b"}; !slices.Equal(rooms, want) {
+		t.Fatalf("rooms in OnDisconnect %q, want %q", rooms, want)
+	}
+	// The socket is out of every room: an emit to them reaches nobody.
+	if n := len(srv.Of("/").To("a", "b", sid).Sockets()); n != 0 {
+		t.Fatalf("%d sockets still in the rooms", n)
 	}
 }

@@ -437,17 +437,20 @@ func (s *session) connect(name string, auth []byte) {
 	} else {
 		auth = append([]byte(nil), auth...)
 	}
+	id := newSocketID()
 	var res ConnectResult
 	if f := s.srv.cfg.OnConnect; f != nil {
+		h := s.req.handshake(name, auth)
+		h.SocketID = id
 		var err error
-		res, err = f(s.srv.ctx, s.req.handshake(name, auth))
+		res, err = f(s.srv.ctx, h)
 		if err != nil {
 			ns.refused.Add(1)
 			s.refuse(name, err)
 			return
 		}
 	}
-	sk := newSocket(s, ns, auth, res.Data)
+	sk := newSocket(s, ns, id, auth, res.Data)
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()

@@ -17,6 +17,7 @@ import (
 // CONNECT. It must not be modified.
 type Handshake struct {
 	Namespace string          // namespace being joined
+	SocketID  string          // the socket's id (in OnConnect: the id it gets if accepted)
 	Header    http.Header     // headers of the request that opened the connection
 	Query     url.Values      // its query parameters
 	Address   string          // remote address, host:port
@@ -74,8 +75,8 @@ type ackData struct {
 	atts [][]byte
 }
 
-func newSocket(s *session, ns *namespace, auth []byte, data any) *Socket {
-	return &Socket{id: newSocketID(), nsp: ns, sess: s, auth: auth, data: data}
+func newSocket(s *session, ns *namespace, id string, auth []byte, data any) *Socket {
+	return &Socket{id: id, nsp: ns, sess: s, auth: auth, data: data}
 }
 
 // ID returns the socket id, a 20-character base64id distinct from the
@@ -87,7 +88,11 @@ func (sk *Socket) Namespace() string { return sk.nsp.name }
 
 // Handshake returns the connection details. Each call builds a new
 // Handshake (the relay keeps the request compactly, not as maps).
-func (sk *Socket) Handshake() *Handshake { return sk.sess.req.handshake(sk.nsp.name, sk.auth) }
+func (sk *Socket) Handshake() *Handshake {
+	h := sk.sess.req.handshake(sk.nsp.name, sk.auth)
+	h.SocketID = sk.id
+	return h
+}
 
 // Context returns a context cancelled when the socket disconnects. Its
 // values are those of no parent (context.Background).
@@ -139,7 +144,9 @@ func (sk *Socket) SetData(v any) {
 	sk.mu.Unlock()
 }
 
-// Rooms returns the rooms the socket is in, its own id room first.
+// Rooms returns the rooms the socket is in, its own id room first. Once
+// the socket has left its namespace (in [Config.OnDisconnect] and later),
+// it returns the rooms the socket was in when it left.
 func (sk *Socket) Rooms() []string {
 	sk.nsp.mu.RLock()
 	defer sk.nsp.mu.RUnlock()

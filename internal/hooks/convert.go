@@ -14,6 +14,7 @@ import (
 // connectRequest describes h for the backend.
 func connectRequest(h *relay.Handshake, data string) *siorelayv1.ConnectRequest {
 	return &siorelayv1.ConnectRequest{
+		SocketId:  h.SocketID,
 		Namespace: h.Namespace,
 		Auth:      string(h.Auth),
 		Headers:   headerMap(h.Header),

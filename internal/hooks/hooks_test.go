@@ -58,6 +58,9 @@ func TestConnectAllowed(t *testing.T) {
 			r.Transport != "websocket" || !strings.HasPrefix(r.Address, "127.0.0.1:") || r.Secure || r.Data != "" {
 			t.Errorf("connect request = %v", r)
 		}
+		if r.SocketId != cl.ID("c1") {
+			t.Errorf("connect request socket id %q, the client got %q", r.SocketId, cl.ID("c1"))
+		}
 		ev, err := cl.NextEvent(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -316,7 +319,7 @@ func TestDisconnect(t *testing.T) {
 		disc := make(chan *siorelayv1.DisconnectRequest, 2)
 		target, _ := startBackend(t, kind, &backendFuncs{
 			connect: func(ctx context.Context, r *siorelayv1.ConnectRequest) (*siorelayv1.ConnectResponse, error) {
-				return &siorelayv1.ConnectResponse{Allow: true, Data: `{"who":"` + authField(r, "who") + `"}`}, nil
+				return &siorelayv1.ConnectResponse{Allow: true, Rooms: []string{"club"}, Data: `{"who":"` + authField(r, "who") + `"}`}, nil
 			},
 			event: func(ctx context.Context, r *siorelayv1.EventRequest) (*siorelayv1.EventResponse, error) {
 				return &siorelayv1.EventResponse{Disconnect: r.Event == "kick", Emits: []*siorelayv1.SocketEmit{{Event: "bye"}}}, nil
@@ -337,7 +340,7 @@ func TestDisconnect(t *testing.T) {
 		}
 		r := <-disc
 		if r.SocketId != cl.ID("leaver") || r.Namespace != "/" || r.Reason != "client namespace disconnect" ||
-			r.Data != `{"who":"l"}` || !slices.Contains(r.Rooms, r.SocketId) {
+			r.Data != `{"who":"l"}` || !slices.Equal(r.Rooms, []string{r.SocketId, "club"}) {
 			t.Errorf("disconnect request = %v", r)
 		}
 		if err := cl.Emit(ctx, "kicked", "kick"); err != nil {

@@ -115,9 +115,8 @@ func (x *SocketEmit) GetArgs() []*Arg {
 // ConnectRequest describes a client asking to join a namespace.
 type ConnectRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The id the socket will have if allowed (20 characters). Currently
-	// empty: the relay picks the id after Connect answers; use EventRequest's
-	// and DisconnectRequest's socket_id.
+	// The id the socket will have if allowed (20 characters), the same as
+	// in its later EventRequest and DisconnectRequest.
 	SocketId string `protobuf:"bytes,1,opt,name=socket_id,json=socketId,proto3" json:"socket_id,omitempty"`
 	// The namespace, such as "/" or "/admin".
 	Namespace string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
@@ -544,10 +543,9 @@ type DisconnectRequest struct {
 	// disconnect", "transport close", "transport error", "ping timeout",
 	// "parse error", "forced close", "server shutting down".
 	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	// The rooms the socket is in when the relay reports the disconnect: its
-	// own id only, for now (the relay calls the hook after the socket left
-	// its rooms, as Node emits "disconnect"; track joins yourself if you
-	// need them).
+	// The rooms the socket was in when it left, its own id first (as
+	// socket.rooms in Node's "disconnecting" listener). It is no longer in
+	// them: emits to these rooms do not reach it.
 	Rooms []string `protobuf:"bytes,4,rep,name=rooms,proto3" json:"rooms,omitempty"`
 	// The socket's data as set by Connect (a JSON text; empty means none).
 	Data          string `protobuf:"bytes,5,opt,name=data,proto3" json:"data,omitempty"`
