@@ -91,7 +91,7 @@ func TestKustomizationListsEveryManifest(t *testing.T) {
 // binary's flags and the Dockerfile: arguments and SIORELAY_* variables
 // are real flags, listening ports match containerPorts, probes and
 // EXPOSE, probes hit /readyz, /healthz and the gRPC health service, the
-// grace period outlasts preStop plus --shutdown-timeout, and the user is
+// grace period outlasts the drain (--shutdown-delay or a preStop sleep) plus --shutdown-timeout, and the user is
 // the image's non-root one.
 func TestManifestsAgreeWithBinary(t *testing.T) {
 	t.Parallel()
@@ -181,19 +181,28 @@ func TestManifestsAgreeWithBinary(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: --shutdown-timeout: %v", where, err)
 		}
-		preStop := 0
+		// The endpoint is removed while the relay drains: a preStop sleep
+		// or serve's --shutdown-delay (503 on /readyz, still serving).
+		var drain time.Duration
 		if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Sleep != nil {
-			preStop = c.Lifecycle.PreStop.Sleep.Seconds
+			drain = time.Duration(c.Lifecycle.PreStop.Sleep.Seconds) * time.Second
 		}
-		if sc.args.sub == "serve" && preStop == 0 {
-			t.Errorf("%s: no preStop sleep: the endpoint would still get connections after SIGTERM", where)
+		if v := sc.args.value("shutdown-delay"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				t.Fatalf("%s: --shutdown-delay: %v", where, err)
+			}
+			drain += d
+		}
+		if sc.args.sub == "serve" && drain == 0 {
+			t.Errorf("%s: neither --shutdown-delay nor a preStop sleep: the endpoint would still get connections after SIGTERM", where)
 		}
 		grace := 30 // Kubernetes' default
 		if pod.TerminationGracePeriodSeconds != nil {
 			grace = *pod.TerminationGracePeriodSeconds
 		}
-		if need := time.Duration(preStop)*time.Second + timeout; time.Duration(grace)*time.Second <= need {
-			t.Errorf("%s: terminationGracePeriodSeconds %d does not exceed preStop %ds + --shutdown-timeout %s", where, grace, preStop, timeout)
+		if need := drain + timeout; time.Duration(grace)*time.Second <= need {
+			t.Errorf("%s: terminationGracePeriodSeconds %d does not exceed the drain %s + --shutdown-timeout %s", where, grace, drain, timeout)
 		}
 
 		// The image's numeric non-root user.

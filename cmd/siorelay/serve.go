@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/siorelay/siorelay/internal/demo"
@@ -17,7 +18,7 @@ import (
 	"github.com/siorelay/siorelay/relay"
 )
 
-const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s] [--redis URL [--key PREFIX] [--requests-timeout 5s] [--sharded [--subscription-mode dynamic]]] [--metrics=false | --metrics-addr 127.0.0.1:9100]"
+const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s] [--shutdown-delay 0s] [--redis URL [--key PREFIX] [--requests-timeout 5s] [--sharded [--subscription-mode dynamic]]] [--metrics=false | --metrics-addr 127.0.0.1:9100]"
 
 // runServe runs the relay: Socket.IO on --addr, with /healthz and /readyz,
 // until ctx is cancelled; then it shuts down gracefully within
@@ -37,6 +38,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	connectTimeout := fs.Duration("connect-timeout", 45*time.Second, "close connections that join no namespace within this time")
 	maxBuf := fs.Int64("max-http-buffer-size", 1e6, "largest message or polling request body, in bytes")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	shutdownDelay := fs.Duration("shutdown-delay", 0, "on SIGTERM, first keep serving this long with /readyz answering 503, so that load balancers and Kubernetes stop sending new clients before the relay closes the connections (instead of a preStop sleep)")
 	demoPage := fs.Bool("demo", true, "serve the demo chat page at / and the socket.io-client bundle at <path>socket.io(.min).js")
 	demoChat := fs.Bool("demo-chat", false, "broadcast every client's \"chat\" event to all clients of / (lets demo pages chat; any client can then message everyone)")
 	redisURL := fs.String("redis", "", "join the Redis adapter cluster of this Redis: Node socket.io servers with @socket.io/redis-adapter, other relays and emitters (empty: a single server). "+redisaddr.Help)
@@ -102,11 +104,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{err.Error()}
 	}
 	m.registerRelay(srv)
-	return listenAndServe(ctx, srv, *demoPage, *addr, *grpcAddr, *grpcToken, *path, *shutdownTimeout, m, stdout, log)
+	return listenAndServe(ctx, srv, *demoPage, *addr, *grpcAddr, *grpcToken, *path, shutdownTimes{*shutdownTimeout, *shutdownDelay}, m, stdout, log)
 }
 
+// shutdownTimes are the --shutdown-timeout and --shutdown-delay of serve.
+type shutdownTimes struct{ timeout, delay time.Duration }
+
 // listenAndServe opens the listeners and runs serve.
-func listenAndServe(ctx context.Context, srv *relay.Server, withDemo bool, addr, grpcAddr, grpcToken, path string, timeout time.Duration, m *serveMetrics, stdout io.Writer, log *slog.Logger) error {
+func listenAndServe(ctx context.Context, srv *relay.Server, withDemo bool, addr, grpcAddr, grpcToken, path string, st shutdownTimes, m *serveMetrics, stdout io.Writer, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		srv.Shutdown(context.Background())
@@ -128,7 +133,7 @@ func listenAndServe(ctx context.Context, srv *relay.Server, withDemo bool, addr,
 		}
 		g = &grpcEndpoint{srv: gs, ln: gln}
 	}
-	return serve(ctx, ln, srv, g, withDemo, path, timeout, m, stdout, log)
+	return serve(ctx, ln, srv, g, withDemo, path, st, m, stdout, log)
 }
 
 // grpcEndpoint is the optional EmitterService of `serve`.
@@ -137,9 +142,9 @@ type grpcEndpoint struct {
 	ln  net.Listener
 }
 
-// serve runs srv on ln (and g, if not nil) until ctx ends, then shuts down
-// within timeout.
-func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpoint, withDemo bool, path string, timeout time.Duration, m *serveMetrics, stdout io.Writer, log *slog.Logger) error {
+// serve runs srv on ln (and g, if not nil) until ctx ends, then reports
+// not ready for st.delay and shuts down within st.timeout.
+func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpoint, withDemo bool, path string, st shutdownTimes, m *serveMetrics, stdout io.Writer, log *slog.Logger) error {
 	if !strings.HasSuffix(path, "/") {
 		path += "/"
 	}
@@ -151,7 +156,12 @@ func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpo
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
+	var draining atomic.Bool // set during --shutdown-delay
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() {
+			http.Error(w, "not ready (shutting down)", http.StatusServiceUnavailable)
+			return
+		}
 		if !srv.Ready() {
 			http.Error(w, "not ready (shutting down, or Redis subscriptions not live)", http.StatusServiceUnavailable)
 			return
@@ -193,6 +203,14 @@ func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpo
 		return fmt.Errorf("grpc: %w", err)
 	case <-ctx.Done():
 	}
+	if st.delay > 0 {
+		// Still serving, but /readyz says 503: balancers and the
+		// Kubernetes endpoints controller take the relay out first.
+		draining.Store(true)
+		log.Info("draining before shutdown", "delay", st.delay)
+		time.Sleep(st.delay)
+	}
+	timeout := st.timeout
 	log.Info("shutting down", "timeout", timeout)
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()

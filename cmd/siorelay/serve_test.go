@@ -148,6 +148,45 @@ func TestServeHealthAndGracefulShutdown(t *testing.T) {
 	}
 }
 
+// TestServeShutdownDelay: with --shutdown-delay, a terminated relay first
+// answers 503 on /readyz while it still serves its clients and accepts new
+// ones, and closes the connections only after the delay.
+func TestServeShutdownDelay(t *testing.T) {
+	const delay = 1500 * time.Millisecond
+	url, cancel, done := startServe(t, "--addr", "127.0.0.1:0", "--shutdown-delay", delay.String(), "--log-level", "error")
+	base := strings.TrimSuffix(url, "/socket.io/")
+	if code, _ := get(t, base+"/readyz"); code != 200 {
+		t.Fatalf("readyz before SIGTERM: %d", code)
+	}
+	start := time.Now()
+	cancel()
+	for {
+		code, _ := get(t, base+"/readyz")
+		if code == http.StatusServiceUnavailable {
+			break
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("readyz still %d after cancel", code)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Still serving during the delay: a new handshake succeeds.
+	if code, body := get(t, url+"?EIO=4&transport=polling"); code != 200 || !strings.HasPrefix(body, `0{"sid":"`) {
+		t.Fatalf("handshake while draining: %d %q", code, body)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("runServe: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("runServe did not return")
+	}
+	if el := time.Since(start); el < delay {
+		t.Fatalf("runServe returned after %v, before the %v delay", el, delay)
+	}
+}
+
 func TestServeCORS(t *testing.T) {
 	t.Setenv("SIORELAY_CORS_ORIGIN", "http://a.example,http://b.example")
 	url, _, _ := startServe(t, "--addr", "127.0.0.1:0", "--log-level", "error", "--cors-credentials")
