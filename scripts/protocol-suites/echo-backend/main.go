@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -105,8 +104,8 @@ func (b backend) Connect(ctx context.Context, req *siorelayv1.ConnectRequest) (*
 		auth = "{}"
 	}
 	if b.later != nil {
-		room := b.later.send(req.GetNamespace(), auth)
-		return &siorelayv1.ConnectResponse{Allow: true, Rooms: []string{room}}, nil
+		b.later.send(req.GetNamespace(), req.GetSocketId(), auth)
+		return &siorelayv1.ConnectResponse{Allow: true}, nil
 	}
 	return &siorelayv1.ConnectResponse{
 		Allow: true,
@@ -135,34 +134,28 @@ func (b backend) Disconnect(ctx context.Context, req *siorelayv1.DisconnectReque
 	return &siorelayv1.DisconnectResponse{}, nil
 }
 
-// laterAuth sends "auth" some time after Connect has answered, to a room
-// of its own that the socket joined in Connect (ConnectRequest carries no
-// socket id yet). It exists only for the suite's race, see ../RESULTS.md:
-// an "auth" that reaches the suite's client in the same TCP read as the
-// CONNECT reply is lost by the suite.
+// laterAuth sends "auth" some time after Connect has answered, to the
+// socket's own room, through the relay's EmitterService. It exists only
+// for a race in the suite's client, see ../RESULTS.md: an "auth" that
+// reaches the suite's client in the same TCP read as the CONNECT reply is
+// lost by the suite.
 type laterAuth struct {
 	delay   time.Duration
 	emitter siorelayv1.EmitterServiceClient
 	log     *slog.Logger
-	n       atomic.Uint64
 }
 
-// send schedules "auth" and returns the room the socket must join.
-func (l *laterAuth) send(nsp, auth string) string {
-	room := fmt.Sprintf("echo-backend:auth:%d", l.n.Add(1))
+// send schedules "auth" for socket sid of namespace nsp.
+func (l *laterAuth) send(nsp, sid, auth string) {
 	time.AfterFunc(l.delay, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		target := &siorelayv1.Target{Namespace: nsp, Rooms: []string{room}}
+		target := &siorelayv1.Target{Namespace: nsp, Rooms: []string{sid}}
 		_, err := l.emitter.Emit(ctx, &siorelayv1.EmitRequest{Target: target, Event: "auth", Args: []*siorelayv1.Arg{jsonArg(auth)}})
-		if err == nil {
-			_, err = l.emitter.SocketsLeave(ctx, &siorelayv1.SocketsLeaveRequest{Target: target, Rooms: []string{room}})
-		}
 		if err != nil {
-			l.log.Error("auth emit", "room", room, "err", err)
+			l.log.Error("auth emit", "sid", sid, "err", err)
 		}
 	})
-	return room
 }
 
 func jsonArg(text string) *siorelayv1.Arg {

@@ -151,14 +151,8 @@ func (r recordingEmitter) Emit(ctx context.Context, req *siorelayv1.EmitRequest)
 	return &siorelayv1.EmitResponse{}, nil
 }
 
-func (r recordingEmitter) SocketsLeave(ctx context.Context, req *siorelayv1.SocketsLeaveRequest) (*siorelayv1.SocketsLeaveResponse, error) {
-	r.calls <- req
-	return &siorelayv1.SocketsLeaveResponse{}, nil
-}
-
-// TestAuthDelay checks --auth-delay: Connect puts the socket in a room of
-// its own and "auth" reaches that room later through the EmitterService,
-// after which the room is left.
+// TestAuthDelay checks --auth-delay: Connect answers with no emits and
+// "auth" goes to the socket's own room later, through the EmitterService.
 func TestAuthDelay(t *testing.T) {
 	ln := bufconn.Listen(1 << 20)
 	gs := grpc.NewServer()
@@ -176,18 +170,16 @@ func TestAuthDelay(t *testing.T) {
 	b := testBackend
 	b.later = &laterAuth{delay: time.Millisecond, emitter: siorelayv1.NewEmitterServiceClient(cc), log: b.log}
 
-	resp, err := b.Connect(context.Background(), &siorelayv1.ConnectRequest{Namespace: "/custom", Auth: `{"token":"abc"}`})
+	resp, err := b.Connect(context.Background(), &siorelayv1.ConnectRequest{SocketId: "sid1", Namespace: "/custom", Auth: `{"token":"abc"}`})
 	if err != nil {
 		t.Fatal(err)
 	}
-	room := "echo-backend:auth:1"
-	if d := cmp.Diff(&siorelayv1.ConnectResponse{Allow: true, Rooms: []string{room}}, resp, protocmp.Transform()); d != "" {
+	if d := cmp.Diff(&siorelayv1.ConnectResponse{Allow: true}, resp, protocmp.Transform()); d != "" {
 		t.Fatalf("Connect (-want +got):\n%s", d)
 	}
-	target := &siorelayv1.Target{Namespace: "/custom", Rooms: []string{room}}
+	target := &siorelayv1.Target{Namespace: "/custom", Rooms: []string{"sid1"}}
 	want := []proto.Message{
 		&siorelayv1.EmitRequest{Target: target, Event: "auth", Args: []*siorelayv1.Arg{jsonArg(`{"token":"abc"}`)}},
-		&siorelayv1.SocketsLeaveRequest{Target: target, Rooms: []string{room}},
 	}
 	for i, w := range want {
 		select {
