@@ -18,7 +18,7 @@ import (
 	"github.com/siorelay/siorelay/relay"
 )
 
-const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s] [--shutdown-delay 0s] [--redis URL [--key PREFIX] [--requests-timeout 5s] [--sharded [--subscription-mode dynamic]]] [--metrics=false | --metrics-addr 127.0.0.1:9100]"
+const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s] [--shutdown-delay 0s] [--redis URL [--key PREFIX] [--requests-timeout 5s] [--sharded [--subscription-mode dynamic]]] [--hook NSP=URL]... [--hook-events LIST] [--jwt-secret S | --jwt-public-key F | --jwt-jwks-url U] [--metrics=false | --metrics-addr 127.0.0.1:9100]"
 
 // runServe runs the relay: Socket.IO on --addr, with /healthz and /readyz,
 // until ctx is cancelled; then it shuts down gracefully within
