@@ -58,13 +58,9 @@ const handlers = {
     if (req.event === "join") { // socket.emit("join", "games", ack)
       const room = args[0];
       if (typeof room !== "string" || !ROOM_NAME.test(room)) return { ack: [arg({ ok: false, error: "bad room name" })] };
-      const current = chatRooms(req.rooms);
-      if (current.length) await nsp.to(current).except(req.socketId).emit("left", { name });
-      return {
-        join: [`room:${room}`],
-        leave: current.filter((r) => r !== `room:${room}`),
-        ack: [arg({ ok: true, room })],
-      };
+      const leaving = chatRooms(req.rooms).filter((r) => r !== `room:${room}`);
+      if (leaving.length) await nsp.to(leaving).except(req.socketId).emit("left", { name });
+      return { join: [`room:${room}`], leave: leaving, ack: [arg({ ok: true, room })] };
     }
 
     if (req.event === "chat") { // socket.emit("chat", "hello", ack)

@@ -81,14 +81,10 @@ class Chat(pb_grpc.BackendServiceServicer):
             room = args[0] if args else None
             if not isinstance(room, str) or not ROOM_NAME.match(room):
                 return pb.EventResponse(ack=[arg({"ok": False, "error": "bad room name"})])
-            current = chat_rooms(req.rooms)
-            if current:
-                self.io.of(req.namespace).to(current).except_(req.socket_id).emit("left", {"name": name})
-            return pb.EventResponse(
-                join=["room:" + room],
-                leave=[r for r in current if r != "room:" + room],
-                ack=[arg({"ok": True, "room": room})],
-            )
+            leaving = [r for r in chat_rooms(req.rooms) if r != "room:" + room]
+            if leaving:
+                self.io.of(req.namespace).to(leaving).except_(req.socket_id).emit("left", {"name": name})
+            return pb.EventResponse(join=["room:" + room], leave=leaving, ack=[arg({"ok": True, "room": room})])
 
         if req.event == "chat":  # socket.emit("chat", "hello", ack)
             text = args[0] if args else None

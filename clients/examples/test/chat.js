@@ -67,6 +67,8 @@ export function chatTests(name, startBackend) {
       assert.deepEqual(await alice.waitFor("left"), [{ name: "carol" }]);
       assert.deepEqual(await bob.waitFor("left"), [{ name: "carol" }]);
       assert.deepEqual(await carol.emitWithAck("join", "No Such Room!"), { ok: false, error: "bad room name" });
+      // Joining the room it is in changes nothing and tells nobody.
+      assert.deepEqual(await carol.emitWithAck("join", "games"), { ok: true, room: "games" });
     });
 
     await t.test("chat reaches the rest of the sender's room only", async () => {
@@ -85,6 +87,7 @@ export function chatTests(name, startBackend) {
       assert.deepEqual(alice.received("chat"), [[{ from: "bob", room: "lobby", text: "hello alice" }]]);
       assert.deepEqual(bob.received("chat"), [[{ from: "alice", room: "lobby", text: "hi lobby" }]]);
       assert.deepEqual(dave.received("chat"), []);
+      assert.deepEqual(alice.received("left"), [[{ name: "carol" }], [{ name: "dave" }]]);
     });
 
     await t.test("bad input and unknown events are acked with an error", async () => {
