@@ -33,7 +33,7 @@ test-demo-e2e: ## The demo page in headless Chromium (Debian package chromium): 
 	cd $(DEMO_E2E_DIR) && npm ci --no-audit --no-fund --silent
 	cd $(DEMO_E2E_DIR) && SIORELAY_BIN=$(CURDIR)/$(DEMO_E2E_BIN) SCREENSHOT_DIR=$(CURDIR)/.tmp/demo-e2e npm test
 
-protocol-suites: ## Public engine.io/socket.io protocol suites against the relay (EIO_SUITE=… SIO_SUITE=… [SERVER=echo]; see scripts/protocol-suites)
+protocol-suites: ## Public engine.io/socket.io protocol suites against the relay (EIO_SUITE=… SIO_SUITE=… [SERVER=hooks [HOOK=http]|echo] [RUNS=N]; see scripts/protocol-suites)
 	scripts/protocol-suites/run.sh
 
 protocol-diff: deps-compat ## Same raw exchanges against Node socket.io 4.8.4 and the relay (echo hooks), diffed
