@@ -97,6 +97,11 @@ func (srv *Server) lookup(sid string) *session {
 	srv.mu.RLock()
 	s := srv.sessions[sid]
 	srv.mu.RUnlock()
+	if s != nil && s.pongOverdue() {
+		// The wheel fires up to half a tick late; the deadline is exact.
+		s.close(reasonPingTimeout)
+		return nil
+	}
 	return s
 }
 

@@ -188,6 +188,16 @@ func (s *session) onHeartbeat() {
 	_ = c.Send(pingFrame, false)
 }
 
+// pongOverdue reports whether a pong was due and its deadline has passed,
+// even if the timer wheel has not fired yet: a request that comes after
+// the deadline must find the session closed, as with engine.io.
+func (s *session) pongOverdue() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// While a pong is awaited, s.timer is due at the ping timeout.
+	return s.state == stateOpen && s.waitingPong && s.srv.wheel.Passed(&s.timer)
+}
+
 func (s *session) onConnectTimeout() {
 	s.mu.Lock()
 	idle := s.state == stateOpen && len(s.sockets) == 0

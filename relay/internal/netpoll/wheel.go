@@ -80,6 +80,15 @@ func (w *Wheel) ScheduleFromDue(t *Timer, d time.Duration) {
 	w.mu.Unlock()
 }
 
+// Passed reports whether the time t was last scheduled for has come,
+// whether or not the wheel has run F yet (it runs up to half a tick late).
+func (w *Wheel) Passed(t *Timer) bool {
+	now := int64(time.Since(w.start))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return t.when <= now
+}
+
 // Stop cancels t. It does not wait for a running F.
 func (w *Wheel) Stop(t *Timer) {
 	w.mu.Lock()

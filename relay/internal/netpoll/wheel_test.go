@@ -93,3 +93,26 @@ func TestWheelScheduleFromDue(t *testing.T) {
 		t.Fatalf("after a stall the timer fired after %v, want ≥ 20ms", el)
 	}
 }
+
+// TestWheelPassed: Passed tells that a timer's time has come before the
+// wheel's coarse tick runs it.
+func TestWheelPassed(t *testing.T) {
+	w := NewWheel(time.Hour, 2*time.Hour) // F never runs during the test
+	defer w.Close()
+	tm := &Timer{F: func() { t.Error("F ran") }}
+	w.Schedule(tm, 20*time.Millisecond)
+	if w.Passed(tm) {
+		t.Fatal("Passed right after Schedule")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !w.Passed(tm) {
+		if time.Now().After(deadline) {
+			t.Fatal("Passed still false 5s after a 20ms schedule")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	w.Schedule(tm, time.Minute)
+	if w.Passed(tm) {
+		t.Fatal("Passed after rescheduling a minute ahead")
+	}
+}
