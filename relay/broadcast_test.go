@@ -199,7 +199,7 @@ func TestStuckClientDoesNotStallOthers(t *testing.T) {
 				t.Fatalf("stuck client reason %q", r)
 			}
 			st := srv.Stats()
-			if st.SlowConsumers != 1 || st.DroppedVolatile == 0 {
+			if st.SlowConsumers != 1 || st.WriteTimeouts != 0 || st.DroppedVolatile == 0 {
 				t.Fatalf("stats %+v", st)
 			}
 			// Volatile packets were dropped, so the stuck client's queue
@@ -216,4 +216,50 @@ func TestStuckClientDoesNotStallOthers(t *testing.T) {
 func itoaInt(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
+}
+
+// TestWriteTimeoutDisconnects: a client that stops reading while its
+// queue is under the limit is disconnected by the write timeout, and
+// counted as such.
+func TestWriteTimeoutDisconnects(t *testing.T) {
+	reasons := make(chan string, 1)
+	srv, base := testServer(t, Config{
+		MaxQueueBytes: 256 << 20, // only the write timeout applies
+		WriteTimeout:  300 * time.Millisecond,
+		OnDisconnect:  func(s *Socket, reason string) { reasons <- reason },
+	})
+	stuck := openWS(t, base)
+	stuck.connect("/")
+	ctx := context.Background()
+	payload := strings.Repeat("x", 64<<10)
+	// Fill the kernel's socket buffers (a few MB on loopback) until the
+	// relay holds megabytes it cannot write, then wait for the timeout.
+	deadline := time.Now().Add(20 * time.Second)
+	var reason string
+	for reason == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("stuck client not disconnected by the write timeout")
+		}
+		select {
+		case reason = <-reasons:
+			continue
+		default:
+		}
+		if srv.Stats().WebSocketQueuedBytes < 16<<20 {
+			if err := srv.Of("/").Emit(ctx, "big", payload); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		select {
+		case reason = <-reasons:
+		case <-time.After(time.Until(deadline)):
+		}
+	}
+	if reason != "transport error" {
+		t.Fatalf("reason %q", reason)
+	}
+	if st := srv.Stats(); st.SlowConsumers != 1 || st.WriteTimeouts != 1 {
+		t.Fatalf("SlowConsumers %d, WriteTimeouts %d; want 1, 1", st.SlowConsumers, st.WriteTimeouts)
+	}
 }

@@ -35,6 +35,7 @@ type Server struct {
 	traffic         traffic
 	droppedVolatile atomic.Int64 // polling clients only; netpoll counts WebSocket ones
 	slowConsumers   atomic.Int64
+	writeTimeouts   atomic.Int64 // the slowConsumers closed by the write timeout
 	openedPolling   atomic.Int64
 	openedWebSocket atomic.Int64
 	upgrades        atomic.Int64

@@ -384,6 +384,9 @@ func (s *session) HandleClose(c *netpoll.Conn, err error) {
 	}
 	if errors.Is(err, netpoll.ErrSlowConsumer) {
 		s.srv.slowConsumers.Add(1)
+		if errors.Is(err, netpoll.ErrWriteTimeout) {
+			s.srv.writeTimeouts.Add(1)
+		}
 	}
 	s.close(reason)
 }

@@ -39,6 +39,7 @@ type Stats struct {
 	Deliveries      int64 // packets queued to sockets by broadcasts
 	DroppedVolatile int64 // volatile packets not queued: the client's queue was over Config.VolatileQueueBytes, or no polling GET was waiting
 	SlowConsumers   int64 // clients disconnected for not reading: send queue over Config.MaxQueueBytes or Config.MaxPollingQueue, or unwritable for Config.WriteTimeout
+	WriteTimeouts   int64 // the SlowConsumers disconnected by Config.WriteTimeout (the others: queue full)
 
 	// PollingQueued is the number of packets waiting for polling clients'
 	// next GET, summed over the clients.
@@ -226,6 +227,7 @@ func (srv *Server) Stats() Stats {
 		Broadcasts:       srv.bc.broadcasts.Load(),
 		Deliveries:       srv.bc.deliveries.Load(),
 		SlowConsumers:    srv.slowConsumers.Load(),
+		WriteTimeouts:    srv.writeTimeouts.Load(),
 	}
 	// Folded totals first, then the sessions: a session folding meanwhile
 	// is then missed for an instant rather than counted twice.

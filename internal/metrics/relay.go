@@ -47,7 +47,7 @@ func NewRelayCollector(srv *relay.Server) prometheus.Collector {
 		volatileDropped: d("volatile_dropped_total",
 			"Volatile packets not sent: the client's queue was over its volatile threshold, or no polling request was waiting."),
 		slowClients: d("slow_clients_total",
-			"Clients disconnected for not reading: send queue full, or unwritable for the write timeout."),
+			"Clients disconnected for not reading, by reason: queue_full (send queue over its limit) or write_timeout (unwritable for the write timeout).", "reason"),
 		queue:           d("polling_queued_packets", "Packets waiting for polling clients' next request, all clients together."),
 		wsQueue:         d("websocket_queued_bytes", "Bytes queued for WebSocket clients and not yet written, all clients together."),
 		redisReceived:   d("redis_messages_received_total", "Messages read from the Redis subscription."),
@@ -112,7 +112,8 @@ func (c *relayCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.broadcasts, st.Broadcasts)
 	counter(c.deliveries, st.Deliveries)
 	counter(c.volatileDropped, st.DroppedVolatile)
-	counter(c.slowClients, st.SlowConsumers)
+	counter(c.slowClients, st.SlowConsumers-st.WriteTimeouts, "queue_full")
+	counter(c.slowClients, st.WriteTimeouts, "write_timeout")
 	gauge(c.queue, float64(st.PollingQueued))
 	gauge(c.wsQueue, float64(st.WebSocketQueuedBytes))
 	if !st.Redis {

@@ -18,6 +18,11 @@ var (
 	// went over its limit or whose socket stayed unwritable past the write
 	// timeout.
 	ErrSlowConsumer = errors.New("netpoll: slow consumer")
+	// ErrWriteTimeout is the close reason of a connection whose socket
+	// stayed unwritable past the write timeout. It is an ErrSlowConsumer
+	// (errors.Is); a queue over its limit closes with ErrSlowConsumer
+	// itself.
+	ErrWriteTimeout = fmt.Errorf("%w: unwritable past the write timeout", ErrSlowConsumer)
 	// ErrPollerClosed is returned by [Poller.Add] after [Poller.Close].
 	ErrPollerClosed = errors.New("netpoll: poller closed")
 )

@@ -498,7 +498,7 @@ func (p *Poller) janitor() {
 		p.mu.RUnlock()
 		for i, c := range stale {
 			p.slow.Add(1)
-			c.Close(ErrSlowConsumer)
+			c.Close(ErrWriteTimeout)
 			stale[i] = nil
 		}
 	}
