@@ -1,6 +1,7 @@
 package hooks_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -114,6 +115,15 @@ func benchForward(b *testing.B, kind string) {
 type benchClient struct {
 	conn net.Conn
 	rw   io.ReadWriter // reads through the handshake's buffered reader
+	bw   *bufio.Writer // one write(2) per frame, as a browser's client does
+}
+
+// write sends one masked text frame in one write.
+func (c *benchClient) write(text string) error {
+	if err := wsutil.WriteClientText(c.bw, []byte(text)); err != nil {
+		return err
+	}
+	return c.bw.Flush()
 }
 
 func dialBench(url string) (*benchClient, error) {
@@ -123,7 +133,7 @@ func dialBench(url string) (*benchClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &benchClient{conn: conn, rw: conn}
+	c := &benchClient{conn: conn, rw: conn, bw: bufio.NewWriterSize(conn, 4096)}
 	if br != nil {
 		// It may hold the Engine.IO open packet already.
 		c.rw = struct {
@@ -134,7 +144,7 @@ func dialBench(url string) (*benchClient, error) {
 	if _, err := c.read(); err != nil { // Engine.IO open
 		return nil, err
 	}
-	if err := wsutil.WriteClientText(conn, []byte("40")); err != nil {
+	if err := c.write("40"); err != nil {
 		return nil, err
 	}
 	msg, err := c.read()
@@ -152,7 +162,7 @@ func (c *benchClient) read() ([]byte, error) {
 			return nil, err
 		}
 		if string(msg) == "2" {
-			if err := wsutil.WriteClientText(c.conn, []byte("3")); err != nil {
+			if err := c.write("3"); err != nil {
 				return nil, err
 			}
 			continue
@@ -169,7 +179,7 @@ func (c *benchClient) run(n int) error {
 	send := func() error {
 		id := strconv.Itoa(next)
 		next++
-		return wsutil.WriteClientText(c.conn, []byte("42"+id+`["ev",`+id+`]`))
+		return c.write("42" + id + `["ev",` + id + `]`)
 	}
 	for next < min(n, benchWindow) {
 		if err := send(); err != nil {
