@@ -257,9 +257,10 @@ func (s *session) handlePost(w http.ResponseWriter, r *http.Request) {
 	if closed {
 		s.close(reasonTransportClose)
 	} else if err != nil {
+		// engine.io decodes an invalid packet as an "error" packet, closes
+		// the session with "parse error" and still answers the POST with
+		// 200 "ok".
 		s.close(reasonParseError)
-		w.WriteHeader(http.StatusBadRequest)
-		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html")
