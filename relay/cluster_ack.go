@@ -100,17 +100,21 @@ func localBroadcastWithAck(srv *Server, ns *namespace, p socketio.Packet, ok boo
 		onAck(first)
 	}
 	registered := targets[:0]
+	queued := 0
 	for _, sk := range targets {
 		if !sk.registerAck(id, handler) {
 			continue
 		}
 		registered = append(registered, sk)
-		if err := sk.sess.send(m, opts.Flags.Volatile); err != nil {
+		ok, err := sk.sess.sendMessage(m, opts.Flags.Volatile, false)
+		if err != nil {
 			sk.dropAck(id)
+		} else if ok {
+			queued++
 		}
 	}
 	if m != nil {
-		srv.countDeliveries(m, len(registered))
+		srv.countDeliveries(m, queued)
 	}
 	if len(registered) > 0 {
 		time.AfterFunc(timeout, func() {

@@ -237,13 +237,6 @@ func (s *session) handlePacket(p engineio.Packet) {
 	}
 }
 
-// send queues an Engine.IO message carrying m, a broadcast. A volatile
-// packet dropped for a slow client is not an error.
-func (s *session) send(m *message, volatile bool) error {
-	_, err := s.sendMessage(m, volatile, false)
-	return err
-}
-
 // sendMessage queues m; direct marks a packet for this session alone,
 // written at once when nothing else is pending (see netpoll.Conn.SendNow).
 // queued is false when a volatile packet was dropped (err is nil then).
