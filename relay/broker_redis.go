@@ -86,7 +86,6 @@ type redisBroker struct {
 	ackReqs  map[string]*ackCollector   // guarded by reqMu; own broadcasts with ack
 
 	cnt       brokerCounters
-	lastDrop  atomic.Int64 // unix nanos of the last drop log line
 	published atomic.Int64
 }
 
@@ -267,7 +266,7 @@ func (b *redisBroker) readLoop() {
 			select {
 			case b.queue <- m:
 			default:
-				b.drop(m)
+				b.cnt.drop(b.log, m.Channel)
 			}
 		case *redis.Subscription:
 			b.confirm(m)
@@ -318,17 +317,6 @@ func (b *redisBroker) restored() {
 	if !since.IsZero() {
 		b.cnt.reconnects.Add(1)
 		b.log.Warn("redis subscription restored", "down_for", time.Since(since).Round(time.Millisecond))
-	}
-}
-
-// drop counts a message the dispatcher had no room for, logging at most
-// once a second.
-func (b *redisBroker) drop(m *redis.Message) {
-	n := b.cnt.dropped.Add(1)
-	now := time.Now().UnixNano()
-	last := b.lastDrop.Load()
-	if now-last >= int64(time.Second) && b.lastDrop.CompareAndSwap(last, now) {
-		b.log.Warn("redis message dropped: dispatch queue full", "channel", m.Channel, "dropped_total", n)
 	}
 }
 

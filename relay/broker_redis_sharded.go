@@ -68,8 +68,7 @@ type shardedBroker struct {
 	ackReqs map[string]*ackCollector               // guarded by reqMu; own broadcasts with ack
 	fetches map[string]chan adapter.ShardedMessage // guarded by reqMu; own FETCH_SOCKETS requests
 
-	cnt      brokerCounters
-	lastDrop atomic.Int64
+	cnt brokerCounters
 }
 
 type shardOp struct {
@@ -336,11 +335,7 @@ func (b *shardedBroker) readLoop(s *shardSub) {
 			select {
 			case b.queue <- m:
 			default:
-				n := b.cnt.dropped.Add(1)
-				now := time.Now().UnixNano()
-				if last := b.lastDrop.Load(); now-last >= int64(time.Second) && b.lastDrop.CompareAndSwap(last, now) {
-					b.log.Warn("redis message dropped: dispatch queue full", "channel", m.Channel, "dropped_total", n)
-				}
+				b.cnt.drop(b.log, m.Channel)
 			}
 		case *redis.Subscription:
 			b.mu.Lock()

@@ -1,8 +1,10 @@
 package relay
 
 import (
+	"log/slog"
 	"slices"
 	"sync/atomic"
+	"time"
 )
 
 // Stats are the counters and gauges of a Server, for monitoring. Counters
@@ -200,6 +202,17 @@ type brokerCounters struct {
 	received, dropped, outages, reconnects atomic.Int64
 	broadcasts                             atomic.Int64
 	publishErrors, subscribeErrors         atomic.Int64
+	lastDrop                               atomic.Int64 // unix nanos of the last drop log line
+}
+
+// drop counts a message from channel that the dispatcher had no room for,
+// logging at most once a second.
+func (c *brokerCounters) drop(log *slog.Logger, channel string) {
+	n := c.dropped.Add(1)
+	now := time.Now().UnixNano()
+	if last := c.lastDrop.Load(); now-last >= int64(time.Second) && c.lastDrop.CompareAndSwap(last, now) {
+		log.Warn("redis message dropped: dispatch queue full", "channel", channel, "dropped_total", n)
+	}
 }
 
 func (c *brokerCounters) stats() brokerStats {
