@@ -23,13 +23,11 @@ import (
 type metricsFlags struct {
 	enabled bool   // serve only: --metrics
 	addr    string // --metrics-addr
-	sidecar bool   // the flags of `emitter`
 }
 
 func registerMetricsFlags(fs *flag.FlagSet) *metricsFlags {
 	f := &metricsFlags{enabled: true}
 	if fs.Name() == "emitter" {
-		f.sidecar = true
 		fs.StringVar(&f.addr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9100 (empty: no metrics)")
 		return f
 	}
