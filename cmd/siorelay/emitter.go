@@ -130,20 +130,14 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// loadToken returns the token from --token or --token-file (not both).
+// loadToken returns the token from --token or --token-file (not both);
+// surrounding whitespace in the file is ignored.
 func loadToken(token, file string) (string, error) {
-	if file == "" {
-		return token, nil
+	t, err := secret("--token", token, file)
+	if err != nil || file == "" {
+		return t, err
 	}
-	if token != "" {
-		return "", usagef("--token and --token-file are mutually exclusive")
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", usagef("--token-file: %v", err)
-	}
-	t := strings.TrimSpace(string(b))
-	if t == "" {
+	if t = strings.TrimSpace(t); t == "" {
 		return "", usagef("--token-file %s is empty", file)
 	}
 	return t, nil

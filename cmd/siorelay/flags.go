@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -109,4 +110,25 @@ func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, usagef("invalid --log-format %q (want text or json)", l.format)
+}
+
+// secret returns a flag's value or the content of its -file variant
+// (without a final newline), refusing both.
+func secret(name, value, file string) (string, error) {
+	if file == "" {
+		return value, nil
+	}
+	if value != "" {
+		return "", usagef("%s and %s-file are mutually exclusive", name, name)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", usagef("%s-file: %v", name, err)
+	}
+	data = bytes.TrimSuffix(data, []byte("\n"))
+	data = bytes.TrimSuffix(data, []byte("\r"))
+	if len(data) == 0 {
+		return "", usagef("%s-file %s is empty", name, file)
+	}
+	return string(data), nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"log/slog"
@@ -257,27 +256,6 @@ func (h *hookFlags) verifier(set map[string]bool, log *slog.Logger) (*jwtauth.Ve
 		}
 	}
 	return v, nil
-}
-
-// secret returns a flag's value or the content of its -file variant
-// (without a final newline), refusing both.
-func secret(name, value, file string) (string, error) {
-	if file == "" {
-		return value, nil
-	}
-	if value != "" {
-		return "", usagef("%s and %s-file are exclusive", name, name)
-	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return "", usagef("%s-file: %v", name, err)
-	}
-	data = bytes.TrimSuffix(data, []byte("\n"))
-	data = bytes.TrimSuffix(data, []byte("\r"))
-	if len(data) == 0 {
-		return "", usagef("%s-file %s is empty", name, file)
-	}
-	return string(data), nil
 }
 
 func chainConnection(first, then func(context.Context, *relay.Socket)) func(context.Context, *relay.Socket) {
