@@ -109,9 +109,6 @@ func (c Config) withDefaults() (Config, error) {
 		if err := checkPattern(r.Namespace); err != nil {
 			return c, err
 		}
-		if _, err := parseTarget(r.Target); err != nil {
-			return c, err
-		}
 	}
 	if c.Events != nil {
 		for _, e := range c.Events {

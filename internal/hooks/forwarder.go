@@ -80,7 +80,11 @@ func New(cfg Config) (*Forwarder, error) {
 	for _, r := range cfg.Routes {
 		b := byTarget[r.Target]
 		if b == nil {
-			t, _ := parseTarget(r.Target) // checked by withDefaults
+			t, err := parseTarget(r.Target)
+			if err != nil {
+				f.closeBackends()
+				return nil, err
+			}
 			if t.kind == "grpc" {
 				gb, err := newGRPCBackend(t, &cfg)
 				if err != nil {
