@@ -78,10 +78,11 @@ func newReqInfo(r *http.Request) *reqInfo {
 	}
 }
 
-// handshake builds the Handshake of a socket joining nsp with auth.
-func (ri *reqInfo) handshake(nsp string, auth []byte) *Handshake {
+// handshake builds the Handshake of socket id joining nsp with auth.
+func (ri *reqInfo) handshake(nsp, id string, auth []byte) *Handshake {
 	h := &Handshake{
 		Namespace: nsp,
+		SocketID:  id,
 		Address:   ri.address,
 		Time:      ri.time,
 		URL:       ri.url,
@@ -446,10 +447,8 @@ func (s *session) connect(name string, auth []byte) {
 	id := newSocketID()
 	var res ConnectResult
 	if f := s.srv.cfg.OnConnect; f != nil {
-		h := s.req.handshake(name, auth)
-		h.SocketID = id
 		var err error
-		res, err = f(s.srv.ctx, h)
+		res, err = f(s.srv.ctx, s.req.handshake(name, id, auth))
 		if err != nil {
 			ns.refused.Add(1)
 			s.refuse(name, err)

@@ -88,11 +88,7 @@ func (sk *Socket) Namespace() string { return sk.nsp.name }
 
 // Handshake returns the connection details. Each call builds a new
 // Handshake (the relay keeps the request compactly, not as maps).
-func (sk *Socket) Handshake() *Handshake {
-	h := sk.sess.req.handshake(sk.nsp.name, sk.auth)
-	h.SocketID = sk.id
-	return h
-}
+func (sk *Socket) Handshake() *Handshake { return sk.sess.req.handshake(sk.nsp.name, sk.id, sk.auth) }
 
 // Context returns a context cancelled when the socket disconnects. Its
 // values are those of no parent (context.Background).
