@@ -192,12 +192,45 @@ class QueueSink {
 }
 
 /**
+ * The builder methods shared by Emitter, Batch and EmitStream: each starts
+ * from the object's own operator (this._op).
+ */
+class Targeting {
+  to(room) {
+    return this._op.to(room);
+  }
+  in(room) {
+    return this._op.in(room);
+  }
+  except(room) {
+    return this._op.except(room);
+  }
+  get volatile() {
+    return this._op.volatile;
+  }
+  compress(compress) {
+    return this._op.compress(compress);
+  }
+  emit(event, ...args) {
+    return this._op.emit(event, ...args);
+  }
+}
+
+/** What Batch and EmitStream share: of() queues on the same object. */
+class Queue extends Targeting {
+  of(nsp) {
+    return new BroadcastOperator(new QueueSink(this), normalizeNamespace(nsp));
+  }
+}
+
+/**
  * Emitter sends to the clients of one namespace ("/" unless made by of()).
  * Construct it once per process; of() derives emitters that share its
  * connection.
  */
-export class Emitter {
+export class Emitter extends Targeting {
   constructor(address, opts = {}) {
+    super();
     if (typeof address !== "string" || address === "") {
       throw new TypeError("siorelay: Emitter needs a server address such as 127.0.0.1:50051");
     }
@@ -217,24 +250,6 @@ export class Emitter {
     return e;
   }
 
-  to(room) {
-    return this._op.to(room);
-  }
-  in(room) {
-    return this._op.in(room);
-  }
-  except(room) {
-    return this._op.except(room);
-  }
-  get volatile() {
-    return this._op.volatile;
-  }
-  compress(compress) {
-    return this._op.compress(compress);
-  }
-  emit(event, ...args) {
-    return this._op.emit(event, ...args);
-  }
   socketsJoin(rooms) {
     return this._op.socketsJoin(rooms);
   }
@@ -281,9 +296,10 @@ export class Emitter {
  * EmitBatch call. The server validates the batch as a whole: either every
  * event is published, in order, or none is.
  */
-export class Batch {
+export class Batch extends Queue {
   /** @internal */
   constructor(conn, nsp) {
+    super();
     this._conn = conn;
     this._events = [];
     this._op = new BroadcastOperator(new QueueSink(this), nsp);
@@ -294,27 +310,6 @@ export class Batch {
   }
   get length() {
     return this._events.length;
-  }
-  of(nsp) {
-    return new BroadcastOperator(new QueueSink(this), normalizeNamespace(nsp));
-  }
-  to(room) {
-    return this._op.to(room);
-  }
-  in(room) {
-    return this._op.in(room);
-  }
-  except(room) {
-    return this._op.except(room);
-  }
-  get volatile() {
-    return this._op.volatile;
-  }
-  compress(compress) {
-    return this._op.compress(compress);
-  }
-  emit(event, ...args) {
-    return this._op.emit(event, ...args);
   }
   /** Sends the queued events and empties the batch; resolves with the count published. */
   async send() {
@@ -333,9 +328,10 @@ export class Batch {
  * resolves with the number of events the server published; if the server
  * ended the stream with an error, end() rejects with it.
  */
-export class EmitStream {
+export class EmitStream extends Queue {
   /** @internal */
   constructor(conn, nsp, opts) {
+    super();
     this._conn = conn;
     this._nsp = nsp;
     this._per = opts.eventsPerMessage ?? 100;
@@ -378,27 +374,6 @@ export class EmitStream {
       () => {},
     );
     return Promise.race([new Promise((resolve) => this._call.once("drain", resolve)), settled]);
-  }
-  of(nsp) {
-    return new BroadcastOperator(new QueueSink(this), normalizeNamespace(nsp));
-  }
-  to(room) {
-    return this._op.to(room);
-  }
-  in(room) {
-    return this._op.in(room);
-  }
-  except(room) {
-    return this._op.except(room);
-  }
-  get volatile() {
-    return this._op.volatile;
-  }
-  compress(compress) {
-    return this._op.compress(compress);
-  }
-  emit(event, ...args) {
-    return this._op.emit(event, ...args);
   }
   /** Flushes, closes the sending side and resolves with the published count. */
   async end() {
