@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -588,22 +587,13 @@ func (b *shardedBroker) onServerSideEmit(nsp string, msg adapter.ShardedMessage)
 	if err != nil {
 		return
 	}
-	var all []json.RawMessage
-	if json.Unmarshal(js, &all) != nil || len(all) == 0 {
+	ev, ok := serverSideEvent(js)
+	if !ok {
 		return
 	}
-	var name string
-	if json.Unmarshal(all[0], &name) != nil {
-		return
-	}
-	ev := Event{Name: name, Args: all[1:]}
 	var ack AckFunc
 	if msg.RequestID != "" {
-		var done atomic.Bool
-		ack = func(args ...any) error {
-			if done.Swap(true) {
-				return ErrAckCalledTwice
-			}
+		ack = ackOnce(func(args []any) error {
 			var packet []byte
 			if len(args) > 0 {
 				texts, atts, err := encodeArgs(args[:1])
@@ -619,7 +609,7 @@ func (b *shardedBroker) onServerSideEmit(nsp string, msg adapter.ShardedMessage)
 				return err
 			}
 			return b.spublish(b.ctx, adapter.ShardedRoomChannel(b.prefix, nsp, msg.UID), res)
-		}
+		})
 	}
 	if !b.trackGo() {
 		return

@@ -145,22 +145,13 @@ func (b *redisBroker) onServerSideEmit(nsp string, req adapter.Request) {
 	if hook == nil {
 		return
 	}
-	var all []json.RawMessage
-	if err := json.Unmarshal(req.Data, &all); err != nil || len(all) == 0 {
+	ev, ok := serverSideEvent(req.Data)
+	if !ok {
 		return
 	}
-	var name string
-	if json.Unmarshal(all[0], &name) != nil {
-		return
-	}
-	ev := Event{Name: name, Args: all[1:]}
 	var ack AckFunc
 	if req.RequestID != "" {
-		var done atomic.Bool
-		ack = func(args ...any) error {
-			if done.Swap(true) {
-				return ErrAckCalledTwice
-			}
+		ack = ackOnce(func(args []any) error {
 			var data json.RawMessage
 			if len(args) > 0 {
 				texts, _, err := encodeArgs(args[:1])
@@ -171,7 +162,7 @@ func (b *redisBroker) onServerSideEmit(nsp string, req adapter.Request) {
 			}
 			// Always the shared channel, as Node does for these answers.
 			return b.publish(b.ctx, adapter.ResponseChannel(b.key, nsp), adapter.AppendServerSideEmitResponse(nil, req.RequestID, data))
-		}
+		})
 	}
 	if !b.track() {
 		return
@@ -180,6 +171,32 @@ func (b *redisBroker) onServerSideEmit(nsp string, req adapter.Request) {
 		defer b.wg.Done()
 		hook(b.ctx, nsp, ev, ack)
 	}()
+}
+
+// serverSideEvent decodes the arguments of a server-side emit, the JSON
+// array ["event", args...].
+func serverSideEvent(js []byte) (Event, bool) {
+	var all []json.RawMessage
+	if err := json.Unmarshal(js, &all); err != nil || len(all) == 0 {
+		return Event{}, false
+	}
+	var name string
+	if json.Unmarshal(all[0], &name) != nil {
+		return Event{}, false
+	}
+	return Event{Name: name, Args: all[1:]}, true
+}
+
+// ackOnce returns an AckFunc that calls send with its arguments the first
+// time and returns ErrAckCalledTwice after that.
+func ackOnce(send func(args []any) error) AckFunc {
+	var done atomic.Bool
+	return func(args ...any) error {
+		if done.Swap(true) {
+			return ErrAckCalledTwice
+		}
+		return send(args)
+	}
 }
 
 // clusterRequest is a request of this server waiting for answers.

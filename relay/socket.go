@@ -308,18 +308,13 @@ func (sk *Socket) onEvent(p socketio.Packet) {
 	var ack AckFunc
 	if p.HasID {
 		id := p.ID
-		var once sync.Once
-		ack = func(args ...any) error {
-			err := ErrAckCalledTwice
-			once.Do(func() {
-				var pk socketio.Packet
-				pk, err = ackPacket(sk.nsp.name, id, args)
-				if err == nil {
-					err = sk.sess.sendPacket(pk)
-				}
-			})
-			return err
-		}
+		ack = ackOnce(func(args []any) error {
+			pk, err := ackPacket(sk.nsp.name, id, args)
+			if err != nil {
+				return err
+			}
+			return sk.sess.sendPacket(pk)
+		})
 	}
 	f(sk.Context(), sk, ev, ack)
 }
