@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/siorelay/siorelay/emitter"
 	"github.com/siorelay/siorelay/internal/nodetest"
 	"github.com/siorelay/siorelay/internal/redistest"
@@ -26,9 +28,11 @@ var benchS = strings.Repeat("abcdefghij", 10)
 
 // BenchmarkVersusNode publishes the same events with @socket.io/redis-emitter
 // (node-redis) and with this package into one fresh redis-server, with 1 and
-// with 128 publishes in flight, and reports both rates and their ratio. Run
-// it with `make bench-emitter`; b.N is ignored (each side publishes
-// `events` messages after a warm-up).
+// with 128 publishes in flight, and reports the rates and their ratios: the
+// Emitter on a client with go-redis's default dialer ("go") and on one whose
+// connections come from SpinDialer ("spin"). Run it with `make
+// bench-emitter`; b.N is ignored (each side publishes `events` messages
+// after a warm-up).
 func BenchmarkVersusNode(b *testing.B) {
 	const events = 100_000
 	nodetest.Require(b)
@@ -41,13 +45,23 @@ func BenchmarkVersusNode(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	spinRDB := redis.NewClient(&redis.Options{Addr: srv.Addr(), Dialer: (&emitter.SpinDialer{}).DialContext})
+	b.Cleanup(func() { spinRDB.Close() })
+	spin, err := emitter.New(spinRDB, emitter.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, r := range node {
-		goRate := publishRate(b, em, events/10, r.Inflight) // warm-up
-		goRate = publishRate(b, em, events, r.Inflight)
+		publishRate(b, em, events/10, r.Inflight) // warm-up
+		goRate := publishRate(b, em, events, r.Inflight)
+		publishRate(b, spin, events/10, r.Inflight)
+		spinRate := publishRate(b, spin, events, r.Inflight)
 		b.Run(fmt.Sprintf("inflight=%d", r.Inflight), func(b *testing.B) {
 			b.ReportMetric(r.Rate, "node-emits/s")
 			b.ReportMetric(goRate, "go-emits/s")
-			b.ReportMetric(goRate/r.Rate, "ratio")
+			b.ReportMetric(goRate/r.Rate, "go-ratio")
+			b.ReportMetric(spinRate, "spin-emits/s")
+			b.ReportMetric(spinRate/r.Rate, "spin-ratio")
 		})
 	}
 }
