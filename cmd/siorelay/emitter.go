@@ -17,7 +17,7 @@ import (
 	"github.com/siorelay/siorelay/internal/redisaddr"
 )
 
-const emitterSynopsis = "emitter --redis URL [--grpc-addr 127.0.0.1:50051] [--key PREFIX] [--sharded] [--subscription-mode dynamic] [--token T | --token-file F] [--tls-cert F --tls-key F] [--redis-spin 50us] [--health-interval 2s] [--metrics-addr 127.0.0.1:9100] [--log-format text|json] [--log-level info] [--shutdown-timeout 10s]"
+const emitterSynopsis = "emitter --redis URL [--grpc-addr 127.0.0.1:50051] [--key PREFIX] [--sharded] [--subscription-mode dynamic] [--token T | --token-file F] [--tls-cert F --tls-key F] [--health-interval 2s] [--metrics-addr 127.0.0.1:9100] [--log-format text|json] [--log-level info] [--shutdown-timeout 10s]"
 
 // runEmitter runs the gRPC EmitterService sidecar until ctx is cancelled
 // (SIGINT/SIGTERM), then shuts down gracefully within --shutdown-timeout:
@@ -33,7 +33,6 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	tokenFile := fs.String("token-file", "", "read the bearer token from this file (surrounding whitespace is ignored)")
 	tlsCert := fs.String("tls-cert", "", "serve TLS with this PEM certificate (needs --tls-key)")
 	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
-	spin := fs.Duration("redis-spin", 0, "poll this long for Redis's reply before parking (e.g. 50us): lower latency per call when Redis is on this host or a fast link, for CPU; 0 = off")
 	healthInterval := fs.Duration("health-interval", 2*time.Second, "how often Redis is PINGed for the health service (NOT_SERVING while it fails)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long in-flight calls may take to finish at shutdown")
 	mf := registerMetricsFlags(fs)
@@ -67,16 +66,6 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// A call's deadline also bounds its Redis round trip, so that callers
 	// get DeadlineExceeded on time when Redis hangs.
 	ropts.ContextTimeoutEnabled = true
-	if *spin < 0 {
-		return usagef("--redis-spin must not be negative")
-	}
-	if *spin > 0 {
-		nd := &net.Dialer{Timeout: ropts.DialTimeout}
-		if nd.Timeout == 0 {
-			nd = nil // go-redis's defaults
-		}
-		ropts.Dialer = (&emitter.SpinDialer{Spin: *spin, Dialer: nd, TLSConfig: ropts.TLSConfig}).DialContext
-	}
 	rdb, err := redisaddr.New(ropts)
 	if err != nil {
 		return usageError{err.Error()}

@@ -85,7 +85,7 @@ func dialInsecure(t *testing.T, addr string) *grpc.ClientConn {
 }
 
 // TestEmitterSidecar runs the sidecar with flags from the environment and a
-// token file, JSON logs, spinning Redis reads, and checks a publish, auth, health, and a clean
+// token file, JSON logs, and checks a publish, auth, health, and a clean
 // stop on cancel.
 func TestEmitterSidecar(t *testing.T) {
 	rs := redistest.Start(t)
@@ -99,7 +99,6 @@ func TestEmitterSidecar(t *testing.T) {
 	t.Setenv("SIORELAY_KEY", key)
 	t.Setenv("SIORELAY_TOKEN_FILE", tokenFile)
 	t.Setenv("SIORELAY_LOG_FORMAT", "json")
-	t.Setenv("SIORELAY_REDIS_SPIN", "50us")
 	sc := startSidecar(t, "--grpc-addr", "127.0.0.1:0", "--health-interval", "100ms")
 	cc := dialInsecure(t, sc.addr)
 	client := siorelayv1.NewEmitterServiceClient(cc)
@@ -228,8 +227,6 @@ func TestEmitterBadFlags(t *testing.T) {
 		{[]string{"--redis", "ftp://x"}, "redis"},
 		{[]string{"--redis", "redis://127.0.0.1:1", "--subscription-mode", "static"}, "SubscriptionMode needs Sharded"},
 		{[]string{"--redis", "redis://127.0.0.1:1", "extra"}, "unexpected arguments"},
-		{[]string{"--redis", "redis://127.0.0.1:1", "--redis-spin", "-1us"}, "--redis-spin must not be negative"},
-		{[]string{"--redis", "redis://127.0.0.1:1", "--redis-spin", "fast"}, "--redis-spin"},
 	} {
 		code, _, stderr := runCmd(t, append([]string{"emitter"}, tt.args...)...)
 		if code != 2 || !strings.Contains(stderr, tt.want) {
