@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -112,7 +114,18 @@ func waitReady(p *process, addr string, deadline time.Time) error {
 			return fmt.Errorf("%w (%v)", errExited, p.err)
 		}
 		if last = ping(addr); last == nil {
-			return nil
+			// Another process (a test binary running beside this one)
+			// may have started its server on the port between pickPort
+			// and our bind; then ours exits with "Address already in
+			// use" and the PONG came from theirs.
+			pid, err := serverPID(addr)
+			if err == nil && pid == p.cmd.Process.Pid {
+				return nil
+			}
+			last = err
+			if err == nil {
+				last = fmt.Errorf("%s is served by another redis-server (pid %d)", addr, pid)
+			}
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("not answering PING on %s after %v: %v", addr, startTimeout, last)
@@ -137,6 +150,38 @@ func ping(addr string) error {
 		return fmt.Errorf("PING: unexpected reply %q", reply)
 	}
 	return nil
+}
+
+// serverPID asks the server at addr for its process id (INFO server).
+func serverPID(addr string) (int, error) {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("INFO server\r\n")); err != nil {
+		return 0, err
+	}
+	r := bufio.NewReader(c)
+	head, err := r.ReadString('\n')
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(strings.TrimRight(head, "\r\n"), "$"))
+	if err != nil || !strings.HasPrefix(head, "$") {
+		return 0, fmt.Errorf("INFO server: unexpected reply %q", head)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), "process_id:"); ok {
+			return strconv.Atoi(v)
+		}
+	}
+	return 0, errors.New("INFO server: no process_id")
 }
 
 // rawCommand sends one inline command on a fresh connection and returns the

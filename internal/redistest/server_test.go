@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -179,10 +181,16 @@ func assertGone(t *testing.T, pid int) {
 	}
 }
 
+// TestParallelStarts starts servers in parallel subtests and checks that
+// no two live servers share an address and that each answers as the
+// process that was started (not a server of another test binary that took
+// the port first). A port may be handed out again once its server stopped.
 func TestParallelStarts(t *testing.T) {
 	t.Parallel()
 	const n = 8
-	addrs := make(chan string, n)
+	var mu sync.Mutex
+	live := map[string]bool{}
+	started := 0
 	t.Run("group", func(t *testing.T) {
 		for range n {
 			t.Run("server", func(t *testing.T) {
@@ -191,20 +199,24 @@ func TestParallelStarts(t *testing.T) {
 				if err := s.Client(t).Ping(context.Background()).Err(); err != nil {
 					t.Fatal(err)
 				}
-				addrs <- s.Addr()
+				if pid, err := serverPID(s.Addr()); err != nil || pid != s.PID() {
+					t.Errorf("%s answers as pid %d (%v), started as %d", s.Addr(), pid, err, s.PID())
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if live[s.Addr()] {
+					t.Errorf("address %s handed to two live servers", s.Addr())
+				}
+				live[s.Addr()] = true
+				started++
+				addr := s.Addr()
+				// Runs before Start's own cleanup stops the server.
+				t.Cleanup(func() { mu.Lock(); delete(live, addr); mu.Unlock() })
 			})
 		}
 	})
-	close(addrs)
-	seen := map[string]bool{}
-	for a := range addrs {
-		if seen[a] {
-			t.Errorf("address %s handed to two servers", a)
-		}
-		seen[a] = true
-	}
-	if len(seen) != n {
-		t.Errorf("got %d servers, want %d", len(seen), n)
+	if started != n {
+		t.Errorf("started %d servers, want %d", started, n)
 	}
 }
 
@@ -311,5 +323,31 @@ func TestRestartOnTakenPortFails(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("Fatal message does not contain %q:\n%s", want, msg)
 		}
+	}
+}
+
+// TestStartOnTakenPort starts a redis-server on a port another server
+// already serves: readiness must not take the other server's PONG for its
+// own, and must report the exit that the retry in startServer looks for.
+func TestStartOnTakenPort(t *testing.T) {
+	t.Parallel()
+	other := Start(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "redis.conf")
+	stderr := filepath.Join(dir, "stderr.log")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("bind 127.0.0.1\nport %d\nsave \"\"\ndir %s\n", other.Port(), quote(dir))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := spawn(conf, stderr, false, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.kill()
+	err = waitReady(p, other.Addr(), time.Now().Add(startTimeout))
+	if !errors.Is(err, errExited) {
+		t.Fatalf("waitReady on a taken port: %v, want errExited", err)
+	}
+	if logs := tail(30, stderr); !strings.Contains(logs, "Address already in use") {
+		t.Fatalf("the exit does not say why:%s", logs)
 	}
 }
