@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -83,5 +84,49 @@ func TestSpinDialerRedis(t *testing.T) {
 	}
 	if got := next(1)[0]; got != (published{m.Channel, string(m.Payload)}) {
 		t.Fatalf("after the restart Redis received %+v", got)
+	}
+}
+
+// TestSpinDialerCluster publishes for the sharded adapter through a Redis
+// Cluster client whose connections come from SpinDialer: each SPUBLISH
+// must reach the node that owns its channel, byte for byte.
+func TestSpinDialerCluster(t *testing.T) {
+	cl := redistest.StartCluster(t, 3)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs(), Dialer: (&emitter.SpinDialer{}).DialContext})
+	t.Cleanup(func() { rdb.Close() })
+	em, err := emitter.New(rdb, emitter.Config{Key: redistest.UniquePrefix(t), Sharded: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	sub := cl.Client(t)
+	nodes := map[string]bool{}
+	for i := range 12 {
+		room := fmt.Sprint("room", i)
+		m, err := em.To(room).EmitMessage("n", i, []byte{byte(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes[cl.NodeFor(m.Channel).Addr()] = true
+		ps := sub.SSubscribe(ctx, m.Channel)
+		if _, err := ps.Receive(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := em.To(room).Emit(ctx, "n", i, []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		got, err := ps.ReceiveMessage(rctx)
+		cancel()
+		ps.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", m.Channel, err)
+		}
+		if got.Channel != m.Channel || got.Payload != string(m.Payload) {
+			t.Fatalf("received %q on %s, want %q on %s", got.Payload, got.Channel, m.Payload, m.Channel)
+		}
+	}
+	if len(nodes) < 2 {
+		t.Fatalf("all 12 channels on one node; the test needs several")
 	}
 }
