@@ -57,7 +57,7 @@ func (d *SpinDialer) DialContext(ctx context.Context, network, addr string) (net
 		return nil, err
 	}
 	if spin := d.spin(); spin > 0 {
-		c = newSpinConn(c, spin)
+		c = newSpinConn(c, network, spin)
 	}
 	if d.TLSConfig == nil {
 		return c, nil

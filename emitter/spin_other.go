@@ -8,4 +8,4 @@ import (
 )
 
 // newSpinConn leaves c as it is: spinning needs a Unix socket.
-func newSpinConn(c net.Conn, _ time.Duration) net.Conn { return c }
+func newSpinConn(c net.Conn, _ string, _ time.Duration) net.Conn { return c }

@@ -37,8 +37,9 @@ const maxSpinAfter = 2048
 // writers; the fields after it are used by the reading goroutine only.
 type spinConn struct {
 	net.Conn
-	raw  syscall.RawConn
-	spin time.Duration
+	raw     syscall.RawConn
+	spin    time.Duration
+	network string // as dialled, for errors
 
 	written atomic.Int64 // bytes written since the last read
 
@@ -51,7 +52,7 @@ type spinConn struct {
 // to park; tests replace it to act at that moment.
 var beforePark = func() {}
 
-func newSpinConn(c net.Conn, spin time.Duration) net.Conn {
+func newSpinConn(c net.Conn, network string, spin time.Duration) net.Conn {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return c
@@ -60,7 +61,7 @@ func newSpinConn(c net.Conn, spin time.Duration) net.Conn {
 	if err != nil {
 		return c
 	}
-	return &spinConn{Conn: c, raw: raw, spin: spin, span: 1}
+	return &spinConn{Conn: c, raw: raw, spin: spin, network: network, span: 1}
 }
 
 // SyscallConn exposes the socket, as *net.TCPConn does.
@@ -115,7 +116,7 @@ func (c *spinConn) tryRead(b []byte) (n int, err error, ok bool) {
 	case errors.Is(errno, syscall.EAGAIN), errors.Is(errno, syscall.EINTR):
 		return 0, nil, false
 	case errno != nil:
-		return 0, &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", errno)}, true
+		return 0, &net.OpError{Op: "read", Net: c.network, Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", errno)}, true
 	case n == 0:
 		return 0, io.EOF, true
 	}

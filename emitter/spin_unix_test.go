@@ -228,6 +228,32 @@ func TestSpinDialer(t *testing.T) {
 			t.Fatalf("peek through SyscallConn saw %d bytes, want 1", n)
 		}
 	})
+	t.Run("unix socket", func(t *testing.T) {
+		ln, err := net.Listen("unix", t.TempDir()+"/redis.sock")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("+PONG\r\n"))
+			c.Close()
+		}()
+		c, err := (&SpinDialer{}).DialContext(context.Background(), "unix", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, ok := c.(*spinConn); !ok {
+			t.Fatalf("got a %T, want *spinConn", c)
+		}
+		if got, err := io.ReadAll(c); string(got) != "+PONG\r\n" || err != nil {
+			t.Fatalf("read %q, %v", got, err)
+		}
+	})
 	t.Run("dial error", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
