@@ -62,3 +62,8 @@ test-bench-node: bench-deps ## Check the load generator against the real Node ba
 	$(GO) test -race -count=1 -tags nodebench -run TestAgainstNodeBaseline ./bench/loadgen
 
 TEST_TARGETS += test-bench-node
+
+.PHONY: bench-floor
+bench-floor: ## The machine's floor for broadcast latency: a bare writer's write(2) to 10k loopback sockets, read as the load generator reads (FLOOR_ARGS)
+	$(GO) build -o .tmp/bin/floor ./bench/floor
+	.tmp/bin/floor $(FLOOR_ARGS)
