@@ -63,13 +63,18 @@ func (d *SpinDialer) DialContext(ctx context.Context, network, addr string) (net
 		return c, nil
 	}
 	cfg := d.TLSConfig
-	if cfg.ServerName == "" && !cfg.InsecureSkipVerify {
+	if cfg.ServerName == "" { // as tls.DialWithDialer does, for SNI too
 		host, _, err := net.SplitHostPort(addr)
 		if err != nil {
 			host = addr
 		}
 		cfg = cfg.Clone()
 		cfg.ServerName = host
+	}
+	if nd.Timeout > 0 { // the dial timeout also bounds the handshake
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, nd.Timeout)
+		defer cancel()
 	}
 	tc := tls.Client(c, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {

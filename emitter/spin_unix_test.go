@@ -309,6 +309,25 @@ func TestSpinDialerTLS(t *testing.T) {
 	if _, err := (&SpinDialer{TLSConfig: &tls.Config{}}).DialContext(ctx, "tcp", ln.Addr().String()); err == nil {
 		t.Fatal("a certificate from an unknown authority was accepted")
 	}
+
+	// A server that accepts and never answers the handshake: the dial
+	// timeout ends it.
+	mute, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mute.Close()
+	held := make(chan net.Conn, 1)
+	go func() {
+		if c, err := mute.Accept(); err == nil {
+			held <- c
+		}
+	}()
+	d := &SpinDialer{Dialer: &net.Dialer{Timeout: 100 * time.Millisecond}, TLSConfig: &tls.Config{RootCAs: pool}}
+	if _, err := d.DialContext(ctx, "tcp", mute.Addr().String()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("handshake with a mute server: %v, want the dial timeout", err)
+	}
+	(<-held).Close()
 }
 
 // selfSigned returns net/http/httptest's certificate for 127.0.0.1 and a
