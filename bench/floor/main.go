@@ -13,8 +13,8 @@
 // process may have). Every period it stamps a message with the wall clock
 // and writes it to every socket from -writers OS threads, splitting the
 // sockets between them. The reader reads its sockets through epoll, as the
-// load generator's pollers do (edge-triggered, a 200 µs pause after a
-// partial batch), and measures, per socket and round, the time from the
+// load generator's pollers do (edge-triggered, by default 4 pollers and a
+// 200 µs pause after a partial batch), and measures, per socket and round, the time from the
 // stamp to the read. A round counts once every socket has read it.
 package main
 
@@ -68,17 +68,19 @@ func runWriter(args []string, out io.Writer) error {
 	rounds := fs.Int("rounds", 10, "broadcasts measured")
 	period := fs.Duration("period", 256*time.Millisecond, "time between broadcasts (256ms ≈ the 3.9/s of the half-of-Node's-maximum scenario)")
 	size := fs.Int("size", 100, "bytes per message")
+	pollers := fs.Int("pollers", 4, "reader: epoll instances, one thread each")
+	batchDelay := fs.Duration("batch-delay", 200*time.Microsecond, "reader: pause after a partial batch of events (bench/loadgen's -batch-delay)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *n < 1 || *writers < 1 || *rounds < 1 || *size < header || *period <= 0 {
-		return errors.New("-n, -writers and -rounds must be positive, -size at least 16, -period above 0")
+	if *n < 1 || *writers < 1 || *rounds < 1 || *pollers < 1 || *size < header || *period <= 0 || *batchDelay < 0 {
+		return errors.New("-n, -writers, -rounds and -pollers must be positive, -size at least 16, -period above 0, -batch-delay not negative")
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	reader := exec.Command(exe, "reader", fmt.Sprint(*n), fmt.Sprint(*rounds), fmt.Sprint(*size))
+	reader := exec.Command(exe, "reader", fmt.Sprint(*n), fmt.Sprint(*rounds), fmt.Sprint(*size), fmt.Sprint(*pollers), batchDelay.String())
 	reader.Stderr = os.Stderr
 	toReader, err := reader.StdinPipe()
 	if err != nil {
@@ -189,14 +191,18 @@ func dupSocket(c *net.TCPConn) (int, error) {
 // runReader accepts n sockets, prints its address and then "ready", and
 // once stdin closes and all rounds have arrived, prints a result line.
 func runReader(args []string, stdin io.Reader, out io.Writer) error {
-	var n, rounds, size int
-	if len(args) != 3 {
-		return errors.New("reader N ROUNDS SIZE")
+	var n, rounds, size, pollers int
+	if len(args) != 5 {
+		return errors.New("reader N ROUNDS SIZE POLLERS BATCH_DELAY")
 	}
-	for i, p := range []*int{&n, &rounds, &size} {
+	for i, p := range []*int{&n, &rounds, &size, &pollers} {
 		if _, err := fmt.Sscan(args[i], p); err != nil {
 			return err
 		}
+	}
+	batchDelay, err := time.ParseDuration(args[4])
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -204,7 +210,6 @@ func runReader(args []string, stdin io.Reader, out io.Writer) error {
 	}
 	defer ln.Close()
 	fmt.Fprintln(out, ln.Addr())
-	const pollers = 4
 	eps := make([]int, pollers)
 	for p := range eps {
 		if eps[p], err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
@@ -267,8 +272,8 @@ func runReader(args []string, stdin io.Reader, out io.Writer) error {
 						partial[ev.Fd] = append(partial[ev.Fd][:0], data...)
 					}
 				}
-				if k < len(evs) {
-					time.Sleep(200 * time.Microsecond) // as bench/loadgen's -batch-delay
+				if k < len(evs) && batchDelay > 0 {
+					time.Sleep(batchDelay)
 				}
 			}
 		}()
