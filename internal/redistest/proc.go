@@ -154,38 +154,21 @@ func ping(addr string) error {
 
 // serverPID asks the server at addr for its process id (INFO server).
 func serverPID(addr string) (int, error) {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	info, err := rawCommand(addr, "INFO server")
 	if err != nil {
 		return 0, err
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("INFO server\r\n")); err != nil {
-		return 0, err
-	}
-	r := bufio.NewReader(c)
-	head, err := r.ReadString('\n')
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.Atoi(strings.TrimPrefix(strings.TrimRight(head, "\r\n"), "$"))
-	if err != nil || !strings.HasPrefix(head, "$") {
-		return 0, fmt.Errorf("INFO server: unexpected reply %q", head)
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r, body); err != nil {
-		return 0, err
-	}
-	for line := range strings.Lines(string(body)) {
+	for line := range strings.Lines(info) {
 		if v, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), "process_id:"); ok {
 			return strconv.Atoi(v)
 		}
 	}
-	return 0, errors.New("INFO server: no process_id")
+	return 0, fmt.Errorf("INFO server: no process_id in %.60q", info)
 }
 
 // rawCommand sends one inline command on a fresh connection and returns the
-// first line of the reply. It is used only for readiness probes, so it does
+// reply: the line of a simple reply or error ("+PONG", "-ERR ..."), or the
+// body of a bulk reply. It is used only for readiness probes, so it does
 // not depend on a go-redis client being configured for the server kind.
 func rawCommand(addr, cmd string) (string, error) {
 	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
@@ -197,11 +180,25 @@ func rawCommand(addr, cmd string) (string, error) {
 	if _, err := c.Write([]byte(cmd + "\r\n")); err != nil {
 		return "", err
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
 	if err != nil {
 		return "", err
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	line = strings.TrimRight(line, "\r\n")
+	size, isBulk := strings.CutPrefix(line, "$")
+	if !isBulk {
+		return line, nil
+	}
+	n, err := strconv.Atoi(size)
+	if err != nil || n < 0 {
+		return "", fmt.Errorf("%s: unexpected reply %q", cmd, line)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return "", err
+	}
+	return string(body), nil
 }
 
 // tail returns the last n lines of each named file that exists, for failure
