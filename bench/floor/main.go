@@ -35,6 +35,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/siorelay/siorelay/bench/internal/rawsock"
 )
 
 func main() {
@@ -170,22 +172,7 @@ func dialRaw(addr string) (int, error) {
 		return -1, err
 	}
 	defer c.Close()
-	return dupSocket(c.(*net.TCPConn))
-}
-
-func dupSocket(c *net.TCPConn) (int, error) {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd, dupErr := -1, error(nil)
-	if err := raw.Control(func(s uintptr) { fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return -1, err
-	}
-	if dupErr != nil {
-		return -1, dupErr
-	}
-	return fd, unix.SetNonblock(fd, true)
+	return rawsock.Dup(c)
 }
 
 // runReader accepts n sockets, prints its address and then "ready", and
@@ -221,7 +208,7 @@ func runReader(args []string, stdin io.Reader, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fd, err := dupSocket(c.(*net.TCPConn))
+		fd, err := rawsock.Dup(c)
 		c.Close()
 		if err != nil {
 			return err
@@ -255,7 +242,10 @@ func runReader(args []string, stdin io.Reader, out io.Writer) error {
 							break
 						}
 						now := time.Now().UnixNano()
-						data := append(partial[ev.Fd], buf[:m]...)
+						data := buf[:m]
+						if p := partial[ev.Fd]; len(p) > 0 { // a message split across reads
+							data = append(p, data...)
+						}
 						mu.Lock()
 						for len(data) >= size {
 							round := binary.LittleEndian.Uint64(data)
@@ -269,7 +259,9 @@ func runReader(args []string, stdin io.Reader, out io.Writer) error {
 							data = data[size:]
 						}
 						mu.Unlock()
-						partial[ev.Fd] = append(partial[ev.Fd][:0], data...)
+						if len(data) > 0 || len(partial[ev.Fd]) > 0 {
+							partial[ev.Fd] = append(partial[ev.Fd][:0], data...)
+						}
 					}
 				}
 				if k < len(evs) && batchDelay > 0 {

@@ -6,13 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
-	"golang.org/x/sys/unix"
+
+	"github.com/siorelay/siorelay/bench/internal/rawsock"
 )
 
 // client is one Socket.IO connection after its handshake. It owns no
@@ -83,7 +82,7 @@ func dialClient(ctx context.Context, url string, auth []byte, key [4]byte) (*cli
 	if err := json.Unmarshal(msg[2:], &reply); err != nil || reply.SID == "" {
 		return nil, fmt.Errorf("socket.io connect: bad reply %q", msg)
 	}
-	fd, err := dupNonblock(conn)
+	fd, err := rawsock.Dup(conn)
 	if err != nil {
 		return nil, err
 	}
@@ -121,31 +120,4 @@ func readTextMessage(r io.Reader) ([]byte, error) {
 			return msg, nil
 		}
 	}
-}
-
-// dupNonblock returns a close-on-exec, non-blocking duplicate of conn's socket.
-func dupNonblock(conn net.Conn) (int, error) {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return -1, fmt.Errorf("loadgen: %T has no raw fd", conn)
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd := -1
-	var dupErr error
-	if err := raw.Control(func(s uintptr) {
-		fd, dupErr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
-		return -1, err
-	}
-	if dupErr != nil {
-		return -1, dupErr
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
-	return fd, nil
 }
