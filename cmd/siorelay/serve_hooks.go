@@ -16,17 +16,7 @@ import (
 
 // hookObserver receives what `serve`'s backend hooks do, for /metrics.
 // A nil hookObserver observes nothing.
-type hookObserver interface {
-	// HookCall is called once per finished backend call: hook is
-	// "connect", "event" or "disconnect"; outcome is a short fixed word
-	// (e.g. "ok", "denied", "error", "timeout").
-	HookCall(hook, outcome string, d time.Duration)
-	// EventDropped counts a client event that was not forwarded, with a
-	// short fixed reason (e.g. "no_hook", "busy").
-	EventDropped(reason string)
-}
-
-var _ hooks.Observer = hookObserver(nil)
+type hookObserver = hooks.Observer
 
 // hookFlags are `serve`'s backend-hook and JWT flags.
 type hookFlags struct {
@@ -104,10 +94,8 @@ func (h *hookFlags) install(cfg *relay.Config, obs hookObserver, log *slog.Logge
 		Routes:      routes,
 		Timeout:     h.timeout,
 		MaxInFlight: h.maxInFlight,
+		Observer:    obs,
 		Logger:      log,
-	}
-	if obs != nil {
-		hc.Observer = obs
 	}
 	if h.timeout <= 0 {
 		return nil, usagef("invalid --hook-timeout %v (want > 0)", h.timeout)
