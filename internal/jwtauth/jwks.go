@@ -35,98 +35,97 @@ type jwks struct {
 	log    *slog.Logger
 
 	mu      sync.Mutex
-	set     []key         // guarded by mu; replaced, never modified
-	fetched time.Time     // guarded by mu; end of the last successful fetch
-	tried   time.Time     // guarded by mu; start of the last fetch
-	busy    chan struct{} // guarded by mu; non-nil while a fetch runs, closed when it ends
-	lastErr error         // guarded by mu; outcome of the last fetch
+	set     []key     // guarded by mu; replaced, never modified
+	fetched time.Time // guarded by mu; end of the last successful fetch
+	tried   time.Time // guarded by mu; start of the last fetch
+	busy    *fetching // guarded by mu; the fetch under way, or nil
+}
+
+// fetching is one fetch of the set.
+type fetching struct {
+	done chan struct{} // closed when the fetch ends
+	err  error         // its outcome; read it once done is closed
 }
 
 // keys returns the key set, first fetching it if it was never fetched, is
 // older than maxAge, or lacks kid — unless a fetch started less than
-// minGap ago. A caller that lacks its key waits for a fetch under way
-// (until ctx ends); one that has it does not.
+// minGap ago. A caller that lacks its key, or that starts the fetch, waits
+// for it (until ctx ends); one that has it and finds a fetch under way
+// does not.
 func (j *jwks) keys(ctx context.Context, kid string) []key {
 	j.mu.Lock()
 	now := j.now()
 	known := kid == "" && len(j.set) > 0 || kid != "" && slices.ContainsFunc(j.set, func(k key) bool { return k.kid == kid })
 	stale := j.fetched.IsZero() || now.Sub(j.fetched) >= j.maxAge
-	if known && !stale {
-		defer j.mu.Unlock()
-		return j.set
-	}
-	if ch := j.busy; ch != nil {
-		set := j.set
-		j.mu.Unlock()
-		if known {
-			return set
+	var f *fetching
+	switch {
+	case known && !stale:
+	case j.busy != nil:
+		if !known {
+			f = j.busy
 		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-		}
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		return j.set
+	case j.tried.IsZero() || now.Sub(j.tried) >= j.minGap:
+		f = j.start(ctx, now)
 	}
-	if !j.tried.IsZero() && now.Sub(j.tried) < j.minGap {
-		defer j.mu.Unlock()
-		return j.set
-	}
-	j.start(now)
+	set := j.set
 	j.mu.Unlock()
-	j.run(ctx)
+	if f == nil {
+		return set
+	}
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.set
 }
 
-// refresh fetches the set now, or waits for the fetch under way, and
-// returns that fetch's error.
+// refresh fetches the set now, or joins the fetch under way, and returns
+// that fetch's error, or ctx's if ctx ends first.
 func (j *jwks) refresh(ctx context.Context) error {
 	j.mu.Lock()
-	if ch := j.busy; ch != nil {
-		j.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		return j.lastErr
+	f := j.busy
+	if f == nil {
+		f = j.start(ctx, j.now())
 	}
-	j.start(j.now())
 	j.mu.Unlock()
-	return j.run(ctx)
+	select {
+	case <-f.done:
+		return f.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
-// start marks a fetch as under way. j.mu must be held.
-func (j *jwks) start(now time.Time) {
-	j.busy = make(chan struct{})
+// start starts a fetch in its own goroutine and returns it. j.mu must be
+// held. The fetch is not cancelled with ctx (others may wait for it); it
+// is bounded by fetchTimeout and the HTTP client's timeout.
+func (j *jwks) start(ctx context.Context, now time.Time) *fetching {
+	f := &fetching{done: make(chan struct{})}
+	j.busy = f
 	j.tried = now
+	go j.run(context.WithoutCancel(ctx), f)
+	return f
 }
 
-// run fetches the set and ends the fetch started by start. The fetch is
-// not cancelled with ctx (others may wait for it); it is bounded by
-// fetchTimeout and the HTTP client's timeout.
-func (j *jwks) run(ctx context.Context) error {
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fetchTimeout)
+// run fetches the set and ends f.
+func (j *jwks) run(ctx context.Context, f *fetching) {
+	fctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	set, err := j.fetch(fctx)
 	cancel()
+	if err != nil {
+		j.log.Warn("jwks fetch failed", "url", j.url, "err", err)
+	}
 	j.mu.Lock()
 	if err == nil {
 		j.set = set
 		j.fetched = j.now()
 	}
-	j.lastErr = err
-	close(j.busy)
+	f.err = err
 	j.busy = nil
+	close(f.done)
 	j.mu.Unlock()
-	if err != nil {
-		j.log.Warn("jwks fetch failed", "url", j.url, "err", err)
-	}
-	return err
 }
 
 // fetch GETs and parses the key set.

@@ -334,3 +334,54 @@ func TestJWKSSlow(t *testing.T) {
 		t.Fatalf("%d fetches", n)
 	}
 }
+
+// TestJWKSSlowStarter checks that the caller that starts a fetch is held
+// only as long as its context allows too, and that the fetch goes on for
+// the callers after it.
+func TestJWKSSlowStarter(t *testing.T) {
+	rk := rsaKeys()
+	started := make(chan struct{}, 2)
+	release := make(chan struct{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+		w.Write(jwksJSON(rsaJWK("k1", "RS256", &rk[0].PublicKey)))
+	}))
+	t.Cleanup(hs.Close)
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) }) // runs before hs.Close
+	v, err := jwtauth.New(jwtauth.Config{JWKSURL: hs.URL, HTTPClient: hs.Client(), Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := sign(t, jwt.SigningMethodRS256, rk[0], "k1", claims(nil))
+
+	// Refresh starts the fetch and gives up when its context ends.
+	ctx, cancel := context.WithCancel(context.Background())
+	refreshed := make(chan error, 1)
+	go func() { refreshed <- v.Refresh(ctx) }()
+	<-started
+	cancel()
+	select {
+	case err := <-refreshed:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Refresh whose context ended during its fetch: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Refresh still waiting for its fetch 10s after its context ended")
+	}
+
+	// The fetch goes on: a caller that needs its key waits for it.
+	verified := make(chan error, 1)
+	go func() {
+		_, err := v.Verify(context.Background(), tok)
+		verified <- err
+	}()
+	once.Do(func() { close(release) })
+	if err := <-verified; err != nil {
+		t.Fatalf("Verify after the fetch: %v", err)
+	}
+	if n := len(started); n != 0 {
+		t.Fatalf("%d more fetches", n)
+	}
+}

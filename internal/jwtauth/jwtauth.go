@@ -191,10 +191,11 @@ func New(cfg Config) (*Verifier, error) {
 	return v, nil
 }
 
-// Refresh fetches the JWKS now, whatever its age, and returns the fetch's
-// error, if any (the keys already known are kept then). Without JWKSURL it
-// does nothing. A server calls it once at startup to fail fast on a wrong
-// URL.
+// Refresh fetches the JWKS now, whatever its age (or joins the fetch under
+// way), and returns the fetch's error, if any (the keys already known are
+// kept then), or ctx's error if ctx ends first (the fetch goes on). Without
+// JWKSURL it does nothing. A server calls it once at startup to fail fast
+// on a wrong URL.
 func (v *Verifier) Refresh(ctx context.Context) error {
 	if v.jwks == nil {
 		return nil
