@@ -11,10 +11,16 @@ import (
 	"github.com/siorelay/siorelay/internal/redistest"
 )
 
-// waitStatus polls url until it answers want.
+// waitStatus polls url until it answers want, for up to 15 s.
 func waitStatus(t *testing.T, url string, want int) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	waitStatusWithin(t, url, want, 15*time.Second)
+}
+
+// waitStatusWithin polls url until it answers want, for up to d.
+func waitStatusWithin(t *testing.T, url string, want int, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for {
 		code, _ := get(t, url)
 		if code == want {

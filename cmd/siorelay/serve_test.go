@@ -160,16 +160,7 @@ func TestServeShutdownDelay(t *testing.T) {
 	}
 	start := time.Now()
 	cancel()
-	for {
-		code, _ := get(t, base+"/readyz")
-		if code == http.StatusServiceUnavailable {
-			break
-		}
-		if time.Since(start) > 5*time.Second {
-			t.Fatalf("readyz still %d after cancel", code)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitStatusWithin(t, base+"/readyz", http.StatusServiceUnavailable, 5*time.Second)
 	// Still serving during the delay: a new handshake succeeds.
 	if code, body := get(t, url+"?EIO=4&transport=polling"); code != 200 || !strings.HasPrefix(body, `0{"sid":"`) {
 		t.Fatalf("handshake while draining: %d %q", code, body)
@@ -270,18 +261,7 @@ func dialSocketIO(t *testing.T, url string) (net.Conn, *bufio.Reader) {
 
 func TestServeGRPC(t *testing.T) {
 	url, stdout, _, _ := startServeOut(t, "--addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--log-level", "error")
-	var grpcAddr string
-	deadline := time.Now().Add(5 * time.Second)
-	for grpcAddr == "" && time.Now().Before(deadline) {
-		if _, rest, ok := strings.Cut(stdout.String(), "serving gRPC EmitterService on "); ok {
-			grpcAddr = strings.SplitN(rest, "\n", 2)[0]
-		} else {
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	if grpcAddr == "" {
-		t.Fatal("no gRPC line")
-	}
+	grpcAddr := afterLine(t, stdout, "serving gRPC EmitterService on ")
 	cc, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
