@@ -135,9 +135,7 @@ func (h *hookFlags) install(cfg *relay.Config, obs hookObserver, log *slog.Logge
 	} else {
 		cfg.OnEvent = f.Event
 	}
-	cfg.OnConnect = f.Connect
-	cfg.OnConnection = chainConnection(f.Connection, cfg.OnConnection)
-	cfg.OnDisconnect = chainDisconnect(f.Disconnect, cfg.OnDisconnect)
+	cfg.OnConnect, cfg.OnConnection, cfg.OnDisconnect = f.Connect, f.Connection, f.Disconnect
 	for _, r := range routes {
 		log.Info("backend hook", "namespace", r.Namespace, "target", r.Target)
 	}
@@ -244,24 +242,4 @@ func (h *hookFlags) verifier(set map[string]bool, log *slog.Logger) (*jwtauth.Ve
 		}
 	}
 	return v, nil
-}
-
-func chainConnection(first, then func(context.Context, *relay.Socket)) func(context.Context, *relay.Socket) {
-	if then == nil {
-		return first
-	}
-	return func(ctx context.Context, s *relay.Socket) {
-		first(ctx, s)
-		then(ctx, s)
-	}
-}
-
-func chainDisconnect(first, then func(*relay.Socket, string)) func(*relay.Socket, string) {
-	if then == nil {
-		return first
-	}
-	return func(s *relay.Socket, reason string) {
-		first(s, reason)
-		then(s, reason)
-	}
 }
