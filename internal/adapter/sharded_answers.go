@@ -64,16 +64,3 @@ func AppendShardedFetchResponse(dst []byte, uid, nsp, requestID string, sockets 
 	dst = append(dst, "]}"...)
 	return appendShardedTailJSON(dst, uid, nsp)
 }
-
-// AppendShardedFetchSockets appends a FETCH_SOCKETS (7) request:
-// {"type":7,"data":{"opts":{"rooms","except","flags"},"requestId"},"uid","nsp"}.
-// Publish it on the namespace channel; servers answer with
-// FETCH_SOCKETS_RESPONSE on the requester's response channel.
-func AppendShardedFetchSockets(dst []byte, uid, nsp string, opts Opts, requestID string) []byte {
-	dst = append(dst, `{"type":7,"data":{"opts":`...)
-	dst = appendOptsJSON(dst, opts, true)
-	dst = append(dst, `,"requestId":`...)
-	dst = notepack.AppendJSONString(dst, requestID)
-	dst = append(dst, '}')
-	return appendShardedTailJSON(dst, uid, nsp)
-}
