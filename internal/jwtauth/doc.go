@@ -35,5 +35,7 @@
 // cache, which is guarded by a mutex; all its methods are safe for
 // concurrent use. At most one JWKS fetch runs at a time; callers that need
 // a key it may bring wait for it (bounded by their context), the others
-// keep using the keys already known.
+// keep using the keys already known. A fetch runs on a goroutine of its
+// own and may outlive the call that started it, by at most 30 seconds and
+// [Config.HTTPClient]'s timeout.
 package jwtauth
