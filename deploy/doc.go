@@ -17,9 +17,10 @@
 // Dockerfile's own `go build` command and check that the result is static;
 // that the Dockerfile's user, ports and command and the manifests' images,
 // arguments, environment, ports, probes, grace periods and security
-// settings agree with each other and with the binary's flags; and they run
-// the binary with the manifests' arguments to see the probed endpoints
-// answer (the emitter's against a real redis-server from
+// settings agree with each other and with the binary's flags; that the
+// load balancers' idle timeouts outlast the binary's default heartbeat;
+// and they run the binary with the manifests' arguments to see the probed
+// endpoints answer (the emitter's against a real redis-server from
 // internal/redistest). Docker itself is not needed.
 //
 // Concurrency: the tests share one binary, built once per test binary, and
