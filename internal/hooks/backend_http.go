@@ -94,12 +94,11 @@ func (b *httpBackend) call(ctx context.Context, path string, in, out proto.Messa
 	if err != nil {
 		return err
 	}
-	for attempt := 0; ; attempt++ {
+	err = b.post(ctx, path, body, out)
+	if err != nil && notSent(err) && sleepCtx(ctx, 50*time.Millisecond) {
 		err = b.post(ctx, path, body, out)
-		if err == nil || attempt > 0 || !notSent(err) || !sleepCtx(ctx, 50*time.Millisecond) {
-			return err
-		}
 	}
+	return err
 }
 
 func (b *httpBackend) post(ctx context.Context, path string, body []byte, out proto.Message) error {
