@@ -54,14 +54,12 @@ func eventArgs(ev relay.Event) ([]*siorelayv1.Arg, [][]byte) {
 	args := make([]*siorelayv1.Arg, len(ev.Args))
 	nested := false
 	for i, a := range ev.Args {
-		if len(ev.Attachments) > 0 {
+		if len(ev.Attachments) > 0 && bytes.Contains(a, []byte(`"_placeholder"`)) {
 			if n, ok := placeholder(a, len(ev.Attachments)); ok {
 				args[i] = &siorelayv1.Arg{Value: &siorelayv1.Arg_Binary{Binary: ev.Attachments[n]}}
 				continue
 			}
-			if bytes.Contains(a, []byte(`"_placeholder"`)) {
-				nested = true
-			}
+			nested = true
 		}
 		args[i] = &siorelayv1.Arg{Value: &siorelayv1.Arg_Json{Json: string(a)}}
 	}
@@ -75,7 +73,7 @@ func eventArgs(ev relay.Event) ([]*siorelayv1.Arg, [][]byte) {
 // with 0 <= N < n, and returns N.
 func placeholder(a json.RawMessage, n int) (int, bool) {
 	a = bytes.TrimSpace(a)
-	if len(a) == 0 || a[0] != '{' || !bytes.Contains(a, []byte(`"_placeholder"`)) {
+	if len(a) == 0 || a[0] != '{' {
 		return 0, false
 	}
 	var m map[string]json.RawMessage
