@@ -604,7 +604,7 @@ func waitLine(t *testing.T, cl *nodetest.Proc, typ, name string) nodetest.Line {
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	l, err := cl.WaitFor(ctx, func(l nodetest.Line) bool {
-		return (l.Type == typ || l.Type == "fatal") && l.Str("client") == name || l.Type == "fatal"
+		return l.Type == typ && l.Str("client") == name || l.Type == "fatal"
 	})
 	if err != nil {
 		t.Fatalf("waiting for %s of %s: %v", typ, name, err)
