@@ -76,17 +76,14 @@ func (b *redisBroker) onBroadcastWithAck(ns *namespace, nsp string, req adapter.
 // are accepted until timeout. onAck runs on the acking connection's
 // goroutine.
 func localBroadcastWithAck(srv *Server, ns *namespace, p socketio.Packet, ok bool, opts adapter.Opts, timeout time.Duration, onAck func(first []byte)) int {
-	var targets []*Socket
-	var m *message
-	id := broadcastAckIDs.Add(1)
-	if ns != nil && ok {
-		p.ID, p.HasID = id, true
-		m = newMessage(p)
-		ns.forEach(broadcastOpts{Rooms: opts.Rooms, Except: opts.Except}, func(sk *Socket) {
-			targets = append(targets, sk)
-		})
+	if ns == nil || !ok {
+		return 0
 	}
-	handler := func(a ackData, ok bool) {
+	id := broadcastAckIDs.Add(1)
+	p.ID, p.HasID = id, true
+	m := newMessage(p)
+	bo := broadcastOpts{Rooms: opts.Rooms, Except: opts.Except, Volatile: opts.Flags.Volatile}
+	registered, queued := sendWithAck(ns, m, id, bo, func(a ackData, ok bool) {
 		if !ok {
 			return
 		}
@@ -98,24 +95,8 @@ func localBroadcastWithAck(srv *Server, ns *namespace, p socketio.Packet, ok boo
 			}
 		}
 		onAck(first)
-	}
-	registered := targets[:0]
-	queued := 0
-	for _, sk := range targets {
-		if !sk.registerAck(id, handler) {
-			continue
-		}
-		registered = append(registered, sk)
-		ok, err := sk.sess.sendMessage(m, opts.Flags.Volatile, false)
-		if err != nil {
-			sk.dropAck(id)
-		} else if ok {
-			queued++
-		}
-	}
-	if m != nil {
-		srv.countDeliveries(m, queued)
-	}
+	})
+	srv.countDeliveries(m, queued)
 	if len(registered) > 0 {
 		time.AfterFunc(timeout, func() {
 			for _, sk := range registered {
@@ -124,6 +105,27 @@ func localBroadcastWithAck(srv *Server, ns *namespace, p socketio.Packet, ok boo
 		})
 	}
 	return len(registered)
+}
+
+// sendWithAck queues m, a packet with ack id id, to the sockets of ns that
+// opts select, with h registered to receive each client's ack (and dropped
+// at once where the send fails). It returns the sockets h was registered
+// on, the acks to wait for (the caller drops h from them when it stops
+// waiting), and how many sockets m was queued to (volatile drops not
+// included).
+func sendWithAck(ns *namespace, m *message, id int64, opts broadcastOpts, h ackHandler) (registered []*Socket, queued int) {
+	ns.forEach(opts, func(sk *Socket) {
+		if !sk.registerAck(id, h) {
+			return
+		}
+		registered = append(registered, sk)
+		if ok, err := sk.sess.sendMessage(m, opts.Volatile, false); err != nil {
+			sk.dropAck(id)
+		} else if ok {
+			queued++
+		}
+	})
+	return registered, queued
 }
 
 // respondNow publishes a response and waits for Redis's acknowledgement.

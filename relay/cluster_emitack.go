@@ -119,17 +119,13 @@ func (o Operator) EmitWithAck(ctx context.Context, event string, args ...any) ([
 
 	// Remote servers first, so that the local part is not held up by
 	// the server count.
-	servers := 0
-	var unregister func()
-	var publish func() error
 	switch b := o.srv.broker.(type) {
 	case *redisBroker:
 		n, err := b.serverCount(ctx, o.nsp)
 		if err != nil {
 			return nil, fmt.Errorf("relay: count servers: %w", err)
 		}
-		servers = max(n-1, 0)
-		if servers > 0 {
+		if n > 1 {
 			id := randomUID(6)
 			ao := b.adapterOpts(o.opts)
 			ao.Flags = ao.Flags.WithTimeout(timeoutMS)
@@ -138,21 +134,19 @@ func (o Operator) EmitWithAck(ctx context.Context, event string, args ...any) ([
 				return nil, err
 			}
 			msg := adapter.AppendBroadcastWithAck(nil, b.uid, id, o.nsp, data, ao)
-			c := newAckCollector(servers + 1) // remote servers and this one
+			c := newAckCollector(n) // the other servers and this one
 			b.reqMu.Lock()
 			b.ackReqs[id] = c
 			b.reqMu.Unlock()
-			unregister = func() { b.reqMu.Lock(); delete(b.ackReqs, id); b.reqMu.Unlock() }
-			publish = func() error { return b.publishRequest(ctx, o.nsp, msg) }
-			return o.collect(ctx, p, c, unregister, publish)
+			unregister := func() { b.reqMu.Lock(); delete(b.ackReqs, id); b.reqMu.Unlock() }
+			return o.collect(ctx, p, c, unregister, func() error { return b.publishRequest(ctx, o.nsp, msg) })
 		}
 	case *shardedBroker:
 		n, err := b.serverCount(ctx, o.nsp)
 		if err != nil {
 			return nil, fmt.Errorf("relay: count servers: %w", err)
 		}
-		servers = max(n-1, 0)
-		if servers > 0 {
+		if n > 1 {
 			id := randomHex(8)
 			ao := b.adapterOpts(o.opts)
 			ao.Flags = ao.Flags.WithTimeout(timeoutMS)
@@ -164,13 +158,12 @@ func (o Operator) EmitWithAck(ctx context.Context, event string, args ...any) ([
 			if err != nil {
 				return nil, err
 			}
-			c := newAckCollector(servers + 1) // remote servers and this one
+			c := newAckCollector(n) // the other servers and this one
 			b.reqMu.Lock()
 			b.ackReqs[id] = c
 			b.reqMu.Unlock()
-			unregister = func() { b.reqMu.Lock(); delete(b.ackReqs, id); b.reqMu.Unlock() }
-			publish = func() error { return b.publishMain(ctx, o.nsp, msg) }
-			return o.collect(ctx, p, c, unregister, publish)
+			unregister := func() { b.reqMu.Lock(); delete(b.ackReqs, id); b.reqMu.Unlock() }
+			return o.collect(ctx, p, c, unregister, func() error { return b.publishMain(ctx, o.nsp, msg) })
 		}
 	}
 	return o.collect(ctx, p, newAckCollector(1), func() {}, func() error { return nil })
@@ -180,24 +173,19 @@ func (o Operator) EmitWithAck(ctx context.Context, event string, args ...any) ([
 // request, and waits for c.
 func (o Operator) collect(ctx context.Context, p socketio.Packet, c *ackCollector, unregister func(), publish func() error) ([]json.RawMessage, error) {
 	defer unregister()
-	var targets []*Socket
 	id := broadcastAckIDs.Add(1)
-	if ns := o.srv.namespace(o.nsp, false); ns != nil {
-		ns.forEach(o.opts, func(sk *Socket) { targets = append(targets, sk) })
-	}
 	p.ID, p.HasID = id, true
 	m := newMessage(p)
-	registered := targets[:0]
-	for _, sk := range targets {
-		if sk.registerAck(id, func(a ackData, ok bool) {
+	var registered []*Socket
+	n := 0
+	if ns := o.srv.namespace(o.nsp, false); ns != nil {
+		registered, n = sendWithAck(ns, m, id, o.opts, func(a ackData, ok bool) {
 			// A socket that disconnects first never answers: the wait
 			// ends with the timeout, as in socket.io.
 			if ok {
 				c.addAck(localAckJSON(a))
 			}
-		}) {
-			registered = append(registered, sk)
-		}
+		})
 	}
 	defer func() {
 		for _, sk := range registered {
@@ -205,12 +193,6 @@ func (o Operator) collect(ctx context.Context, p socketio.Packet, c *ackCollecto
 		}
 	}()
 	c.addServer(len(registered))
-	n := 0
-	for _, sk := range registered {
-		if queued, err := sk.sess.sendMessage(m, o.opts.Volatile, false); queued && err == nil {
-			n++
-		}
-	}
 	o.srv.countDeliveries(m, n)
 	if err := publish(); err != nil {
 		return c.result(), err
