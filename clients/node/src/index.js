@@ -216,8 +216,12 @@ class Targeting {
   }
 }
 
-/** What Batch and EmitStream share: of() queues on the same object. */
+/** What Batch and EmitStream share: their operators queue on the object itself (_push). */
 class Queue extends Targeting {
+  constructor(nsp) {
+    super();
+    this._op = new BroadcastOperator(new QueueSink(this), nsp);
+  }
   of(nsp) {
     return new BroadcastOperator(new QueueSink(this), normalizeNamespace(nsp));
   }
@@ -299,11 +303,9 @@ export class Emitter extends Targeting {
 export class Batch extends Queue {
   /** @internal */
   constructor(conn, nsp) {
-    super();
+    super(nsp);
     this._conn = conn;
     this._events = [];
-    this._op = new BroadcastOperator(new QueueSink(this), nsp);
-    this._nsp = nsp;
   }
   _push(req) {
     this._events.push(req);
@@ -331,14 +333,11 @@ export class Batch extends Queue {
 export class EmitStream extends Queue {
   /** @internal */
   constructor(conn, nsp, opts) {
-    super();
-    this._conn = conn;
-    this._nsp = nsp;
+    super(nsp);
     this._per = opts.eventsPerMessage ?? 100;
     this._pending = [];
     this._error = null;
     this._ended = false;
-    this._op = new BroadcastOperator(new QueueSink(this), nsp);
     this._result = new Promise((resolve, reject) => {
       if (conn[closed]) {
         reject(closedError());
