@@ -186,7 +186,7 @@ func (f *Forwarder) denied(res *siorelayv1.ConnectResponse, h *relay.Handshake, 
 // allowed builds the relay's result from an allowing answer; pre is the
 // result of Config.Authenticate.
 func allowed(res *siorelayv1.ConnectResponse, pre relay.ConnectResult) (relay.ConnectResult, error) {
-	out := relay.ConnectResult{Rooms: pre.Rooms, Data: pre.Data}
+	out := relay.ConnectResult{Rooms: slices.Clip(pre.Rooms), Data: pre.Data}
 	if res.GetData() != "" {
 		data, err := jsonText(res.GetData(), "connect data")
 		if err != nil {
@@ -199,8 +199,8 @@ func allowed(res *siorelayv1.ConnectResponse, pre relay.ConnectResult) (relay.Co
 		return relay.ConnectResult{}, err
 	}
 	for _, r := range res.GetRooms() {
-		if r != "" && !slices.Contains(out.Rooms, r) {
-			out.Rooms = append(slices.Clip(out.Rooms), r)
+		if r != "" { // a room joined twice is joined once: the relay skips repeats
+			out.Rooms = append(out.Rooms, r)
 		}
 	}
 	if len(emits) > 0 {
