@@ -110,12 +110,8 @@ func (c Config) withDefaults() (Config, error) {
 			return c, err
 		}
 	}
-	if c.Events != nil {
-		for _, e := range c.Events {
-			if e == "" {
-				return c, fmt.Errorf("hooks: empty event name")
-			}
-		}
+	if slices.Contains(c.Events, "") {
+		return c, fmt.Errorf("hooks: empty event name")
 	}
 	if c.Timeout < 0 {
 		return c, fmt.Errorf("hooks: negative timeout %v", c.Timeout)
