@@ -21,7 +21,6 @@ type httpBackend struct {
 	base   string
 	auth   string // Authorization header value, or ""
 	client *http.Client
-	tr     *http.Transport
 }
 
 var (
@@ -46,7 +45,7 @@ func newHTTPBackend(t target, cfg *Config) *httpBackend {
 			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
 	}
-	b := &httpBackend{base: t.base, tr: tr, client: &http.Client{
+	b := &httpBackend{base: t.base, client: &http.Client{
 		Transport: tr,
 		// A backend answers; it does not send the relay elsewhere.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -72,7 +71,7 @@ func (b *httpBackend) Disconnect(ctx context.Context, r *siorelayv1.DisconnectRe
 }
 
 func (b *httpBackend) Close() error {
-	b.tr.CloseIdleConnections()
+	b.client.CloseIdleConnections()
 	return nil
 }
 
