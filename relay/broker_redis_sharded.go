@@ -80,14 +80,19 @@ type shardOp struct {
 
 var _ broker = (*shardedBroker)(nil)
 
+// randomHex returns n random bytes in hex, like the ClusterAdapter's ids.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
 func newShardedBroker(srv *Server) *shardedBroker {
-	id := make([]byte, 8)
-	rand.Read(id)
 	b := &shardedBroker{
 		srv:       srv,
 		rdb:       srv.cfg.Redis,
 		prefix:    srv.cfg.Key,
-		uid:       hex.EncodeToString(id),
+		uid:       randomHex(8),
 		mode:      adapter.SubscriptionMode(srv.cfg.SubscriptionMode),
 		log:       srv.log.With("component", "redis-sharded"),
 		queue:     make(chan *redis.Message, redisQueueLen),

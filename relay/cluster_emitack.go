@@ -2,7 +2,6 @@ package relay
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -203,18 +202,6 @@ func (o Operator) collect(ctx context.Context, p socketio.Packet, c *ackCollecto
 	case <-ctx.Done():
 		return c.result(), ErrAckTimeout
 	}
-}
-
-// randomHex returns n random bytes in hex, like the ClusterAdapter's ids.
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	const digits = "0123456789abcdef"
-	out := make([]byte, 2*n)
-	for i, x := range b {
-		out[2*i], out[2*i+1] = digits[x>>4], digits[x&15]
-	}
-	return string(out)
 }
 
 // onResponse handles the answers to this server's broadcasts with ack.
