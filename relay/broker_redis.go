@@ -641,5 +641,5 @@ func (b *redisBroker) close() error {
 	return nil
 }
 
-// stats returns the broker's counters.
-func (b *redisBroker) stats() brokerStats { return b.cnt.stats() }
+// counters returns the broker's counters, for Stats.
+func (b *redisBroker) counters() *brokerCounters { return &b.cnt }

@@ -80,14 +80,13 @@ func TestRedisBrokerBurst(t *testing.T) {
 	for b.cnt.received.Load() < n && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if bs := b.stats(); bs.received != n {
+	if received := b.cnt.received.Load(); received != n {
 		ns.mu.Unlock()
-		t.Fatalf("read %d of %d messages (dropped %d, outages %d)", bs.received, n, bs.dropped, bs.outages)
+		t.Fatalf("read %d of %d messages (dropped %d, outages %d)", received, n, b.cnt.dropped.Load(), b.cnt.outages.Load())
 	}
 	ns.mu.Unlock()
 	waitUntil(t, 20*time.Second, "queue drained", func() bool { return len(b.queue) == 0 })
-	bs := b.stats()
-	received, dropped, outages := bs.received, bs.dropped, bs.outages
+	received, dropped, outages := b.cnt.received.Load(), b.cnt.dropped.Load(), b.cnt.outages.Load()
 	t.Logf("received %d, dropped %d (%.1f MB published)", received, dropped, float64(n*len(msg))/1e6)
 	if dropped == 0 || dropped > n-redisQueueLen+1 {
 		t.Errorf("dropped = %d; want between 1 and %d", dropped, n-redisQueueLen+1)

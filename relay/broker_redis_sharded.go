@@ -766,4 +766,5 @@ func (b *shardedBroker) close() error {
 	return nil
 }
 
-func (b *shardedBroker) stats() brokerStats { return b.cnt.stats() }
+// counters returns the broker's counters, for Stats.
+func (b *shardedBroker) counters() *brokerCounters { return &b.cnt }

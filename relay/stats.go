@@ -190,14 +190,7 @@ func (m *message) size() int {
 	return n
 }
 
-// brokerStats are the counters of a Redis broker.
-type brokerStats struct {
-	received, dropped, outages, reconnects int64
-	broadcasts                             int64
-	publishErrors, subscribeErrors         int64
-}
-
-// brokerCounters are the atomic counters behind brokerStats.
+// brokerCounters are the counters of a Redis broker.
 type brokerCounters struct {
 	received, dropped, outages, reconnects atomic.Int64
 	broadcasts                             atomic.Int64
@@ -212,15 +205,6 @@ func (c *brokerCounters) drop(log *slog.Logger, channel string) {
 	now := time.Now().UnixNano()
 	if last := c.lastDrop.Load(); now-last >= int64(time.Second) && c.lastDrop.CompareAndSwap(last, now) {
 		log.Warn("redis message dropped: dispatch queue full", "channel", channel, "dropped_total", n)
-	}
-}
-
-func (c *brokerCounters) stats() brokerStats {
-	return brokerStats{
-		received: c.received.Load(), dropped: c.dropped.Load(),
-		outages: c.outages.Load(), reconnects: c.reconnects.Load(),
-		broadcasts:    c.broadcasts.Load(),
-		publishErrors: c.publishErrors.Load(), subscribeErrors: c.subscribeErrors.Load(),
 	}
 }
 
@@ -316,13 +300,13 @@ func (srv *Server) Stats() Stats {
 
 	ps := srv.poller.Stats()
 	st.DroppedVolatile = srv.droppedVolatile.Load() + ps.DroppedVolatile
-	if b, ok := srv.broker.(interface{ stats() brokerStats }); ok {
+	if b, ok := srv.broker.(interface{ counters() *brokerCounters }); ok {
 		st.Redis = true
-		bs := b.stats()
-		st.RedisReceived, st.RedisDropped = bs.received, bs.dropped
-		st.RedisOutages, st.RedisReconnects = bs.outages, bs.reconnects
-		st.RedisBroadcasts = bs.broadcasts
-		st.RedisPublishErrors, st.RedisSubscribeErrors = bs.publishErrors, bs.subscribeErrors
+		c := b.counters()
+		st.RedisReceived, st.RedisDropped = c.received.Load(), c.dropped.Load()
+		st.RedisOutages, st.RedisReconnects = c.outages.Load(), c.reconnects.Load()
+		st.RedisBroadcasts = c.broadcasts.Load()
+		st.RedisPublishErrors, st.RedisSubscribeErrors = c.publishErrors.Load(), c.subscribeErrors.Load()
 	}
 	return st
 }
