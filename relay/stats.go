@@ -3,6 +3,7 @@ package relay
 import (
 	"log/slog"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -262,19 +263,15 @@ func (srv *Server) Stats() Stats {
 	}
 	srv.mu.RUnlock()
 
-	var dyn *NamespaceStats
+	dyn := NamespaceStats{Name: "*"} // the sum of the namespaces created on demand
 	for _, ns := range nsps {
-		ns.mu.RLock()
-		n := len(ns.sockets)
-		ns.mu.RUnlock()
 		e := &NamespaceStats{Name: ns.name}
 		if ns.dynamic {
-			if dyn == nil {
-				dyn = &NamespaceStats{Name: "*"}
-			}
-			e = dyn
+			e = &dyn
 		}
-		e.Sockets += n
+		ns.mu.RLock()
+		e.Sockets += len(ns.sockets)
+		ns.mu.RUnlock()
 		e.Connects += ns.connects.Load()
 		e.Refused += ns.refused.Load()
 		e.Disconnects = ns.disconnects.addTo(e.Disconnects)
@@ -282,20 +279,12 @@ func (srv *Server) Stats() Stats {
 			st.Namespaces = append(st.Namespaces, *e)
 		}
 	}
-	slices.SortFunc(st.Namespaces, func(a, b NamespaceStats) int {
-		switch {
-		case a.Name < b.Name:
-			return -1
-		case a.Name > b.Name:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(st.Namespaces, func(a, b NamespaceStats) int { return strings.Compare(a.Name, b.Name) })
 	if srv.anyNsp {
-		if dyn == nil {
-			dyn = &NamespaceStats{Name: "*", Disconnects: new(reasonCounts).addTo(nil)}
+		if dyn.Disconnects == nil { // none created yet: every reason at 0
+			dyn.Disconnects = new(reasonCounts).addTo(nil)
 		}
-		st.Namespaces = append(st.Namespaces, *dyn)
+		st.Namespaces = append(st.Namespaces, dyn)
 	}
 
 	ps := srv.poller.Stats()
