@@ -316,13 +316,20 @@ func (b *redisBroker) request(ctx context.Context, nsp string, build func(reques
 	if err := b.publish(ctx, adapter.RequestChannel(b.key, nsp), build(id)); err != nil {
 		return nil, fmt.Errorf("relay: publish request: %w", err)
 	}
-	timer := time.NewTimer(b.timeout)
+	return awaitAnswers(ctx, r.responses, want, b.timeout)
+}
+
+// awaitAnswers receives the want answers of a request from ch. When
+// timeout passes or ctx ends first, it returns those that arrived with
+// ErrRequestTimeout or ctx's error.
+func awaitAnswers[T any](ctx context.Context, ch <-chan T, want int, timeout time.Duration) ([]T, error) {
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	out := make([]adapter.Response, 0, want)
+	out := make([]T, 0, want)
 	for len(out) < want {
 		select {
-		case res := <-r.responses:
-			out = append(out, res)
+		case v := <-ch:
+			out = append(out, v)
 		case <-timer.C:
 			return out, fmt.Errorf("%w: %d of %d servers answered", ErrRequestTimeout, len(out), want)
 		case <-ctx.Done():

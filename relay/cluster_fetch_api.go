@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/siorelay/siorelay/internal/adapter"
 )
@@ -89,18 +88,5 @@ func (b *shardedBroker) fetch(ctx context.Context, nsp string, opts adapter.Opts
 	if err := b.publishMain(ctx, nsp, adapter.AppendShardedFetchSockets(nil, b.uid, nsp, opts, id)); err != nil {
 		return nil, err
 	}
-	timer := time.NewTimer(b.srv.cfg.RequestsTimeout)
-	defer timer.Stop()
-	out := make([]adapter.ShardedMessage, 0, want)
-	for len(out) < want {
-		select {
-		case m := <-ch:
-			out = append(out, m)
-		case <-timer.C:
-			return out, fmt.Errorf("%w: %d of %d servers answered", ErrRequestTimeout, len(out), want)
-		case <-ctx.Done():
-			return out, ctx.Err()
-		}
-	}
-	return out, nil
+	return awaitAnswers(ctx, ch, want, b.srv.cfg.RequestsTimeout)
 }
