@@ -103,6 +103,19 @@ func mustJSON(t *testing.T, raw json.RawMessage) any {
 	return v
 }
 
+// ackClients returns the sorted names of the Node clients that sent acks
+// (each acks with {"client": name, ...}).
+func ackClients(t *testing.T, acks []json.RawMessage) []string {
+	t.Helper()
+	var got []string
+	for _, a := range acks {
+		m, _ := mustJSON(t, a).(map[string]any)
+		got = append(got, m["client"].(string))
+	}
+	slices.Sort(got)
+	return got
+}
+
 // TestClassicInterop runs a relay and a Node socket.io server with
 // @socket.io/redis-adapter 8.3.0 (classic) on one Redis, with real
 // socket.io-client clients on both, and checks every cluster operation in
@@ -307,13 +320,7 @@ func TestClassicInterop(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []string
-		for _, a := range acks {
-			m, _ := mustJSON(t, a).(map[string]any)
-			got = append(got, m["client"].(string))
-		}
-		slices.Sort(got)
-		if d := cmp.Diff([]string{"n1", "r1", "r2"}, got); d != "" {
+		if d := cmp.Diff([]string{"n1", "r1", "r2"}, ackClients(t, acks)); d != "" {
 			t.Errorf("acks (-want +got):\n%s", d)
 		}
 		// No client selected on the relay: it answers with a count of 0.
@@ -330,13 +337,7 @@ func TestClassicInterop(t *testing.T) {
 		if err != nil {
 			t.Fatalf("acks %s, %v", acks, err)
 		}
-		var got []string
-		for _, a := range acks {
-			m, _ := mustJSON(t, a).(map[string]any)
-			got = append(got, m["client"].(string))
-		}
-		slices.Sort(got)
-		if d := cmp.Diff([]string{"n1", "r1", "r2"}, got); d != "" {
+		if d := cmp.Diff([]string{"n1", "r1", "r2"}, ackClients(t, acks)); d != "" {
 			t.Errorf("acks (-want +got):\n%s", d)
 		}
 		ev, err := nc.WaitEvent(ctx, "n1", "askrelay")
@@ -447,13 +448,7 @@ func TestOperatorEmitWithAckSingleServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, a := range acks {
-		m, _ := mustJSON(t, a).(map[string]any)
-		got = append(got, m["client"].(string))
-	}
-	slices.Sort(got)
-	if d := cmp.Diff([]string{"c1", "c2"}, got); d != "" {
+	if d := cmp.Diff([]string{"c1", "c2"}, ackClients(t, acks)); d != "" {
 		t.Errorf("acks (-want +got):\n%s", d)
 	}
 	if _, err := cl.WaitEvent(ctx, "c1", "q"); err != nil {
