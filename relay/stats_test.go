@@ -106,7 +106,7 @@ func TestStats(t *testing.T) {
 	// server.
 	send(c3, "41/dyn2,")
 	c2.conn.Close()
-	srv.Of("/").To(socketIDs(srv, "/")...).Except(socketIDOf(t, srv, "/", c1)).DisconnectSockets(context.Background(), true)
+	srv.Of("/").To(srv.Of("/").Sockets()...).Except(socketIDOf(t, srv, "/", c1)).DisconnectSockets(context.Background(), true)
 	got(c4, "41")
 	waitUntil(t, 5*time.Second, "disconnects", func() bool {
 		st := srv.Stats()
@@ -195,9 +195,6 @@ func TestSessionTrafficFolds(t *testing.T) {
 		t.Errorf("after fold: session %d, server %d (packets %d); want 0, %d (5)", s.traffic.bytesIn.Load(), srv.traffic.bytesIn.Load(), srv.traffic.packetsIn.Load(), want)
 	}
 }
-
-// socketIDs returns the ids of the sockets of nsp.
-func socketIDs(srv *Server, nsp string) []string { return srv.Of(nsp).Sockets() }
 
 // socketIDOf returns the id of the socket of c's session in nsp.
 func socketIDOf(t *testing.T, srv *Server, nsp string, c *wsClient) string {
