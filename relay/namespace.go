@@ -49,9 +49,9 @@ func (ns *namespace) remove(sk *Socket) {
 	}
 	// The socket keeps its room list, so that Rooms() in OnDisconnect
 	// tells which rooms it was in (socket.rooms in Node's "disconnecting").
-	rooms := slices.Clone(sk.rooms)
-	ns.leaveLocked(sk, rooms)
-	sk.rooms = rooms
+	for _, r := range sk.rooms {
+		ns.dropMemberLocked(sk, r)
+	}
 	ns.mu.Unlock()
 }
 
@@ -88,20 +88,26 @@ func (ns *namespace) leave(sk *Socket, rooms []string) {
 
 func (ns *namespace) leaveLocked(sk *Socket, rooms []string) {
 	for _, r := range slices.Clone(rooms) {
-		if m := ns.rooms[r]; m != nil {
-			delete(m, sk)
-			if len(m) == 0 {
-				delete(ns.rooms, r)
-				_, isID := ns.sockets[r]
-				ns.srv.roomEvent(ns.name, r, isID, false)
-			}
-		}
+		ns.dropMemberLocked(sk, r)
 		if i := slices.Index(sk.rooms, r); i >= 0 {
 			sk.rooms = slices.Delete(sk.rooms, i, i+1)
 		}
 	}
 	if len(sk.rooms) == 0 {
 		sk.rooms = nil
+	}
+}
+
+// dropMemberLocked takes sk out of room r's members, deleting the room
+// when it empties; sk.rooms is left as it is.
+func (ns *namespace) dropMemberLocked(sk *Socket, r string) {
+	if m := ns.rooms[r]; m != nil {
+		delete(m, sk)
+		if len(m) == 0 {
+			delete(ns.rooms, r)
+			_, isID := ns.sockets[r]
+			ns.srv.roomEvent(ns.name, r, isID, false)
+		}
 	}
 }
 
