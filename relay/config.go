@@ -65,6 +65,23 @@ type Config struct {
 	// it was in.
 	OnDisconnect func(s *Socket, reason string)
 
+	// Recovery, if set, turns on connection state recovery (socket.io's
+	// connectionStateRecovery): CONNECT replies carry a pid, logged
+	// packets an offset as their last argument, and a client that lost its
+	// connection for a recoverable reason ("transport close", "transport
+	// error", "ping timeout", "forced close", "server shutting down") and
+	// comes back to this server within Recovery.MaxDisconnection gets its
+	// socket id, rooms and data back, then every packet it missed, in
+	// order, before anything newer. Logged packets are those broadcast or
+	// emitted to one socket that are events without ack and not volatile.
+	// OnDisconnect is still called at each connection loss, and
+	// OnConnection (and OnConnect, unless SkipOnConnect) at each recovery,
+	// as a Node app sees "disconnect" and "connection". With Redis
+	// pub/sub, only a client that comes back to the same server recovers
+	// (broadcasts from Redis are logged too; Node's Redis adapter has no
+	// recovery). Nil means off.
+	Recovery *Recovery
+
 	// MaxQueueBytes bounds the bytes waiting to be written to one
 	// WebSocket connection; a client over it is disconnected. Zero means
 	// 4 MiB.
@@ -194,6 +211,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RequestsTimeout <= 0 {
 		c.RequestsTimeout = 5 * time.Second
+	}
+	if c.Recovery != nil {
+		r := c.Recovery.withDefaults()
+		c.Recovery = &r
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

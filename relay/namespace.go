@@ -187,10 +187,19 @@ func (ns *namespace) forEach(opts broadcastOpts, fn func(*Socket)) {
 
 // deliver encodes p once and queues it to every matching local socket. It
 // never blocks on a client. It returns the number of sockets it was queued
-// to (volatile packets dropped for slow clients not included).
+// to (volatile packets dropped for slow clients not included). With
+// connection state recovery, a packet that goes into the log gets its
+// offset there.
 func (ns *namespace) deliver(p socketio.Packet, opts broadcastOpts) int {
 	p.Namespace = ns.name
-	m := newMessage(p)
+	if r := ns.srv.recovery; r != nil && logs(p, opts) {
+		return r.deliver(ns, p, opts)
+	}
+	return ns.queue(newMessage(p), opts)
+}
+
+// queue queues m to every socket that opts select.
+func (ns *namespace) queue(m *message, opts broadcastOpts) int {
 	n := 0
 	ns.forEach(opts, func(sk *Socket) {
 		if queued, err := sk.sess.sendMessage(m, opts.Volatile, false); queued && err == nil {

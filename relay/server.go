@@ -21,6 +21,9 @@ type Server struct {
 	wheel  *netpoll.Wheel
 	broker broker
 	anyNsp bool
+	// recovery holds the packet log and the kept sockets; nil without
+	// Config.Recovery.
+	recovery *recovery
 
 	ctx    context.Context // cancelled by Shutdown; parent of socket contexts
 	cancel context.CancelFunc
@@ -72,6 +75,9 @@ func NewServer(cfg Config) (*Server, error) {
 		nsps:     make(map[string]*namespace),
 	}
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
+	if cfg.Recovery != nil {
+		srv.recovery = newRecovery(srv, *cfg.Recovery)
+	}
 	srv.broker = &memoryBroker{srv: srv}
 	if cfg.Redis != nil {
 		if cfg.Sharded {
@@ -189,6 +195,9 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.poller.Close()
 	srv.wheel.Close()
 	srv.broker.close()
+	if srv.recovery != nil {
+		srv.recovery.close()
+	}
 	srv.cancel()
 	return err
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -270,10 +271,38 @@ func (s *session) sendMessage(m *message, volatile, direct bool) (queued bool, e
 	s.mu.Unlock()
 	if over {
 		s.srv.slowConsumers.Add(1)
-		s.close(reasonTransportError)
+		// On another goroutine: callers (a fan-out, the recovery log) may
+		// hold locks that Config.OnDisconnect, run by close, could need.
+		go s.close(reasonTransportError)
 		return false, ErrSocketClosed
 	}
 	return true, nil
+}
+
+// sendReplay queues m, a packet a restored socket missed, outside the
+// queue limits (the replay is bounded by the recovery log's size, and its
+// frames are shared with the log).
+func (s *session) sendReplay(m *message) (queued bool, err error) {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return false, ErrSocketClosed
+	}
+	if c := s.ws; c != nil {
+		s.mu.Unlock()
+		err = c.SendUnbounded(m.framesFor(s.b64))
+	} else {
+		p := s.poll
+		if p != nil && !p.closed {
+			p.queue = append(p.queue, m.packets()...)
+			p.wakeLocked()
+		}
+		s.mu.Unlock()
+	}
+	if err == nil {
+		s.countOut(m.size())
+	}
+	return err == nil, err
 }
 
 // sendPacket queues an Engine.IO message with the Socket.IO packet p, for
@@ -430,7 +459,10 @@ func (s *session) onPacket(p socketio.Packet) {
 	}
 }
 
-// connect handles CONNECT for namespace name (socket.io Client.connect).
+// connect handles CONNECT for namespace name (socket.io Client.connect and
+// Namespace._add). With connection state recovery, a CONNECT whose auth
+// carries the pid of a kept socket and an offset still in the log restores
+// that socket; anything else gets a new one.
 func (s *session) connect(name string, auth []byte) {
 	ns := s.srv.namespace(name, true)
 	if ns == nil {
@@ -444,32 +476,76 @@ func (s *session) connect(name string, auth []byte) {
 	} else {
 		auth = append([]byte(nil), auth...)
 	}
-	id := newSocketID()
-	var res ConnectResult
-	if f := s.srv.cfg.OnConnect; f != nil {
-		var err error
-		res, err = f(s.srv.ctx, s.req.handshake(name, id, auth))
-		if err != nil {
-			ns.refused.Add(1)
-			s.refuse(name, err)
-			return
+	r := s.srv.recovery
+	var kept *keptSocket
+	var offset uint64
+	if r != nil {
+		if pid, off, ok := recoveryAuth(auth); ok {
+			var why string
+			if kept, offset, why = r.take(pid, name, off); kept == nil {
+				r.failed.add(why)
+			}
 		}
 	}
-	sk := newSocket(s, ns, id, auth, res.Data)
-	s.mu.Lock()
-	if s.state != stateOpen {
+	for {
+		id, pid := newSocketID(), ""
+		if kept != nil {
+			id, pid = kept.sid, kept.pid
+		} else if r != nil {
+			pid = newSocketID()
+		}
+		var res ConnectResult
+		if f := s.srv.cfg.OnConnect; f != nil && (kept == nil || !r.cfg.SkipOnConnect) {
+			h := s.req.handshake(name, id, auth)
+			h.Recovered = kept != nil
+			var err error
+			if res, err = f(s.srv.ctx, h); err != nil {
+				if kept != nil {
+					r.putBack(kept)
+					r.failed.add(recoveryRefused)
+				}
+				ns.refused.Add(1)
+				s.refuse(name, err)
+				return
+			}
+		}
+		rooms, data := res.Rooms, res.Data
+		if kept != nil {
+			rooms = append(slices.Clip(kept.rooms), res.Rooms...)
+			if data == nil {
+				data = kept.data
+			}
+		}
+		sk := newSocket(s, ns, id, auth, data)
+		sk.pid, sk.recovered = pid, kept != nil
+		s.mu.Lock()
+		if s.state != stateOpen {
+			s.mu.Unlock()
+			if kept != nil {
+				r.putBack(kept)
+			}
+			return
+		}
+		s.sockets = append(s.sockets, sk)
 		s.mu.Unlock()
+		if kept != nil && !r.restore(sk, rooms, offset) {
+			// Packets after the offset left the log while OnConnect ran:
+			// a new socket after all (OnConnect is asked again).
+			s.removeSocket(sk)
+			r.failed.add(recoveryOffset)
+			kept = nil
+			continue
+		}
+		s.srv.wheel.Stop(&s.ctmr)
+		ns.connects.Add(1)
+		if kept == nil {
+			ns.add(sk, rooms)
+			_ = s.sendPacket(sk.connectPacket())
+		}
+		if f := s.srv.cfg.OnConnection; f != nil {
+			f(sk.Context(), sk)
+		}
 		return
-	}
-	s.sockets = append(s.sockets, sk)
-	s.mu.Unlock()
-	s.srv.wheel.Stop(&s.ctmr)
-	ns.connects.Add(1)
-	ns.add(sk, res.Rooms)
-	_ = s.sendPacket(socketio.Packet{Type: socketio.Connect, Namespace: name,
-		Data: socketio.AppendConnect(nil, "/", sk.id, "")[1:]})
-	if f := s.srv.cfg.OnConnection; f != nil {
-		f(sk.Context(), sk)
 	}
 }
 

@@ -26,6 +26,11 @@ type Handshake struct {
 	Secure    bool            // the request came over TLS
 	XDomain   bool            // the request had an Origin header
 	Auth      json.RawMessage // the CONNECT payload; {} when the client sent none
+	// Recovered is set when the CONNECT restores a disconnected socket
+	// (its pid and offset were accepted; see [Config.Recovery]): SocketID
+	// is then the socket's old id. If OnConnect refuses, the client gets
+	// connect_error and the socket stays kept until it expires.
+	Recovered bool
 }
 
 // Event is an event emitted by a client.
@@ -51,10 +56,12 @@ type AckFunc func(args ...any) error
 // error", "ping timeout", "parse error", "forced close", "server shutting
 // down".
 type Socket struct {
-	id   string
-	nsp  *namespace
-	sess *session
-	auth []byte // the CONNECT payload
+	id        string
+	pid       string // private session id, with connection state recovery
+	nsp       *namespace
+	sess      *session
+	auth      []byte // the CONNECT payload
+	recovered bool
 
 	rooms []string // guarded by nsp.mu; explicitly joined rooms
 
@@ -82,6 +89,18 @@ func newSocket(s *session, ns *namespace, id string, auth []byte, data any) *Soc
 // ID returns the socket id, a 20-character base64id distinct from the
 // Engine.IO session id. It is also the name of the socket's own room.
 func (sk *Socket) ID() string { return sk.id }
+
+// Recovered reports whether the socket is a disconnected one restored by
+// connection state recovery (socket.recovered in socket.io): same id,
+// rooms and data, and the packets it missed were sent before its CONNECT
+// reply. See [Config.Recovery].
+func (sk *Socket) Recovered() bool { return sk.recovered }
+
+// connectPacket is the socket's CONNECT reply.
+func (sk *Socket) connectPacket() socketio.Packet {
+	return socketio.Packet{Type: socketio.Connect, Namespace: sk.nsp.name,
+		Data: socketio.AppendConnect(nil, "/", sk.id, sk.pid)[1:]}
+}
 
 // Namespace returns the name of the socket's namespace.
 func (sk *Socket) Namespace() string { return sk.nsp.name }
@@ -156,7 +175,9 @@ func (sk *Socket) Join(rooms ...string) { sk.nsp.join(sk, rooms) }
 func (sk *Socket) Leave(rooms ...string) { sk.nsp.leave(sk, rooms) }
 
 // Emit sends an event to this socket only. args follow the rules of
-// [Operator.Emit]. It does not wait for the network.
+// [Operator.Emit]. It does not wait for the network. With
+// [Config.Recovery] the event is logged and carries an offset, like a
+// broadcast (as socket.emit does in socket.io with recovery on).
 func (sk *Socket) Emit(ctx context.Context, event string, args ...any) error {
 	p, err := eventPacket(sk.nsp.name, event, args)
 	if err != nil {
@@ -164,6 +185,9 @@ func (sk *Socket) Emit(ctx context.Context, event string, args ...any) error {
 	}
 	if sk.isClosed() {
 		return ErrSocketClosed
+	}
+	if r := sk.sess.srv.recovery; r != nil {
+		return r.emitTo(sk, p)
 	}
 	return sk.sess.sendPacket(p)
 }
@@ -272,6 +296,9 @@ func (sk *Socket) onClose(reason string, detach bool) {
 		sk.sess.removeSocket(sk)
 	}
 	sk.nsp.remove(sk)
+	if r := sk.sess.srv.recovery; r != nil {
+		r.keep(sk, reason)
+	}
 	sk.nsp.disconnects.add(reason)
 	if f := sk.sess.srv.cfg.OnDisconnect; f != nil {
 		f(sk, reason)

@@ -68,6 +68,9 @@ type Stats struct {
 	// (S|P)SUBSCRIBE commands, which are retried.
 	RedisPublishErrors   int64
 	RedisSubscribeErrors int64
+
+	// Recovery is set with Config.Recovery.
+	Recovery *RecoveryStats
 }
 
 // NamespaceStats are the counters of one namespace.
@@ -296,6 +299,9 @@ func (srv *Server) Stats() Stats {
 		st.RedisOutages, st.RedisReconnects = c.outages.Load(), c.reconnects.Load()
 		st.RedisBroadcasts = c.broadcasts.Load()
 		st.RedisPublishErrors, st.RedisSubscribeErrors = c.publishErrors.Load(), c.subscribeErrors.Load()
+	}
+	if srv.recovery != nil {
+		st.Recovery = srv.recovery.stats()
 	}
 	return st
 }

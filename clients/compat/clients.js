@@ -3,8 +3,11 @@
 //
 //   node clients.js '{"url":"http://127.0.0.1:3000","clients":[{"name":"c1","auth":{"rooms":["r1"]}}]}'
 //
-// Prints {"type":"connected","client","id"} per client, then {"type":"ready"} once
-// all are connected; afterwards every received event, disconnect and connect_error.
+// Prints {"type":"connected","client","id","recovered"} per client (again after
+// each reconnection), then {"type":"ready"} once all are connected; afterwards
+// every received event, disconnect and connect_error, and with "packets": true
+// every Engine.IO message the client receives, as {"type":"packet","client",
+// "data"} (the Socket.IO packet text, or {"$bin"} for an attachment).
 
 import { io } from "socket.io-client";
 import { config, out, serveCommands, dieOnError } from "./lib/jsonl.js";
@@ -26,18 +29,24 @@ function start(c) {
     query: c.query || {},
     extraHeaders: c.extraHeaders,
     reconnection: c.reconnection ?? cfg.reconnection ?? false,
+    // With reconnection: a fixed delay (ms), no randomization, so that a test
+    // knows when the client comes back.
+    ...(c.reconnectionDelay !== undefined
+      ? { reconnectionDelay: c.reconnectionDelay, reconnectionDelayMax: c.reconnectionDelay, randomizationFactor: 0 }
+      : {}),
     timeout: c.timeout ?? 10000,
   });
   sockets.set(c.name, socket);
   const ev = { client: c.name, nsp };
 
   socket.on("connect", () => {
-    out({ type: "connected", ...ev, id: socket.id, transport: socket.io.engine.transport.name });
+    out({ type: "connected", ...ev, id: socket.id, recovered: socket.recovered, transport: socket.io.engine.transport.name });
     if (notYetConnected.delete(c.name) && notYetConnected.size === 0) out({ type: "ready" });
   });
-  socket.io.on("open", () =>
-    socket.io.engine.on("upgrade", (t) => out({ type: "upgrade", ...ev, transport: t.name })),
-  );
+  socket.io.on("open", () => {
+    socket.io.engine.on("upgrade", (t) => out({ type: "upgrade", ...ev, transport: t.name }));
+    if (c.packets ?? cfg.packets) socket.io.engine.on("message", (data) => out({ type: "packet", ...ev, data }));
+  });
   socket.on("disconnect", (reason, details) =>
     out({ type: "disconnect", ...ev, reason, description: details?.description?.message }),
   );
@@ -76,6 +85,19 @@ const commands = {
   },
   disconnect: (cmd) => {
     socketOf(cmd).disconnect();
+    return null;
+  },
+  // Closes the client's Engine.IO connection as a network loss would (what
+  // socket.io's docs use to simulate one): the socket sees "transport close"
+  // and, with reconnection, the manager reconnects.
+  drop: (cmd) => {
+    socketOf(cmd).io.engine.close();
+    return null;
+  },
+  // socket.connect(): a client without reconnection comes back when the test
+  // says so (with recovery, its CONNECT carries its pid and last offset).
+  reconnect: (cmd) => {
+    socketOf(cmd).connect();
     return null;
   },
   id: (cmd) => socketOf(cmd).id,

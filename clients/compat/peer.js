@@ -1,4 +1,5 @@
-// peer.js: a real Node Socket.IO 4.8.4 server with @socket.io/redis-adapter 8.3.0,
+// peer.js: a real Node Socket.IO 4.8.4 server with @socket.io/redis-adapter 8.3.0
+// (or, with mode "memory", socket.io's own in-memory adapter and no Redis),
 // driven over stdin/stdout JSON lines (see README.md for the full protocol).
 //
 //   node peer.js '{"redis":"redis://127.0.0.1:6379","namespaces":["/"]}'
@@ -18,15 +19,21 @@ const name = cfg.name || "peer";
 const mode = cfg.mode || "classic";
 const key = cfg.key || "socket.io";
 
-const pubClient = await connect(cfg);
-const subClient = pubClient.duplicate();
-subClient.on("error", (e) => process.stderr.write(`redis sub error: ${e.message}\n`));
-await subClient.connect();
-const subs = trackSubscriptions(subClient);
-const pubs = trackPublishes(pubClient);
+const noop = { settled: async () => {} };
+let pubClient, subClient, subs = noop, pubs = noop;
+if (mode !== "memory") {
+  pubClient = await connect(cfg);
+  subClient = pubClient.duplicate();
+  subClient.on("error", (e) => process.stderr.write(`redis sub error: ${e.message}\n`));
+  await subClient.connect();
+  subs = trackSubscriptions(subClient);
+  pubs = trackPublishes(pubClient);
+}
 
 let adapter;
-if (mode === "classic") {
+if (mode === "memory") {
+  // socket.io's default: Adapter, or SessionAwareAdapter with recovery.
+} else if (mode === "classic") {
   adapter = createAdapter(pubClient, subClient, {
     key,
     requestsTimeout: cfg.requestsTimeout,
@@ -44,7 +51,12 @@ if (mode === "classic") {
 }
 
 const httpServer = http.createServer();
-const io = new Server(httpServer, { adapter, serveClient: false });
+// recovery: {maxDisconnectionDuration (ms), skipMiddlewares} turns on
+// connectionStateRecovery (socket.io's defaults for the fields left out).
+const recovery = cfg.recovery
+  ? Object.fromEntries(Object.entries(cfg.recovery).filter(([, v]) => v !== undefined && v !== null))
+  : undefined;
+const io = new Server(httpServer, { adapter, serveClient: false, connectionStateRecovery: recovery });
 
 const nsps = new Map();
 for (const nspName of cfg.namespaces || ["/"]) {
@@ -69,7 +81,7 @@ for (const nspName of cfg.namespaces || ["/"]) {
   });
 
   nsp.on("connection", (socket) => {
-    out({ type: "connection", nsp: nsp.name, id: socket.id });
+    out({ type: "connection", nsp: nsp.name, id: socket.id, recovered: socket.recovered });
     socket.onAny((event, ...args) => {
       const ack = typeof args.at(-1) === "function" ? args.pop() : null;
       out({ type: "clientEvent", nsp: nsp.name, id: socket.id, event, args, ack: !!ack });
@@ -133,6 +145,24 @@ const commands = {
   uid: (cmd) => target(cmd).adapter.uid,
   emit: (cmd) => {
     target(cmd).emit(cmd.event, ...(cmd.args || []));
+  },
+  // {nsp, sid, event, args}: socket.emit on one of this server's sockets (with
+  // recovery, socket.io sends it through the adapter with an offset).
+  socketEmit: (cmd) => {
+    const s = nsps.get(cmd.nsp || "/")?.sockets.get(cmd.sid);
+    if (!s) throw new Error(`unknown socket ${cmd.sid}`);
+    s.emit(cmd.event, ...(cmd.args || []));
+  },
+  // {nsp, sid, close}: socket.disconnect(close) on one of this server's sockets.
+  socketDisconnect: (cmd) => {
+    const s = nsps.get(cmd.nsp || "/")?.sockets.get(cmd.sid);
+    if (!s) throw new Error(`unknown socket ${cmd.sid}`);
+    s.disconnect(!!cmd.close);
+  },
+  // {nsp, sid}: the socket's rooms and data, as this server holds them.
+  socketState: (cmd) => {
+    const s = nsps.get(cmd.nsp || "/")?.sockets.get(cmd.sid);
+    return s ? { rooms: [...s.rooms], data: s.data, recovered: s.recovered } : null;
   },
   emitWithAck: (cmd) =>
     new Promise((resolve, reject) => {

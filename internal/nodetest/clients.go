@@ -25,6 +25,10 @@ type ClientsConfig struct {
 	// AckReply is what a client answers to an event that carries an ack
 	// callback. Zero means {"ok":true,"client":<name>}.
 	AckReply any
+	// Packets makes every client print each Engine.IO message it receives
+	// as a "packet" line {client,nsp,data}: data is the Socket.IO packet
+	// text, or {"$bin":...} for a binary attachment.
+	Packets bool
 }
 
 // ClientConfig is one client.
@@ -44,6 +48,9 @@ type ClientConfig struct {
 	Transports   []string
 	ExtraHeaders map[string]string
 	Reconnection *bool // overrides ClientsConfig.Reconnection for this client
+	// ReconnectionDelay, with reconnection, is the fixed delay before each
+	// attempt (no randomization). Zero means socket.io-client's defaults.
+	ReconnectionDelay time.Duration
 }
 
 func (c ClientConfig) wire() map[string]any {
@@ -70,6 +77,9 @@ func (c ClientConfig) wire() map[string]any {
 	if c.Reconnection != nil {
 		m["reconnection"] = *c.Reconnection
 	}
+	if c.ReconnectionDelay > 0 {
+		m["reconnectionDelay"] = c.ReconnectionDelay.Milliseconds()
+	}
 	return m
 }
 
@@ -85,11 +95,15 @@ func (c ClientsConfig) wire() map[string]any {
 	if c.AckReply != nil {
 		m["ackReply"] = c.AckReply
 	}
+	if c.Packets {
+		m["packets"] = true
+	}
 	return m
 }
 
 // Clients is a running clients.js. Its embedded [Proc] sees the lines it
-// prints: "connected" {client,nsp,id,transport}, "ready", "upgrade"
+// prints: "connected" {client,nsp,id,recovered,transport} (again after each
+// reconnection), "ready", "upgrade"
 // {client,nsp,transport}, "event" {client,nsp,event,args,ack}, "disconnect"
 // {client,nsp,reason} and "connect_error" {client,nsp,message,data}.
 type Clients struct {
@@ -256,6 +270,22 @@ func (c *Clients) Add(ctx context.Context, cl ClientConfig) error {
 // Disconnect closes one client (socket.disconnect()).
 func (c *Clients) Disconnect(ctx context.Context, client string) error {
 	_, err := c.Call(ctx, map[string]any{"cmd": "disconnect", "client": client})
+	return err
+}
+
+// Drop closes a client's Engine.IO connection as a network loss would
+// (socket.io.engine.close()): the socket sees "transport close" and, with
+// reconnection, comes back by itself.
+func (c *Clients) Drop(ctx context.Context, client string) error {
+	_, err := c.Call(ctx, map[string]any{"cmd": "drop", "client": client})
+	return err
+}
+
+// Reconnect calls socket.connect() on a client that lost or closed its
+// connection; wait for it with [Clients.WaitFor] on its next "connected"
+// line.
+func (c *Clients) Reconnect(ctx context.Context, client string) error {
+	_, err := c.Call(ctx, map[string]any{"cmd": "reconnect", "client": client})
 	return err
 }
 

@@ -10,7 +10,8 @@ import (
 )
 
 // PeerConfig configures peer.js: a Node socket.io 4.8.4 server with
-// @socket.io/redis-adapter 8.3.0.
+// @socket.io/redis-adapter 8.3.0, or with mode "memory" socket.io's own
+// in-memory adapter.
 type PeerConfig struct {
 	// Redis is the standalone Redis URL ("redis://127.0.0.1:port"). Ignored
 	// when Cluster is set.
@@ -21,9 +22,12 @@ type PeerConfig struct {
 	// Key is the adapter's key (classic) or channelPrefix (sharded). Zero
 	// means "socket.io".
 	Key string
-	// Mode is "classic" (createAdapter) or "sharded" (createShardedAdapter,
-	// Redis 7+). Zero means classic.
+	// Mode is "classic" (createAdapter), "sharded" (createShardedAdapter,
+	// Redis 7+) or "memory" (no Redis: socket.io's in-memory adapter, or
+	// SessionAwareAdapter with Recovery). Zero means classic.
 	Mode string
+	// Recovery turns on connectionStateRecovery.
+	Recovery *PeerRecovery
 	// SubscriptionMode is the sharded adapter's "static", "dynamic" or
 	// "dynamic-private". Zero means the adapter's default, dynamic.
 	SubscriptionMode string
@@ -49,6 +53,23 @@ type PeerConfig struct {
 	PublishOnSpecificResponseChannel bool
 }
 
+// PeerRecovery is socket.io's connectionStateRecovery option.
+type PeerRecovery struct {
+	MaxDisconnection time.Duration // maxDisconnectionDuration; zero means socket.io's 2 minutes
+	SkipMiddlewares  *bool         // nil means socket.io's default, true
+}
+
+func (r *PeerRecovery) wire() map[string]any {
+	m := map[string]any{}
+	if r.MaxDisconnection > 0 {
+		m["maxDisconnectionDuration"] = r.MaxDisconnection.Milliseconds()
+	}
+	if r.SkipMiddlewares != nil {
+		m["skipMiddlewares"] = *r.SkipMiddlewares
+	}
+	return m
+}
+
 func (c PeerConfig) wire() map[string]any {
 	m := map[string]any{}
 	set := func(k string, v any, ok bool) {
@@ -68,11 +89,15 @@ func (c PeerConfig) wire() map[string]any {
 	set("uid", c.UID, c.UID != "")
 	set("requestsTimeout", c.RequestsTimeout.Milliseconds(), c.RequestsTimeout > 0)
 	set("publishOnSpecificResponseChannel", true, c.PublishOnSpecificResponseChannel)
+	if c.Recovery != nil {
+		m["recovery"] = c.Recovery.wire()
+	}
 	return m
 }
 
 // Peer is a running peer.js. Its embedded [Proc] sees the lines it prints
-// besides command results: "connection" and "disconnection" {nsp,id,reason},
+// besides command results: "connection" {nsp,id,recovered} and
+// "disconnection" {nsp,id,reason},
 // "clientEvent" {nsp,id,event,args,ack} and "serverSideEmit"
 // {nsp,event,args,ack}.
 type Peer struct {
@@ -211,6 +236,20 @@ func (p *Peer) FetchSockets(ctx context.Context, tg Target) ([]RemoteSocket, err
 		return nil, fmt.Errorf("nodetest: fetchSockets: %s: %w", raw, err)
 	}
 	return out, nil
+}
+
+// SocketEmit calls socket.emit(event, args...) on the peer's socket id of
+// namespace nsp.
+func (p *Peer) SocketEmit(ctx context.Context, nsp, id, event string, args ...any) error {
+	_, err := p.Call(ctx, map[string]any{"cmd": "socketEmit", "nsp": nspOrRoot(nsp), "sid": id, "event": event, "args": markArgs(args)})
+	return err
+}
+
+// SocketDisconnect calls socket.disconnect(close) on the peer's socket id
+// of namespace nsp.
+func (p *Peer) SocketDisconnect(ctx context.Context, nsp, id string, close bool) error {
+	_, err := p.Call(ctx, map[string]any{"cmd": "socketDisconnect", "nsp": nspOrRoot(nsp), "sid": id, "close": close})
+	return err
 }
 
 // ServerCount returns adapter.serverCount() (PUBSUB NUMSUB or SHARDNUMSUB).

@@ -97,6 +97,13 @@ func (c *Conn) SendNow(frame []byte) error {
 	return nil
 }
 
+// SendUnbounded is Send without the Config.MaxQueueBytes check, for a burst
+// whose size the caller bounds itself (a recovered client's missed
+// packets, shared with the caller's log). The write timeout still applies.
+func (c *Conn) SendUnbounded(frame []byte) error {
+	return c.send(frame, false, true)
+}
+
 func (c *Conn) send(frame []byte, volatile, control bool) error {
 	c.mu.Lock()
 	if c.closed || c.closing {
