@@ -306,7 +306,9 @@ func recoveryScenario(t *testing.T, side *recoverySide, transports []string) rec
 	reason, err = side.waitDisconnect(ctx, id2)
 	must(err)
 	note("server saw %q", reason)
-	if _, err := cl.WaitFor(ctx, func(l nodetest.Line) bool { return l.Type == "disconnect" && l.Str("client") == "c1" && l.Str("reason") == "io server disconnect" }); err != nil {
+	if _, err := cl.WaitFor(ctx, func(l nodetest.Line) bool {
+		return l.Type == "disconnect" && l.Str("client") == "c1" && l.Str("reason") == "io server disconnect"
+	}); err != nil {
 		t.Fatal(err)
 	}
 	must(side.emit(ctx, all, false, "j", 9))
