@@ -497,7 +497,9 @@ func (s *session) connect(name string, auth []byte) {
 		var res ConnectResult
 		if f := s.srv.cfg.OnConnect; f != nil && (kept == nil || !r.cfg.SkipOnConnect) {
 			h := s.req.handshake(name, id, auth)
-			h.Recovered = kept != nil
+			if kept != nil {
+				h.Recovered, h.Data = true, kept.data
+			}
 			var err error
 			if res, err = f(s.srv.ctx, h); err != nil {
 				if kept != nil {

@@ -28,9 +28,13 @@ type Handshake struct {
 	Auth      json.RawMessage // the CONNECT payload; {} when the client sent none
 	// Recovered is set when the CONNECT restores a disconnected socket
 	// (its pid and offset were accepted; see [Config.Recovery]): SocketID
-	// is then the socket's old id. If OnConnect refuses, the client gets
-	// connect_error and the socket stays kept until it expires.
+	// is then the socket's old id, and Data its data when it left (socket.data
+	// in a Node middleware). ConnectResult.Rooms are joined in addition to
+	// its kept rooms, and a non-nil ConnectResult.Data replaces its data.
+	// If OnConnect refuses, the client gets connect_error and the socket
+	// stays kept until it expires.
 	Recovered bool
+	Data      any
 }
 
 // Event is an event emitted by a client.
@@ -296,12 +300,14 @@ func (sk *Socket) onClose(reason string, detach bool) {
 		sk.sess.removeSocket(sk)
 	}
 	sk.nsp.remove(sk)
-	if r := sk.sess.srv.recovery; r != nil {
-		r.keep(sk, reason)
-	}
 	sk.nsp.disconnects.add(reason)
 	if f := sk.sess.srv.cfg.OnDisconnect; f != nil {
 		f(sk, reason)
+	}
+	// Kept only now, so that OnDisconnect has been called before a
+	// returning client can restore the socket.
+	if r := sk.sess.srv.recovery; r != nil {
+		r.keep(sk, reason)
 	}
 }
 

@@ -76,7 +76,7 @@ func (b *hookBackend) seen() ([]string, []*siorelayv1.ConnectRequest) {
 	return slices.Clone(b.tokens), slices.Clone(b.connects)
 }
 
-func startGRPCBackend(t *testing.T, b *hookBackend) string {
+func startGRPCBackend(t *testing.T, b siorelayv1.BackendServiceServer) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

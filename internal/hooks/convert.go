@@ -23,6 +23,7 @@ func connectRequest(h *relay.Handshake, data string) *siorelayv1.ConnectRequest 
 		Transport: h.Query.Get("transport"),
 		Secure:    h.Secure,
 		Data:      data,
+		Recovered: h.Recovered,
 	}
 }
 

@@ -27,9 +27,10 @@ type Forwarder struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // every goroutine started by the Forwarder
 
-	mu     sync.Mutex
-	queues map[*relay.Socket]*queue // guarded by mu; sockets with calls queued or running
-	closed bool                     // guarded by mu
+	mu      sync.Mutex
+	queues  map[*relay.Socket]*queue    // guarded by mu; sockets with calls queued or running
+	leaving map[socketKey]chan struct{} // guarded by mu; closed when a socket's Disconnect call is over
+	closed  bool                        // guarded by mu
 
 	logMu   sync.Mutex
 	logLast map[string]time.Time // guarded by logMu: last failure logged per hook+outcome
@@ -54,7 +55,12 @@ type job struct {
 	event  *siorelayv1.EventRequest
 	ack    relay.AckFunc
 	reason string
+	left   chan struct{} // Disconnect: closed when the call is over
 }
+
+// socketKey names a socket across its recoveries: a recovered socket is a
+// new *relay.Socket with the old id.
+type socketKey struct{ nsp, id string }
 
 // New starts a Forwarder: it validates cfg and makes a client for each
 // distinct target (gRPC clients connect lazily, on the first call).
@@ -69,6 +75,7 @@ func New(cfg Config) (*Forwarder, error) {
 		obs:     cfg.Observer,
 		log:     cfg.Logger,
 		queues:  make(map[*relay.Socket]*queue),
+		leaving: make(map[socketKey]chan struct{}),
 		logLast: make(map[string]time.Time),
 		logSkip: make(map[string]int),
 	}
@@ -128,7 +135,13 @@ func (f *Forwarder) Connect(ctx context.Context, h *relay.Handshake) (relay.Conn
 			return relay.ConnectResult{}, err
 		}
 	}
+	if h.Recovered && pre.Data == nil {
+		pre.Data = h.Data
+	}
 	b := f.backendFor(h.Namespace)
+	if b != nil && h.Recovered {
+		f.awaitDisconnect(ctx, socketKey{h.Namespace, h.SocketID})
+	}
 	if b == nil {
 		return pre, nil
 	}
@@ -277,7 +290,41 @@ func (f *Forwarder) Disconnect(s *relay.Socket, reason string) {
 	if b == nil {
 		return
 	}
-	f.enqueue(s, job{b: b, reason: reason})
+	left := make(chan struct{})
+	f.mu.Lock()
+	f.leaving[socketKey{s.Namespace(), s.ID()}] = left
+	f.mu.Unlock()
+	f.enqueue(s, job{b: b, reason: reason, left: left})
+}
+
+// awaitDisconnect waits, for up to Config.Timeout, until the Disconnect
+// call of the socket a recovering client restores is over, so that the
+// backend sees the loss before the return.
+func (f *Forwarder) awaitDisconnect(ctx context.Context, k socketKey) {
+	f.mu.Lock()
+	left := f.leaving[k]
+	f.mu.Unlock()
+	if left == nil {
+		return
+	}
+	t := time.NewTimer(f.cfg.Timeout)
+	defer t.Stop()
+	select {
+	case <-left:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// disconnected marks the Disconnect call of j's socket as over.
+func (f *Forwarder) disconnected(s *relay.Socket, j job) {
+	k := socketKey{s.Namespace(), s.ID()}
+	f.mu.Lock()
+	if f.leaving[k] == j.left {
+		delete(f.leaving, k)
+	}
+	f.mu.Unlock()
+	close(j.left)
 }
 
 type enqueueResult int
@@ -346,6 +393,7 @@ func (f *Forwarder) run(s *relay.Socket, q *queue) {
 			f.callEvent(s, j)
 		} else {
 			f.callDisconnect(s, j)
+			f.disconnected(s, j)
 		}
 	}
 }

@@ -136,9 +136,18 @@ type ConnectRequest struct {
 	// Whether the connection is over TLS.
 	Secure bool `protobuf:"varint,8,opt,name=secure,proto3" json:"secure,omitempty"`
 	// The socket's data before this call: with the relay's JWT verification
-	// (--jwt-*), the verified token's claims as a JSON object; empty
-	// otherwise.
-	Data          string `protobuf:"bytes,9,opt,name=data,proto3" json:"data,omitempty"`
+	// (--jwt-*), the verified token's claims as a JSON object; for a
+	// recovered socket without JWT verification, its data as it was kept;
+	// empty otherwise.
+	Data string `protobuf:"bytes,9,opt,name=data,proto3" json:"data,omitempty"`
+	// The client came back after losing its connection and its socket is
+	// being restored (connection state recovery, `serve --recovery`):
+	// socket_id is its old id, and if allowed it gets back its rooms and data
+	// and every packet it missed. An answer's rooms are joined in addition to
+	// the kept ones, its data (if any) replaces the kept data, and its emits
+	// are sent after the missed packets. A refusal gives the client
+	// connect_error; its socket stays kept until it expires.
+	Recovered     bool `protobuf:"varint,10,opt,name=recovered,proto3" json:"recovered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -234,6 +243,13 @@ func (x *ConnectRequest) GetData() string {
 		return x.Data
 	}
 	return ""
+}
+
+func (x *ConnectRequest) GetRecovered() bool {
+	if x != nil {
+		return x.Recovered
+	}
+	return false
 }
 
 // ConnectResponse allows or refuses a connection. An empty answer refuses
@@ -663,7 +679,7 @@ const file_siorelay_v1_backend_proto_rawDesc = "" +
 	"\n" +
 	"SocketEmit\x12\x14\n" +
 	"\x05event\x18\x01 \x01(\tR\x05event\x12$\n" +
-	"\x04args\x18\x02 \x03(\v2\x10.siorelay.v1.ArgR\x04args\"\xbb\x03\n" +
+	"\x04args\x18\x02 \x03(\v2\x10.siorelay.v1.ArgR\x04args\"\xd9\x03\n" +
 	"\x0eConnectRequest\x12\x1b\n" +
 	"\tsocket_id\x18\x01 \x01(\tR\bsocketId\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x12\n" +
@@ -673,7 +689,9 @@ const file_siorelay_v1_backend_proto_rawDesc = "" +
 	"\aaddress\x18\x06 \x01(\tR\aaddress\x12\x1c\n" +
 	"\ttransport\x18\a \x01(\tR\ttransport\x12\x16\n" +
 	"\x06secure\x18\b \x01(\bR\x06secure\x12\x12\n" +
-	"\x04data\x18\t \x01(\tR\x04data\x1a:\n" +
+	"\x04data\x18\t \x01(\tR\x04data\x12\x1c\n" +
+	"\trecovered\x18\n" +
+	" \x01(\bR\trecovered\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a8\n" +

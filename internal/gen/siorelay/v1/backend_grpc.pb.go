@@ -69,13 +69,24 @@ const (
 type BackendServiceClient interface {
 	// Connect is called when a client asks to join a namespace (Socket.IO
 	// CONNECT; in Node, a namespace middleware). The socket joins the
-	// namespace only if the answer has allow set.
+	// namespace only if the answer has allow set. With connection state
+	// recovery (`serve --recovery`), it is also called when a client comes
+	// back to restore its socket (recovered is set), unless the relay runs
+	// with --recovery-skip-hooks (Node's skipMiddlewares): then a recovered
+	// socket is not announced, and the backend learns of it from its next
+	// Event.
 	Connect(ctx context.Context, in *ConnectRequest, opts ...grpc.CallOption) (*ConnectResponse, error)
 	// Event is called for each event a client emits in a namespace whose
 	// events are forwarded (in Node, socket.on(event)).
 	Event(ctx context.Context, in *EventRequest, opts ...grpc.CallOption) (*EventResponse, error)
 	// Disconnect is called once when a socket that Connect allowed leaves its
-	// namespace, for any reason. Its answer carries nothing.
+	// namespace, for any reason. Its answer carries nothing. With connection
+	// state recovery it is called at each connection loss, as a Node app
+	// sees "disconnect" each time: a socket that lost its connection for a
+	// recoverable reason ("transport close", "transport error", "ping
+	// timeout", "forced close", "server shutting down") may come back with
+	// the same id, announced by a Connect with recovered set, which the
+	// relay makes only after this Disconnect call has returned.
 	Disconnect(ctx context.Context, in *DisconnectRequest, opts ...grpc.CallOption) (*DisconnectResponse, error)
 }
 
@@ -127,13 +138,24 @@ func (c *backendServiceClient) Disconnect(ctx context.Context, in *DisconnectReq
 type BackendServiceServer interface {
 	// Connect is called when a client asks to join a namespace (Socket.IO
 	// CONNECT; in Node, a namespace middleware). The socket joins the
-	// namespace only if the answer has allow set.
+	// namespace only if the answer has allow set. With connection state
+	// recovery (`serve --recovery`), it is also called when a client comes
+	// back to restore its socket (recovered is set), unless the relay runs
+	// with --recovery-skip-hooks (Node's skipMiddlewares): then a recovered
+	// socket is not announced, and the backend learns of it from its next
+	// Event.
 	Connect(context.Context, *ConnectRequest) (*ConnectResponse, error)
 	// Event is called for each event a client emits in a namespace whose
 	// events are forwarded (in Node, socket.on(event)).
 	Event(context.Context, *EventRequest) (*EventResponse, error)
 	// Disconnect is called once when a socket that Connect allowed leaves its
-	// namespace, for any reason. Its answer carries nothing.
+	// namespace, for any reason. Its answer carries nothing. With connection
+	// state recovery it is called at each connection loss, as a Node app
+	// sees "disconnect" each time: a socket that lost its connection for a
+	// recoverable reason ("transport close", "transport error", "ping
+	// timeout", "forced close", "server shutting down") may come back with
+	// the same id, announced by a Connect with recovered set, which the
+	// relay makes only after this Disconnect call has returned.
 	Disconnect(context.Context, *DisconnectRequest) (*DisconnectResponse, error)
 	mustEmbedUnimplementedBackendServiceServer()
 }
