@@ -98,20 +98,21 @@ func relayRecoverySide(t *testing.T, rec relay.Recovery) *recoverySide {
 			return s.Emit(ctx, event, args...)
 		},
 		kick: func(ctx context.Context, id string) error {
-			s, err := socket(id)
-			if err != nil {
-				return err
-			}
-			s.Disconnect(false)
-			return nil
+			return srv.Of("/").To(id).DisconnectSockets(ctx, false)
 		},
 		waitDisconnect: func(ctx context.Context, id string) (string, error) { return gone.wait(ctx, id) },
 		state: func(ctx context.Context, id string) ([]string, any, error) {
-			s, err := socket(id)
-			if err != nil {
+			// What the namespace holds now (OnConnection of a restored
+			// socket may still be running).
+			ss, err := srv.Of("/").In(id).FetchSockets(ctx)
+			if err != nil || len(ss) != 1 {
+				return nil, nil, fmt.Errorf("fetch %s: %v %v", id, ss, err)
+			}
+			var data any
+			if err := json.Unmarshal(ss[0].Data, &data); err != nil {
 				return nil, nil, err
 			}
-			return s.Rooms(), s.Data(), nil
+			return ss[0].Rooms, data, nil
 		},
 	}
 }
