@@ -21,6 +21,11 @@ type namespace struct {
 	mu      sync.RWMutex
 	sockets map[string]*Socket              // guarded by mu; by socket id
 	rooms   map[string]map[*Socket]struct{} // guarded by mu; explicit rooms (a socket's id room is implicit)
+	// held counts, per room, the kept sockets (connection state recovery)
+	// that were in it: a held room stays created for the broker (the
+	// sharded one keeps its subscription) while it has no live member,
+	// so that what is broadcast to it meanwhile reaches the log.
+	held map[string]int // guarded by mu
 }
 
 func newNamespace(srv *Server, name string, dynamic bool) *namespace {
@@ -45,7 +50,9 @@ func (ns *namespace) remove(sk *Socket) {
 	ns.mu.Lock()
 	if ns.sockets[sk.id] == sk {
 		delete(ns.sockets, sk.id)
-		ns.srv.roomEvent(ns.name, sk.id, true, false)
+		if ns.held[sk.id] == 0 {
+			ns.srv.roomEvent(ns.name, sk.id, true, false)
+		}
 	}
 	// The socket keeps its room list, so that Rooms() in OnDisconnect
 	// tells which rooms it was in (socket.rooms in Node's "disconnecting").
@@ -105,9 +112,50 @@ func (ns *namespace) dropMemberLocked(sk *Socket, r string) {
 		delete(m, sk)
 		if len(m) == 0 {
 			delete(ns.rooms, r)
-			_, isID := ns.sockets[r]
-			ns.srv.roomEvent(ns.name, r, isID, false)
+			if ns.held[r] == 0 {
+				_, isID := ns.sockets[r]
+				ns.srv.roomEvent(ns.name, r, isID, false)
+			}
 		}
+	}
+}
+
+// hold marks the rooms of sk, its id room included, as held by a kept
+// socket. Called before sk leaves, while the rooms exist.
+func (ns *namespace) hold(sk *Socket) []string {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if ns.held == nil {
+		ns.held = make(map[string]int)
+	}
+	ns.held[sk.id]++
+	for _, r := range sk.rooms {
+		ns.held[r]++
+	}
+	return slices.Clone(sk.rooms)
+}
+
+// release undoes hold for a kept socket with id and rooms: a room no live
+// socket is in is deleted for the broker once no kept socket holds it.
+func (ns *namespace) release(id string, rooms []string) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	drop := func(r string, private bool) {
+		if ns.held[r]--; ns.held[r] > 0 {
+			return
+		}
+		delete(ns.held, r)
+		_, live := ns.rooms[r]
+		if private {
+			_, live = ns.sockets[r]
+		}
+		if !live {
+			ns.srv.roomEvent(ns.name, r, private, false)
+		}
+	}
+	drop(id, true)
+	for _, r := range rooms {
+		drop(r, false)
 	}
 }
 

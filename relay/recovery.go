@@ -88,14 +88,18 @@ type logEntry struct {
 }
 
 // keptSocket is the state of a disconnected socket awaiting its client.
+// Its rooms are held in its namespace (namespace.hold) until it is
+// released: restored, expired or found unusable.
 type keptSocket struct {
 	sid   string
 	pid   string
-	nsp   string
+	ns    *namespace
 	rooms []string // explicit rooms (the id room is implied)
 	data  any
 	at    time.Duration // since recovery.start
 }
+
+func (k *keptSocket) release() { k.ns.release(k.sid, k.rooms) }
 
 // recovery holds the packet log and the kept sockets of a Server.
 type recovery struct {
@@ -178,13 +182,18 @@ func (r *recovery) sweep() {
 	r.mu.Lock()
 	r.trimLocked(now)
 	r.mu.Unlock()
+	var expired []*keptSocket
 	r.keptMu.Lock()
 	for pid, k := range r.kept {
 		if now-k.at > r.cfg.MaxDisconnection {
 			delete(r.kept, pid)
+			expired = append(expired, k)
 		}
 	}
 	r.keptMu.Unlock()
+	for _, k := range expired {
+		k.release()
+	}
 }
 
 func (r *recovery) close() {
@@ -308,33 +317,33 @@ func (r *recovery) indexLocked(seq uint64) (int, bool) {
 	return r.head + int(seq-r.floor), true
 }
 
-// keep stores the state of sk, which left for reason, if that reason is
-// recoverable.
-func (r *recovery) keep(sk *Socket, reason string) {
-	if !recoverable(reason) || sk.pid == "" {
-		return
-	}
-	sk.nsp.mu.RLock()
-	rooms := slices.Clone(sk.rooms)
-	sk.nsp.mu.RUnlock()
-	k := &keptSocket{sid: sk.id, pid: sk.pid, nsp: sk.nsp.name, rooms: rooms, data: sk.Data(), at: r.now()}
+// keep stores the state of sk, which left for a recoverable reason
+// holding rooms (namespace.hold).
+func (r *recovery) keep(sk *Socket, rooms []string) {
+	k := &keptSocket{sid: sk.id, pid: sk.pid, ns: sk.nsp, rooms: rooms, data: sk.Data(), at: r.now()}
 	r.keptMu.Lock()
+	old := r.kept[k.pid]
 	r.kept[k.pid] = k
 	r.keptMu.Unlock()
+	if old != nil {
+		old.release()
+	}
 }
 
 // take removes and returns the kept socket of pid in namespace nsp, if it
-// has not expired and the offset is still in the log. why says what failed.
+// has not expired and the offset is still in the log; the caller restores
+// it and then releases it. why says what failed.
 func (r *recovery) take(pid, nsp, offset string) (k *keptSocket, seq uint64, why string) {
 	r.keptMu.Lock()
 	k = r.kept[pid]
-	if k == nil || k.nsp != nsp {
+	if k == nil || k.ns.name != nsp {
 		r.keptMu.Unlock()
 		return nil, 0, recoveryUnknown
 	}
 	delete(r.kept, pid)
 	r.keptMu.Unlock()
 	if r.now()-k.at > r.cfg.MaxDisconnection {
+		k.release()
 		return nil, 0, recoveryExpired
 	}
 	seq, ok := parseOffset(offset)
@@ -344,6 +353,7 @@ func (r *recovery) take(pid, nsp, offset string) (k *keptSocket, seq uint64, why
 		r.mu.Unlock()
 	}
 	if !ok {
+		k.release()
 		return nil, 0, recoveryOffset
 	}
 	return k, seq, ""
@@ -355,8 +365,12 @@ func (r *recovery) putBack(k *keptSocket) {
 	r.keptMu.Lock()
 	if r.kept[k.pid] == nil {
 		r.kept[k.pid] = k
+		k = nil
 	}
 	r.keptMu.Unlock()
+	if k != nil {
+		k.release()
+	}
 }
 
 // restore makes sk, a new Socket with the id, pid and data of a kept

@@ -530,13 +530,17 @@ func (s *session) connect(name string, auth []byte) {
 		}
 		s.sockets = append(s.sockets, sk)
 		s.mu.Unlock()
-		if kept != nil && !r.restore(sk, rooms, offset) {
-			// Packets after the offset left the log while OnConnect ran:
-			// a new socket after all (OnConnect is asked again).
-			s.removeSocket(sk)
-			r.failed.add(recoveryOffset)
-			kept = nil
-			continue
+		if kept != nil {
+			ok := r.restore(sk, rooms, offset)
+			kept.release()
+			if !ok {
+				// Packets after the offset left the log while OnConnect
+				// ran: a new socket after all (OnConnect is asked again).
+				s.removeSocket(sk)
+				r.failed.add(recoveryOffset)
+				kept = nil
+				continue
+			}
 		}
 		s.srv.wheel.Stop(&s.ctmr)
 		ns.connects.Add(1)

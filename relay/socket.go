@@ -299,6 +299,14 @@ func (sk *Socket) onClose(reason string, detach bool) {
 	if detach {
 		sk.sess.removeSocket(sk)
 	}
+	// A socket kept for recovery holds its rooms from before it leaves
+	// them, so that no broadcast to them is missed in between.
+	r := sk.sess.srv.recovery
+	var rooms []string
+	keep := r != nil && sk.pid != "" && recoverable(reason)
+	if keep {
+		rooms = sk.nsp.hold(sk)
+	}
 	sk.nsp.remove(sk)
 	sk.nsp.disconnects.add(reason)
 	if f := sk.sess.srv.cfg.OnDisconnect; f != nil {
@@ -306,8 +314,8 @@ func (sk *Socket) onClose(reason string, detach bool) {
 	}
 	// Kept only now, so that OnDisconnect has been called before a
 	// returning client can restore the socket.
-	if r := sk.sess.srv.recovery; r != nil {
-		r.keep(sk, reason)
+	if keep {
+		r.keep(sk, rooms)
 	}
 }
 
