@@ -41,8 +41,7 @@
 // On the wire the relay answers like Node (status codes, error bodies,
 // packet bytes, close behaviour; see the tests). Known differences:
 //
-//   - no connection state recovery (CONNECT replies carry only "sid"), no
-//     JSONP polling (the "j" parameter), no permessage-deflate; polling
+//   - no JSONP polling (the "j" parameter), no permessage-deflate; polling
 //     responses of 1 KiB or more are compressed (gzip or deflate) like
 //     engine.io's, whatever a packet's compress flag says;
 //   - a CORS preflight answer (204) has no Content-Length header (Go's
@@ -56,6 +55,26 @@
 //     packets in one TCP read where Node would usually have written them in
 //     separate event-loop turns. Stock clients do not care; test harnesses
 //     that attach a one-shot listener per message can miss packets.
+//
+// # Connection state recovery
+//
+// With [Config.Recovery] the server does what socket.io 4.8 does with
+// connectionStateRecovery (see recovery.go): CONNECT replies carry a pid,
+// every broadcast or single-socket event without ack and not volatile
+// carries an offset as its last argument and is kept in one bounded log
+// (by age and bytes), and a socket that left for a recoverable reason is
+// kept by its pid; a CONNECT with that pid and a held offset gets the same
+// socket id, rooms and data, then the missed packets in order, before its
+// CONNECT reply and anything newer ([Socket.Recovered]). The log's lock is
+// held while a logged packet is queued to its recipients and while a
+// socket is restored, so every client receives logged packets in log order
+// and the replay meets the live stream with no gap and no duplicate. A
+// kept socket holds its rooms, so that a sharded Redis broker keeps their
+// subscriptions. Differences from socket.io's in-memory adapter: a session
+// is restored once (socket.io keeps restoring a stale one after an
+// explicit disconnect or a kick), and the log is also bounded in bytes.
+// With Redis pub/sub, only a client that comes back to the same server
+// recovers.
 //
 // # Clusters (Redis)
 //
@@ -106,6 +125,10 @@
 // Hooks should not block for long: a blocked hook holds a worker (more are
 // started when all are busy) and delays that connection's input.
 //
-// Lock order: session.inMu → Server.mu → session.mu → Socket.mu; namespace.mu
-// is never held while calling into a session or a Conn.
+// Lock order: session.inMu → recovery.mu → Server.mu → namespace.mu →
+// session.mu → Socket.mu; namespace.mu is never held while calling into a
+// session or a Conn; recovery.keptMu is taken alone. recovery.mu is held
+// while logged packets are queued to sessions, so nothing that a queueing
+// call can trigger (closing a session, Config.OnDisconnect) runs inline:
+// sessions over their queue limit are closed on another goroutine.
 package relay

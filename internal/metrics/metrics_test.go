@@ -36,6 +36,7 @@ func TestRelayCollector(t *testing.T) {
 		cfg := relay.Config{Namespaces: []string{"/", "/chat", "*"}}
 		if withRedis {
 			cfg.Redis, cfg.Key = rs.Client(t), redistest.UniquePrefix(t)
+			cfg.Recovery = &relay.Recovery{}
 		}
 		srv, err := relay.NewServer(cfg)
 		if err != nil {
@@ -56,6 +57,10 @@ func TestRelayCollector(t *testing.T) {
 		}
 		if n := testutil.CollectAndCount(metrics.NewRelayCollector(srv), "siorelay_redis_reconnects_total"); n != want {
 			t.Errorf("redis %v: siorelay_redis_reconnects_total: %d series; want %d", withRedis, n, want)
+		}
+		// Recovery series only with recovery (on in the Redis case).
+		if n := testutil.CollectAndCount(metrics.NewRelayCollector(srv), "siorelay_recovery_failed_total"); n != 4*want {
+			t.Errorf("recovery %v: siorelay_recovery_failed_total: %d series; want %d", withRedis, n, 4*want)
 		}
 	}
 }

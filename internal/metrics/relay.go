@@ -18,6 +18,8 @@ type relayCollector struct {
 	wsQueue                                                     *prometheus.Desc
 	redisReceived, redisDropped, redisLost, redisReconnects     *prometheus.Desc
 	redisBroadcasts, redisErrors                                *prometheus.Desc
+	recKept, recRecovered, recReplayed, recFailed               *prometheus.Desc
+	recLogPackets, recLogBytes, recTrimmed                      *prometheus.Desc
 }
 
 // NewRelayCollector returns a Collector of srv's metrics (see the package
@@ -56,6 +58,14 @@ func NewRelayCollector(srv *relay.Server) prometheus.Collector {
 		redisReconnects: d("redis_reconnects_total", "Times a lost Redis subscription was restored."),
 		redisBroadcasts: d("redis_broadcasts_received_total", "Broadcasts of other servers and emitters received from Redis and delivered here."),
 		redisErrors:     d("redis_errors_total", "Failed Redis commands, by operation (publish, subscribe).", "op"),
+		recKept:         d("recovery_kept_sockets", "Disconnected sockets kept for connection state recovery."),
+		recRecovered:    d("recovery_recovered_total", "Sockets restored by connection state recovery."),
+		recReplayed:     d("recovery_replayed_packets_total", "Packets replayed to restored sockets."),
+		recFailed: d("recovery_failed_total",
+			"CONNECTs that asked for recovery and got a new socket, by reason: unknown (no such kept socket), expired, offset (packets it missed have left the log), refused (by the connect hook).", "reason"),
+		recLogPackets: d("recovery_log_packets", "Packets in the connection state recovery log."),
+		recLogBytes:   d("recovery_log_bytes", "Size of the connection state recovery log, as counted against --recovery-max-bytes."),
+		recTrimmed:    d("recovery_log_trimmed_total", "Packets dropped from the recovery log by its byte bound before their time."),
 	}
 }
 
@@ -68,6 +78,7 @@ func (c *relayCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.broadcasts, c.deliveries, c.volatileDropped, c.slowClients, c.queue, c.wsQueue,
 		c.redisReceived, c.redisDropped, c.redisLost, c.redisReconnects,
 		c.redisBroadcasts, c.redisErrors,
+		c.recKept, c.recRecovered, c.recReplayed, c.recFailed, c.recLogPackets, c.recLogBytes, c.recTrimmed,
 	} {
 		ch <- d
 	}
@@ -116,6 +127,17 @@ func (c *relayCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.slowClients, st.WriteTimeouts, "write_timeout")
 	gauge(c.queue, float64(st.PollingQueued))
 	gauge(c.wsQueue, float64(st.WebSocketQueuedBytes))
+	if r := st.Recovery; r != nil {
+		gauge(c.recKept, float64(r.Kept))
+		counter(c.recRecovered, r.Recovered)
+		counter(c.recReplayed, r.Replayed)
+		for reason, n := range r.Failed {
+			counter(c.recFailed, n, reason)
+		}
+		gauge(c.recLogPackets, float64(r.Packets))
+		gauge(c.recLogBytes, float64(r.Bytes))
+		counter(c.recTrimmed, r.Trimmed)
+	}
 	if !st.Redis {
 		return
 	}
