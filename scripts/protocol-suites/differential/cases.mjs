@@ -12,7 +12,18 @@ const { WebSocket } = require("ws");
 const PORT = process.argv[2] || "3000";
 const WS = `ws://127.0.0.1:${PORT}/socket.io/?EIO=4&transport=websocket`;
 const HTTP = `http://127.0.0.1:${PORT}/socket.io/?EIO=4&transport=polling`;
-const norm = (s) => s.replace(/"sid":"[^"]{20}"/g, '"sid":"X"');
+// With RECOVERY=1 (both servers with connection state recovery) pids and
+// the offsets that end every event packet are normalized too.
+const RECOVERY = process.env.RECOVERY === "1";
+const norm = (s) => {
+  s = s.replace(/"sid":"[^"]{20}"/g, '"sid":"X"').replace(/"pid":"[^"]{20}"/g, '"pid":"X"');
+  if (!RECOVERY) return s;
+  // Each packet of a polling payload on its own.
+  return s
+    .split("\x1e")
+    .map((p) => p.replace(/^(4(?:2|5\d+-)(?:\/[^,]*,)?\[.*),"[^"]*"\]$/, '$1,"OFF"]').replace(/"offset":"[^"]*"/, '"offset":"OFF"'))
+    .join("\x1e");
+};
 
 // ws opens a WebSocket session, sends sends[0] after the open packet and the
 // rest after the CONNECT reply and "auth" (or after the first answer that is
@@ -103,5 +114,57 @@ for (const bad of ["4abc", "42{}", '42abc["message-with-ack",1,"2",{"3":[false]}
   pollCases[`invalid ${bad}`] = [["POST", "40"], ["GET"], ["POST", bad], ["GET"], ["GET"]];
 }
 
+// session opens a WebSocket, sends connect (a CONNECT packet) after the
+// open packet, collects for ms milliseconds and returns what came, with the
+// raw sid, pid and last offset of the session.
+// With leave, it sends a namespace DISCONNECT ("41") once connected.
+function session(connect, leave = false, ms = 300) {
+  return new Promise((resolve) => {
+    const sock = new WebSocket(WS);
+    const got = [];
+    const st = { got };
+    sock.on("message", (d, isBinary) => {
+      const t = d.toString();
+      if (t.startsWith("0")) return sock.send(connect);
+      if (t === "2") return sock.send("3");
+      const c = t.match(/^40\{"sid":"([^"]+)"(?:,"pid":"([^"]+)")?\}$/);
+      if (c) [st.sid, st.pid] = [c[1], c[2]];
+      const o = !isBinary && t.match(/^42(?:\/[^,]*,)?\[.*,"([^"]*)"\]$/);
+      if (o) st.offset = o[1];
+      if (o && leave) sock.send("41");
+      got.push(norm(isBinary ? "bin:" + d.toString("hex") : t));
+    });
+    sock.on("close", () => got.push("CLOSE"));
+    sock.on("error", () => {});
+    setTimeout(() => { sock.terminate(); resolve(st); }, ms);
+  });
+}
+
+// Recovery: a session, its transport closed (terminate: "transport close"),
+// then a second CONNECT with auth built from the first session.
+const recoveryCases = {
+  "recover with pid and offset": (a) => ({ pid: a.pid, offset: a.offset, x: 1 }),
+  "recover with an offset it never got": (a) => ({ pid: a.pid, offset: "nope" }),
+  "recover with a pid that is not a string": (a) => ({ pid: 5, offset: a.offset }),
+  "recover without an offset": (a) => ({ pid: a.pid }),
+  "recover with an unknown pid": (a) => ({ pid: "AAAAAAAAAAAAAAAAAAAA", offset: a.offset }),
+};
+async function recover(auth) {
+  const a = await session("40");
+  const b = await session("40" + JSON.stringify(auth(a)));
+  return { first: a.got, second: b.got, sameSid: a.sid === b.sid, samePid: a.pid === b.pid };
+}
+
 for (const [name, sends] of Object.entries(wsCases)) console.log(`WS ${name} => ${JSON.stringify(await ws(sends))}`);
+if (RECOVERY) {
+  for (const [name, auth] of Object.entries(recoveryCases)) console.log(`RECOVERY ${name} => ${JSON.stringify(await recover(auth))}`);
+  // Recovered, then an explicit disconnect, then the same pid again: a
+  // known difference. socket.io's in-memory adapter restores the stale
+  // session from the first loss; the relay keeps nothing after an explicit
+  // disconnect.
+  const a = await session("40");
+  const b = await session("40" + JSON.stringify({ pid: a.pid, offset: a.offset }), true);
+  const c = await session("40" + JSON.stringify({ pid: a.pid, offset: b.offset }));
+  console.log(`RECOVERY again after an explicit disconnect => ${JSON.stringify({ recovered: b.sid === a.sid, again: c.sid === a.sid })}`);
+}
 for (const [name, steps] of Object.entries(pollCases)) console.log(`POLL ${name} => ${JSON.stringify(await poll(steps))}`);

@@ -14,6 +14,10 @@
 // message sent back as it came); the relay exposes no Engine.IO hook, so
 // that part cannot be provided here (see ../RESULTS.md).
 //
+// --recovery 60s turns on connection state recovery (hooks skipped on
+// recovery, as socket.io's skipMiddlewares default does), for the
+// differential run with RECOVERY=1.
+//
 // Usage (scripts/protocol-suites/run.sh starts it with SERVER=echo):
 //
 //	go run ./scripts/protocol-suites/echo --addr 127.0.0.1:3000 --path /socket.io/

@@ -28,6 +28,7 @@ func run() error {
 	addr := flag.String("addr", "127.0.0.1:3000", "listen address")
 	path := flag.String("path", "/socket.io/", "Socket.IO path")
 	debug := flag.Bool("debug", false, "log at debug level")
+	recovery := flag.Duration("recovery", 0, "connection state recovery for this long (0: off)")
 	flag.Parse()
 
 	level := slog.LevelInfo
@@ -35,7 +36,11 @@ func run() error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	srv, err := relay.NewServer(config(*path, log))
+	cfg := config(*path, log)
+	if *recovery > 0 {
+		cfg.Recovery = &relay.Recovery{MaxDisconnection: *recovery, SkipOnConnect: true}
+	}
+	srv, err := relay.NewServer(cfg)
 	if err != nil {
 		return err
 	}
