@@ -12,7 +12,7 @@ import (
 // FuzzSessionInput feeds arbitrary polling payloads (Engine.IO packets
 // separated by 0x1E, Socket.IO packets inside) to a session, in two POSTs
 // split at an arbitrary point, with hooks that exercise Event.Values and
-// acks. It checks that nothing panics and that the session's queue stays
+// acks, and connection state recovery on. It checks that nothing panics and that the session's queue stays
 // bounded.
 func FuzzSessionInput(f *testing.F) {
 	for _, seed := range []string{
@@ -24,11 +24,16 @@ func FuzzSessionInput(f *testing.F) {
 		"40\x1e42{}\x1e4abc",
 		"3\x1e2\x1e1",
 		"40\x1e41\x1e40/x,",
+		"40{\"pid\":\"AAAAAAAAAAAAAAAAAAAA\",\"offset\":\"1\"}",
+		"40{\"pid\":1,\"offset\":[]}\x1e40/custom,{\"pid\":\"x\",\"offset\":\"zzzzzzzzzzzzzz\"}",
 	} {
 		f.Add([]byte(seed), len(seed)/2)
 	}
 	srv, err := NewServer(Config{
 		Namespaces: []string{"/", "/custom"},
+		// Recovery on: CONNECT payloads with pid and offset are looked
+		// up, and every forced close keeps its sockets.
+		Recovery: &Recovery{MaxBytes: 1 << 16},
 		OnEvent: func(ctx context.Context, s *Socket, ev Event, ack AckFunc) {
 			vals := ev.Values()
 			if ack != nil {

@@ -224,7 +224,8 @@ func parseOffset(s string) (uint64, bool) {
 		return 0, false
 	}
 	v, err := strconv.ParseUint(s, 36, 64)
-	return v, err == nil && v > 0
+	// Only the form appendOffset writes (lower case, no leading zeros).
+	return v, err == nil && v > 0 && strconv.FormatUint(v, 36) == s
 }
 
 // logs reports whether p, broadcast with opts, goes into the log.

@@ -1,0 +1,104 @@
+package relay
+
+import (
+	"testing"
+	"time"
+
+	"github.com/siorelay/siorelay/internal/socketio"
+)
+
+func TestAppendOffset(t *testing.T) {
+	for in, want := range map[string]string{
+		`["a"]`:                               `["a","z"]`,
+		`["a",1,{"b":[2]}]`:                   `["a",1,{"b":[2]},"z"]`,
+		`["a",{"_placeholder":true,"num":0}]`: `["a",{"_placeholder":true,"num":0},"z"]`,
+		`["a"] `:                              `["a","z"]`,
+	} {
+		if got := string(appendOffset([]byte(in), 35)); got != want {
+			t.Errorf("%s: %s, want %s", in, got, want)
+		}
+	}
+	for _, s := range []string{"1", "z", "10", "3w5e11264sgsf"} {
+		v, ok := parseOffset(s)
+		if !ok || string(appendOffset([]byte(`[]`), v)) != `[,"`+s+`"]` {
+			t.Errorf("%s: %d %v", s, v, ok)
+		}
+	}
+	for _, s := range []string{"", "0", "-1", "+1", "A", "3w5e11264sgsg", "zzzzzzzzzzzzzz", "1.5"} {
+		if v, ok := parseOffset(s); ok {
+			t.Errorf("%q parsed as %d", s, v)
+		}
+	}
+}
+
+// TestLogIndex: the offsets a restore accepts as the log is trimmed.
+func TestLogIndex(t *testing.T) {
+	srv, err := NewServer(Config{Recovery: &Recovery{MaxBytes: 3 * (logEntryOverhead + 40)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(t.Context())
+	r := srv.recovery
+	ns := srv.namespace("/", false)
+	p := socketio.Packet{Type: socketio.Event, Data: []byte(`["e"]`)}
+	check := func(what string, valid ...uint64) {
+		t.Helper()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for seq := uint64(0); seq <= r.seq+1; seq++ {
+			_, ok := r.indexLocked(seq)
+			want := false
+			for _, v := range valid {
+				want = want || v == seq
+			}
+			if ok != want {
+				t.Errorf("%s: offset %d accepted %v, want %v (floor %d, seq %d)", what, seq, ok, want, r.floor, r.seq)
+			}
+		}
+	}
+	check("empty log")
+	r.deliver(ns, p, broadcastOpts{})
+	check("one packet", 1)
+	r.deliver(ns, p, broadcastOpts{})
+	r.deliver(ns, p, broadcastOpts{})
+	check("three packets", 1, 2, 3)
+	r.deliver(ns, p, broadcastOpts{})
+	// Over MaxBytes: packet 1 went; a client at 1 missed nothing since.
+	check("one trimmed", 1, 2, 3, 4)
+	r.deliver(ns, p, broadcastOpts{})
+	check("two trimmed", 2, 3, 4, 5)
+	if st := r.stats(); st.Trimmed != 2 || st.Packets != 3 {
+		t.Errorf("stats %+v", st)
+	}
+	// Everything older than MaxDisconnection goes; the last offset stays
+	// valid (nothing after it is missing).
+	r.mu.Lock()
+	r.trimLocked(r.now() + r.cfg.MaxDisconnection + time.Second)
+	r.mu.Unlock()
+	check("all expired", 5)
+	r.mu.Lock()
+	i, _ := r.indexLocked(5)
+	n := len(r.entries) - i
+	r.mu.Unlock()
+	if n != 0 {
+		t.Errorf("replay after the last offset: %d entries", n)
+	}
+}
+
+func TestSelects(t *testing.T) {
+	for _, tc := range []struct {
+		rooms, to, except []string
+		want              bool
+	}{
+		{[]string{"id"}, nil, nil, true},
+		{[]string{"id", "a"}, []string{"b"}, nil, false},
+		{[]string{"id", "a"}, []string{"b", "a"}, nil, true},
+		{[]string{"id", "a"}, []string{"id"}, nil, true},
+		{[]string{"id", "a"}, nil, []string{"a"}, false},
+		{[]string{"id", "a"}, []string{"a"}, []string{"id"}, false},
+	} {
+		if got := selects(tc.rooms, tc.to, tc.except); got != tc.want {
+			t.Errorf("selects(%v, %v, %v) = %v", tc.rooms, tc.to, tc.except, got)
+		}
+	}
+}
