@@ -17,12 +17,14 @@ import (
 )
 
 type refCase struct {
+	Codec string  `json:"codec,omitempty"` // "" is notepack.io, "msgpack" @msgpack/msgpack
 	JSON  *string `json:"json,omitempty"`
 	Hex   *string `json:"hex,omitempty"`
 	Error string  `json:"error,omitempty"`
 }
 
-// askNotepack runs testdata/reference.mjs against the pinned notepack.io.
+// askNotepack runs testdata/reference.mjs against the pinned notepack.io
+// (or, for cases with Codec "msgpack", @msgpack/msgpack).
 func askNotepack(t *testing.T, cases []refCase) []refCase {
 	t.Helper()
 	nodetest.Require(t)
