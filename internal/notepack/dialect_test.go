@@ -50,40 +50,7 @@ func TestAgainstMsgpackJS(t *testing.T) {
 	for i := range hexes {
 		cases = append(cases, refCase{Codec: "msgpack", Hex: &hexes[i]})
 	}
-	res := askNotepack(t, cases)
-	failures := 0
-	for i, c := range cases {
-		want := res[i]
-		if want.Error != "" {
-			t.Errorf("case %d: the reference failed: %s", i, want.Error)
-			continue
-		}
-		if c.JSON != nil {
-			b, err := MsgpackJS.AppendJSON(nil, []byte(*c.JSON))
-			if err != nil {
-				t.Errorf("MsgpackJS.AppendJSON(%s): %v", *c.JSON, err)
-				continue
-			}
-			if got := hex.EncodeToString(b); got != *want.Hex {
-				failures++
-				t.Errorf("MsgpackJS.AppendJSON(%s)\n got %s\nwant %s", *c.JSON, got, *want.Hex)
-			}
-		} else {
-			b, _ := hex.DecodeString(*c.Hex)
-			js, _, err := AppendToJSON(nil, b, nil)
-			if err != nil {
-				t.Errorf("AppendToJSON(%s): %v", *c.Hex, err)
-				continue
-			}
-			if string(js) != *want.JSON {
-				failures++
-				t.Errorf("AppendToJSON(%s)\n got %s\nwant %s", *c.Hex, js, *want.JSON)
-			}
-		}
-		if failures > 20 {
-			t.Fatal("too many differences")
-		}
-	}
+	compareReference(t, cases, askNotepack(t, cases), MsgpackJS.AppendJSON)
 	t.Logf("%d cases agree with @msgpack/msgpack", len(cases))
 }
 
