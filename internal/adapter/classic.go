@@ -68,12 +68,16 @@ func dedupSlow(s []string) []string {
 // AppendEventData appends the msgpack array [event, ...args], the "data" of
 // an EVENT packet. Args are encoded by notepack.AppendValue.
 func AppendEventData(dst []byte, event string, args []any) ([]byte, error) {
+	return appendEventData(dst, notepack.Notepack, event, args)
+}
+
+func appendEventData(dst []byte, d notepack.Dialect, event string, args []any) ([]byte, error) {
 	n := len(dst)
 	dst = notepack.AppendArrayHeader(dst, 1+len(args))
 	dst = notepack.AppendString(dst, event)
 	var err error
 	for i, a := range args {
-		if dst, err = notepack.AppendValue(dst, a); err != nil {
+		if dst, err = d.AppendValue(dst, a); err != nil {
 			return dst[:n], fmt.Errorf("argument %d: %w", i+1, err)
 		}
 	}

@@ -46,26 +46,9 @@ func DecodeRequest(b []byte) (Request, error) {
 type jsonRooms []string
 
 func (r *jsonRooms) UnmarshalJSON(b []byte) error {
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	out := make([]string, len(raw))
-	for i, x := range raw {
-		if len(x) > 0 && x[0] == '"' {
-			if err := json.Unmarshal(x, &out[i]); err != nil {
-				return err
-			}
-			continue
-		}
-		var f float64
-		if err := json.Unmarshal(x, &f); err != nil {
-			return invalid("room %s is neither a string nor a number", x)
-		}
-		out[i] = notepack.FormatNumber(f)
-	}
-	*r = out
-	return nil
+	rooms, err := parseJSONRooms(b)
+	*r = rooms
+	return err
 }
 
 type jsonOpts struct {

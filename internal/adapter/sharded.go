@@ -35,13 +35,6 @@ func appendShardedTailJSON(dst []byte, uid, nsp string) []byte {
 	return append(dst, '}')
 }
 
-func appendShardedTailMsgpack(dst []byte, uid, nsp string) []byte {
-	dst = append(dst, 0xa3, 'u', 'i', 'd')
-	dst = notepack.AppendString(dst, uid)
-	dst = append(dst, 0xa3, 'n', 's', 'p')
-	return notepack.AppendString(dst, nsp)
-}
-
 // AppendShardedBroadcast appends a sharded BROADCAST message,
 // {type: 3, data: {packet: {type: 2, data}, [requestId,] opts}, uid, nsp},
 // data being the msgpack array [event, ...args]. Like the Node adapter, it
@@ -50,21 +43,7 @@ func appendShardedTailMsgpack(dst []byte, uid, nsp string) []byte {
 // ShardedBroadcastChannel.
 func AppendShardedBroadcast(dst []byte, uid, nsp string, data []byte, opts Opts, requestID string) ([]byte, error) {
 	if notepack.ContainsBinary(data) {
-		dst = append(dst, 0x84, 0xa4, 't', 'y', 'p', 'e', byte(ShardedBroadcast), 0xa4, 'd', 'a', 't', 'a')
-		if requestID != "" {
-			dst = append(dst, 0x83)
-		} else {
-			dst = append(dst, 0x82)
-		}
-		dst = append(dst, 0xa6, 'p', 'a', 'c', 'k', 'e', 't', 0x82, 0xa4, 't', 'y', 'p', 'e', EventPacket, 0xa4, 'd', 'a', 't', 'a')
-		dst = append(dst, data...)
-		if requestID != "" {
-			dst = append(dst, 0xa9, 'r', 'e', 'q', 'u', 'e', 's', 't', 'I', 'd')
-			dst = notepack.AppendString(dst, requestID)
-		}
-		dst = append(dst, 0xa4, 'o', 'p', 't', 's')
-		dst = appendOptsMsgpack(dst, opts)
-		return appendShardedTailMsgpack(dst, uid, nsp), nil
+		return appendBroadcastMsgpack(dst, uid, nsp, data, opts, requestID), nil
 	}
 	n := len(dst)
 	dst = append(dst, `{"type":3,"data":{"packet":{"type":2,"data":`...)
@@ -126,16 +105,7 @@ func AppendShardedFetchSockets(dst []byte, uid, nsp string, opts Opts, requestID
 // JSON, or msgpack when the data holds binary.
 func AppendShardedServerSideEmit(dst []byte, uid, nsp string, data []byte, requestID string) ([]byte, error) {
 	if notepack.ContainsBinary(data) {
-		dst = append(dst, 0x84, 0xa4, 't', 'y', 'p', 'e', byte(ShardedServerSideEmit), 0xa4, 'd', 'a', 't', 'a')
-		if requestID != "" {
-			dst = append(dst, 0x82, 0xa9, 'r', 'e', 'q', 'u', 'e', 's', 't', 'I', 'd')
-			dst = notepack.AppendString(dst, requestID)
-		} else {
-			dst = append(dst, 0x81)
-		}
-		dst = append(dst, 0xa6, 'p', 'a', 'c', 'k', 'e', 't')
-		dst = append(dst, data...)
-		return appendShardedTailMsgpack(dst, uid, nsp), nil
+		return appendServerSideEmitMsgpack(dst, uid, nsp, data, requestID), nil
 	}
 	n := len(dst)
 	dst = append(dst, `{"type":9,"data":{`...)

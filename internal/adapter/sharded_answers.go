@@ -25,12 +25,7 @@ func AppendShardedClientCount(dst []byte, uid, nsp, requestID string, count int)
 // the packet holds binary, and msgpack then.
 func AppendShardedPacketResponse(dst []byte, uid, nsp string, t MessageType, requestID string, packet []byte) ([]byte, error) {
 	if len(packet) > 0 && notepack.ContainsBinary(packet) {
-		dst = append(dst, 0x84, 0xa4, 't', 'y', 'p', 'e', byte(t), 0xa4, 'd', 'a', 't', 'a',
-			0x82, 0xa9, 'r', 'e', 'q', 'u', 'e', 's', 't', 'I', 'd')
-		dst = notepack.AppendString(dst, requestID)
-		dst = append(dst, 0xa6, 'p', 'a', 'c', 'k', 'e', 't')
-		dst = append(dst, packet...)
-		return appendShardedTailMsgpack(dst, uid, nsp), nil
+		return appendPacketResponseMsgpack(dst, uid, nsp, t, requestID, packet), nil
 	}
 	n := len(dst)
 	dst = append(dst, `{"type":`...)

@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"encoding/json"
+	"strconv"
 
 	"github.com/siorelay/siorelay/internal/notepack"
 )
@@ -69,20 +70,23 @@ func DecodeShardedMessage(b []byte) (ShardedMessage, error) {
 	return decodeShardedMsgpack(mp)
 }
 
+// jsonClusterData is the "data" object of a ClusterAdapter message in JSON.
+type jsonClusterData struct {
+	RequestID   string            `json:"requestId"`
+	Packet      json.RawMessage   `json:"packet"`
+	Opts        *jsonOpts         `json:"opts"`
+	Rooms       jsonRooms         `json:"rooms"`
+	Close       bool              `json:"close"`
+	Sockets     []json.RawMessage `json:"sockets"`
+	ClientCount int               `json:"clientCount"`
+}
+
 func decodeShardedJSON(b []byte) (ShardedMessage, error) {
 	var j struct {
-		Type *int   `json:"type"`
-		UID  string `json:"uid"`
-		Nsp  string `json:"nsp"`
-		Data *struct {
-			RequestID   string            `json:"requestId"`
-			Packet      json.RawMessage   `json:"packet"`
-			Opts        *jsonOpts         `json:"opts"`
-			Rooms       jsonRooms         `json:"rooms"`
-			Close       bool              `json:"close"`
-			Sockets     []json.RawMessage `json:"sockets"`
-			ClientCount int               `json:"clientCount"`
-		} `json:"data"`
+		Type *int             `json:"type"`
+		UID  string           `json:"uid"`
+		Nsp  string           `json:"nsp"`
+		Data *jsonClusterData `json:"data"`
 	}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return ShardedMessage{}, invalid("sharded message: %v", err)
@@ -94,15 +98,19 @@ func decodeShardedJSON(b []byte) (ShardedMessage, error) {
 	if m.Nsp == "" {
 		m.Nsp = "/"
 	}
-	d := j.Data
-	if d == nil {
+	if j.Data == nil {
 		return m, nil
 	}
+	return m, j.Data.fill(&m)
+}
+
+// fill copies d into m, whose Type must be set.
+func (d *jsonClusterData) fill(m *ShardedMessage) error {
 	m.RequestID, m.Rooms, m.Close, m.ClientCount = d.RequestID, d.Rooms, d.Close, d.ClientCount
 	if d.Opts != nil {
 		o, err := d.Opts.opts()
 		if err != nil {
-			return m, invalid("sharded opts: %v", err)
+			return invalid("opts: %v", err)
 		}
 		m.Opts = o
 	}
@@ -111,19 +119,29 @@ func decodeShardedJSON(b []byte) (ShardedMessage, error) {
 	}
 	if len(d.Packet) > 0 {
 		if m.Type == ShardedBroadcast {
-			var p struct {
-				Type int             `json:"type"`
-				Data json.RawMessage `json:"data"`
+			var data []byte
+			err := eachField(d.Packet, func(k string, v []byte) error {
+				switch k {
+				case "type":
+					f, err := strconv.ParseFloat(string(v), 64)
+					if err != nil || f != float64(int(f)) {
+						return invalid("packet type %s", v)
+					}
+					m.PacketType = int(f)
+				case "data":
+					data = v
+				}
+				return nil
+			})
+			if err != nil {
+				return invalid("broadcast packet: %v", err)
 			}
-			if err := json.Unmarshal(d.Packet, &p); err != nil {
-				return m, invalid("sharded broadcast packet: %v", err)
-			}
-			m.PacketType, m.Packet = p.Type, Value{B: p.Data, JSON: true}
+			m.Packet = Value{B: data, JSON: true}
 		} else {
 			m.Packet = Value{B: d.Packet, JSON: true}
 		}
 	}
-	return m, nil
+	return nil
 }
 
 func decodeShardedMsgpack(r *notepack.Reader) (ShardedMessage, error) {
@@ -162,14 +180,21 @@ func decodeShardedMsgpack(r *notepack.Reader) (ShardedMessage, error) {
 	if r.Len() != 0 {
 		return m, invalid("trailing data after the sharded message")
 	}
-	if m.Type == ShardedBroadcast && !m.Packet.IsZero() {
-		p, err := readPacket(notepack.NewReader(m.Packet.B))
-		if err != nil {
-			return m, err
-		}
-		m.PacketType, m.Packet = p.Type, Value{B: p.Data}
+	return m, unpackBroadcast(&m)
+}
+
+// unpackBroadcast replaces a msgpack BROADCAST's raw packet {type, data}
+// by its data, setting PacketType.
+func unpackBroadcast(m *ShardedMessage) error {
+	if m.Type != ShardedBroadcast || m.Packet.IsZero() {
+		return nil
 	}
-	return m, nil
+	p, err := readPacket(notepack.NewReader(m.Packet.B))
+	if err != nil {
+		return err
+	}
+	m.PacketType, m.Packet = p.Type, Value{B: p.Data}
+	return nil
 }
 
 // readShardedData reads the data map; the packet is kept raw, since its

@@ -1,7 +1,11 @@
 // Package jsjson writes JSON the way JavaScript's JSON.stringify does, so
 // that what siorelay sends matches what a Node peer would send byte for
-// byte. It needs only the standard library and does no I/O; every function
-// is safe for concurrent use.
+// byte, and reads it as JSON.parse accepts it: [Valid] checks the grammar
+// (about 3x faster than json.Valid), and [SkipSpace], [SkipString] and
+// [SkipValue] walk text already validated, for the codecs that pick values
+// out of JSON without unmarshalling it (internal/socketio,
+// internal/adapter). It needs only the standard library and does no I/O;
+// every function is safe for concurrent use.
 package jsjson
 
 import "unicode/utf8"

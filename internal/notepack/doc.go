@@ -17,6 +17,12 @@
 //     replaced by a Socket.IO attachment placeholder or written as Node writes
 //     a Buffer.
 //
+// The encoders also speak a second dialect, [MsgpackJS]: @msgpack/msgpack
+// 2.8.0, the codec of @socket.io/redis-streams-adapter 0.3.1, which differs
+// from notepack only in how it writes numbers beyond 2^53
+// (notepack.MsgpackJS.AppendValue, notepack.MsgpackJS.AppendJSON). The
+// decoders read both, as they read any MessagePack.
+//
 // Typical use:
 //
 //	buf, err := notepack.AppendValue(buf[:0], map[string]any{"a": 1})

@@ -21,9 +21,12 @@ var ErrInvalidJSON = errors.New("notepack: invalid JSON")
 // notepack does.
 //
 // On error, the returned slice is dst truncated to its original length.
-func AppendJSON(dst, src []byte) ([]byte, error) {
+func AppendJSON(dst, src []byte) ([]byte, error) { return Notepack.AppendJSON(dst, src) }
+
+// AppendJSON is [AppendJSON] with d's number rules.
+func (d Dialect) AppendJSON(dst, src []byte) ([]byte, error) {
 	n := len(dst)
-	p := jsonParser{src: src}
+	p := jsonParser{src: src, d: d}
 	p.skipSpace()
 	out, err := p.value(dst, 0)
 	if err == nil {
@@ -41,6 +44,7 @@ func AppendJSON(dst, src []byte) ([]byte, error) {
 type jsonParser struct {
 	src []byte
 	pos int
+	d   Dialect
 }
 
 func (p *jsonParser) errorf(msg string) error {
@@ -134,7 +138,7 @@ func (p *jsonParser) number(dst []byte) ([]byte, error) {
 	if err != nil && !isRangeErr(err) {
 		return dst, p.errorf("invalid number")
 	}
-	return AppendFloat(dst, f), nil
+	return p.d.appendFloat(dst, f), nil
 }
 
 func isDigits(b []byte) bool {
@@ -230,6 +234,9 @@ func (p *jsonParser) strSlow(out []byte, i int) ([]byte, error) {
 		case c == '"':
 			p.pos = i + 1
 			if lone {
+				if p.d == MsgpackJS {
+					return msgpackJSUTF8(out), nil
+				}
 				return notepackUTF8(out), nil
 			}
 			if !utf8.Valid(out) {

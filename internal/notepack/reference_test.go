@@ -17,12 +17,14 @@ import (
 )
 
 type refCase struct {
+	Codec string  `json:"codec,omitempty"` // "" is notepack.io, "msgpack" @msgpack/msgpack
 	JSON  *string `json:"json,omitempty"`
 	Hex   *string `json:"hex,omitempty"`
 	Error string  `json:"error,omitempty"`
 }
 
-// askNotepack runs testdata/reference.mjs against the pinned notepack.io.
+// askNotepack runs testdata/reference.mjs against the pinned notepack.io
+// (or, for cases with Codec "msgpack", @msgpack/msgpack).
 func askNotepack(t *testing.T, cases []refCase) []refCase {
 	t.Helper()
 	nodetest.Require(t)
@@ -132,7 +134,14 @@ func TestAgainstNotepack(t *testing.T) {
 	for i := range hexes {
 		cases = append(cases, refCase{Hex: &hexes[i]})
 	}
-	res := askNotepack(t, cases)
+	compareReference(t, cases, askNotepack(t, cases), AppendJSON)
+	t.Log(fmt.Sprintf("%d cases agree with notepack.io", len(cases)))
+}
+
+// compareReference checks every case against the reference's answer:
+// encodeJSON for the JSON cases, AppendToJSON for the msgpack ones.
+func compareReference(t *testing.T, cases, res []refCase, encodeJSON func(dst, src []byte) ([]byte, error)) {
+	t.Helper()
 	failures := 0
 	for i, c := range cases {
 		want := res[i]
@@ -140,17 +149,15 @@ func TestAgainstNotepack(t *testing.T) {
 			t.Errorf("case %d: the reference failed: %s", i, want.Error)
 			continue
 		}
-		var got string
 		if c.JSON != nil {
-			b, err := AppendJSON(nil, []byte(*c.JSON))
+			b, err := encodeJSON(nil, []byte(*c.JSON))
 			if err != nil {
-				t.Errorf("AppendJSON(%s): %v", *c.JSON, err)
+				t.Errorf("encode %s: %v", *c.JSON, err)
 				continue
 			}
-			got = hex.EncodeToString(b)
-			if got != *want.Hex {
+			if got := hex.EncodeToString(b); got != *want.Hex {
 				failures++
-				t.Errorf("AppendJSON(%s)\n got %s\nwant %s", *c.JSON, got, *want.Hex)
+				t.Errorf("encode %s\n got %s\nwant %s", *c.JSON, got, *want.Hex)
 			}
 		} else {
 			b, _ := hex.DecodeString(*c.Hex)
@@ -168,5 +175,4 @@ func TestAgainstNotepack(t *testing.T) {
 			t.Fatal("too many differences")
 		}
 	}
-	t.Log(fmt.Sprintf("%d cases agree with notepack.io", len(cases)))
 }

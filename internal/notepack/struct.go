@@ -178,7 +178,7 @@ func validTagName(s string) bool {
 	return true
 }
 
-func appendStruct(dst []byte, v reflect.Value, depth int) ([]byte, error) {
+func (d Dialect) appendStruct(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 	fields := cachedFields(v.Type())
 	// Resolve values first: the map header needs the count of fields that
 	// survive omitempty/omitzero and nil embedded pointers.
@@ -208,9 +208,9 @@ func appendStruct(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 		f := &fields[i]
 		dst = AppendString(dst, f.name)
 		if f.quoted {
-			dst, err = appendQuoted(dst, vals[k])
+			dst, err = d.appendQuoted(dst, vals[k])
 		} else {
-			dst, err = appendReflect(dst, vals[k], depth+1)
+			dst, err = d.appendReflect(dst, vals[k], depth+1)
 		}
 		if err != nil {
 			return dst, err
@@ -260,7 +260,7 @@ func isZeroValue(v reflect.Value) bool {
 
 // appendQuoted implements the ",string" option: the value's JSON text is
 // written as a string.
-func appendQuoted(dst []byte, v reflect.Value) ([]byte, error) {
+func (d Dialect) appendQuoted(dst []byte, v reflect.Value) ([]byte, error) {
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return AppendNil(dst), nil
@@ -284,7 +284,7 @@ func appendQuoted(dst []byte, v reflect.Value) ([]byte, error) {
 	case reflect.String:
 		s = string(appendJSONString(nil, v.String()))
 	default:
-		return appendReflect(dst, v, 0)
+		return d.appendReflect(dst, v, 0)
 	}
 	return AppendString(dst, s), nil
 }

@@ -49,9 +49,12 @@ var (
 // and NaN and ±Infinity are written as float64 as notepack does.
 //
 // On error, the returned slice is dst truncated to its original length.
-func AppendValue(dst []byte, v any) ([]byte, error) {
+func AppendValue(dst []byte, v any) ([]byte, error) { return Notepack.AppendValue(dst, v) }
+
+// AppendValue is [AppendValue] with d's number rules.
+func (d Dialect) AppendValue(dst []byte, v any) ([]byte, error) {
 	n := len(dst)
-	out, err := appendAny(dst, v, 0)
+	out, err := d.appendAny(dst, v, 0)
 	if err != nil {
 		return dst[:n], err
 	}
@@ -59,7 +62,7 @@ func AppendValue(dst []byte, v any) ([]byte, error) {
 }
 
 // appendAny handles the common dynamic types without reflection.
-func appendAny(dst []byte, v any, depth int) ([]byte, error) {
+func (d Dialect) appendAny(dst []byte, v any, depth int) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return AppendNil(dst), nil
@@ -68,24 +71,24 @@ func appendAny(dst []byte, v any, depth int) ([]byte, error) {
 	case bool:
 		return AppendBool(dst, x), nil
 	case int:
-		return AppendInt(dst, int64(x)), nil
+		return d.appendInt(dst, int64(x)), nil
 	case int64:
-		return AppendInt(dst, x), nil
+		return d.appendInt(dst, x), nil
 	case int32:
 		return AppendInt(dst, int64(x)), nil
 	case uint64:
-		return AppendUint(dst, x), nil
+		return d.appendUint(dst, x), nil
 	case uint32:
 		return AppendUint(dst, uint64(x)), nil
 	case float64:
-		return AppendFloat(dst, x), nil
+		return d.appendFloat(dst, x), nil
 	case float32:
-		return AppendFloat(dst, float32To64(x)), nil
+		return d.appendFloat(dst, float32To64(x)), nil
 	case json.RawMessage:
 		if x == nil {
 			return AppendNil(dst), nil
 		}
-		return AppendJSON(dst, x)
+		return d.AppendJSON(dst, x)
 	case []byte:
 		if x == nil {
 			return AppendNil(dst), nil
@@ -101,7 +104,7 @@ func appendAny(dst []byte, v any, depth int) ([]byte, error) {
 		dst = AppendArrayHeader(dst, len(x))
 		var err error
 		for _, e := range x {
-			if dst, err = appendAny(dst, e, depth+1); err != nil {
+			if dst, err = d.appendAny(dst, e, depth+1); err != nil {
 				return dst, err
 			}
 		}
@@ -127,13 +130,13 @@ func appendAny(dst []byte, v any, depth int) ([]byte, error) {
 		var keyBuf [16]string
 		for _, k := range sortedKeys(keyBuf[:0], x) {
 			dst = AppendString(dst, k)
-			if dst, err = appendAny(dst, x[k], depth+1); err != nil {
+			if dst, err = d.appendAny(dst, x[k], depth+1); err != nil {
 				return dst, err
 			}
 		}
 		return dst, nil
 	}
-	return appendReflect(dst, reflect.ValueOf(v), depth)
+	return d.appendReflect(dst, reflect.ValueOf(v), depth)
 }
 
 // sortedKeys appends m's keys to keys (a caller's small array, so small
@@ -174,7 +177,7 @@ func float32To64(f float32) float64 {
 	return g
 }
 
-func appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, error) {
+func (d Dialect) appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 	if depth >= maxDepth {
 		return dst, ErrTooDeep
 	}
@@ -188,16 +191,16 @@ func appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 			if v.IsNil() {
 				return AppendNil(dst), nil
 			}
-			return AppendJSON(dst, v.Bytes())
+			return d.AppendJSON(dst, v.Bytes())
 		}
 		if t == numberType {
-			return appendJSONNumber(dst, v.String())
+			return d.appendJSONNumber(dst, v.String())
 		}
 		if t.Implements(marshalerType) {
-			return appendMarshaler(dst, v.Interface().(json.Marshaler))
+			return d.appendMarshaler(dst, v.Interface().(json.Marshaler))
 		}
 		if v.CanAddr() && reflect.PointerTo(t).Implements(marshalerType) {
-			return appendMarshaler(dst, v.Addr().Interface().(json.Marshaler))
+			return d.appendMarshaler(dst, v.Addr().Interface().(json.Marshaler))
 		}
 		if t.Implements(textMarshType) {
 			return appendTextMarshaler(dst, v.Interface().(encoding.TextMarshaler))
@@ -210,20 +213,20 @@ func appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 	case reflect.Bool:
 		return AppendBool(dst, v.Bool()), nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return AppendInt(dst, v.Int()), nil
+		return d.appendInt(dst, v.Int()), nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return AppendUint(dst, v.Uint()), nil
+		return d.appendUint(dst, v.Uint()), nil
 	case reflect.Float32:
-		return AppendFloat(dst, float32To64(float32(v.Float()))), nil
+		return d.appendFloat(dst, float32To64(float32(v.Float()))), nil
 	case reflect.Float64:
-		return AppendFloat(dst, v.Float()), nil
+		return d.appendFloat(dst, v.Float()), nil
 	case reflect.String:
 		return AppendString(dst, v.String()), nil
 	case reflect.Interface, reflect.Pointer:
 		if v.IsNil() {
 			return AppendNil(dst), nil
 		}
-		return appendReflect(dst, v.Elem(), depth+1)
+		return d.appendReflect(dst, v.Elem(), depth+1)
 	case reflect.Slice:
 		if v.IsNil() {
 			return AppendNil(dst), nil
@@ -231,17 +234,17 @@ func appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 		if t.Elem().Kind() == reflect.Uint8 && !elemIsMarshaler(t.Elem()) {
 			return AppendBinary(dst, v.Bytes()), nil
 		}
-		return appendList(dst, v, depth)
+		return d.appendList(dst, v, depth)
 	case reflect.Array:
 		// Like encoding/json, a fixed-size array (even [N]byte) is a list.
-		return appendList(dst, v, depth)
+		return d.appendList(dst, v, depth)
 	case reflect.Map:
 		if v.IsNil() {
 			return AppendNil(dst), nil
 		}
-		return appendMap(dst, v, depth)
+		return d.appendMap(dst, v, depth)
 	case reflect.Struct:
-		return appendStruct(dst, v, depth)
+		return d.appendStruct(dst, v, depth)
 	}
 	return dst, &UnsupportedTypeError{Type: t}
 }
@@ -252,12 +255,12 @@ func elemIsMarshaler(t reflect.Type) bool {
 		t.Implements(textMarshType) || pt.Implements(textMarshType)
 }
 
-func appendList(dst []byte, v reflect.Value, depth int) ([]byte, error) {
+func (d Dialect) appendList(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 	n := v.Len()
 	dst = AppendArrayHeader(dst, n)
 	var err error
 	for i := 0; i < n; i++ {
-		if dst, err = appendReflect(dst, v.Index(i), depth+1); err != nil {
+		if dst, err = d.appendReflect(dst, v.Index(i), depth+1); err != nil {
 			return dst, err
 		}
 	}
@@ -265,7 +268,7 @@ func appendList(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 }
 
 // appendMap writes a map with keys named and sorted as encoding/json does.
-func appendMap(dst []byte, v reflect.Value, depth int) ([]byte, error) {
+func (d Dialect) appendMap(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 	type kv struct {
 		key string
 		val reflect.Value
@@ -285,7 +288,7 @@ func appendMap(dst []byte, v reflect.Value, depth int) ([]byte, error) {
 	var err error
 	for _, p := range pairs {
 		dst = AppendString(dst, p.key)
-		if dst, err = appendReflect(dst, p.val, depth+1); err != nil {
+		if dst, err = d.appendReflect(dst, p.val, depth+1); err != nil {
 			return dst, err
 		}
 	}
@@ -315,12 +318,12 @@ func mapKeyString(k reflect.Value, kt reflect.Type) (string, error) {
 	return "", &UnsupportedTypeError{Type: reflect.MapOf(kt, reflect.TypeFor[any]())}
 }
 
-func appendMarshaler(dst []byte, m json.Marshaler) ([]byte, error) {
+func (d Dialect) appendMarshaler(dst []byte, m json.Marshaler) ([]byte, error) {
 	b, err := m.MarshalJSON()
 	if err != nil {
 		return dst, fmt.Errorf("notepack: MarshalJSON of %T: %w", m, err)
 	}
-	out, err := AppendJSON(dst, b)
+	out, err := d.AppendJSON(dst, b)
 	if err != nil {
 		return dst, fmt.Errorf("notepack: MarshalJSON of %T returned invalid JSON: %w", m, err)
 	}
@@ -335,7 +338,7 @@ func appendTextMarshaler(dst []byte, m encoding.TextMarshaler) ([]byte, error) {
 	return AppendString(dst, string(b)), nil
 }
 
-func appendJSONNumber(dst []byte, s string) ([]byte, error) {
+func (d Dialect) appendJSONNumber(dst []byte, s string) ([]byte, error) {
 	if s == "" {
 		// encoding/json writes an empty Number as 0.
 		return AppendUint(dst, 0), nil
@@ -347,7 +350,7 @@ func appendJSONNumber(dst []byte, s string) ([]byte, error) {
 	if err != nil && !isRangeErr(err) {
 		return dst, fmt.Errorf("notepack: invalid json.Number %q", s)
 	}
-	return AppendFloat(dst, f), nil
+	return d.appendFloat(dst, f), nil
 }
 
 func isRangeErr(err error) bool {

@@ -1,6 +1,10 @@
 package socketio
 
-import "math"
+import (
+	"math"
+
+	"github.com/siorelay/siorelay/internal/jsjson"
+)
 
 // DefaultMaxAttachments is the attachment limit of a zero [Decoder], the
 // socket.io-parser 4.2.7 default (Decoder option maxAttachments).
@@ -78,7 +82,7 @@ func (d *Decoder) Add(data []byte, binary bool) (p Packet, done bool, err error)
 		d.rec = nil
 		if p.Data != nil {
 			// p.Data was validated as JSON when the header was decoded.
-			if _, err := walkPlaceholders(p.Data, skipSpace(p.Data, 0), len(p.Attachments), 0); err != nil {
+			if _, err := walkPlaceholders(p.Data, jsjson.SkipSpace(p.Data, 0), len(p.Attachments), 0); err != nil {
 				return Packet{}, false, err
 			}
 		}
@@ -267,10 +271,10 @@ func validPayload(t PacketType, data []byte) bool {
 	if t == Disconnect {
 		return false // any payload is invalid, even valid JSON
 	}
-	if !validJSON(data) {
+	if !jsjson.Valid(data) {
 		return false
 	}
-	i := skipSpace(data, 0)
+	i := jsjson.SkipSpace(data, 0)
 	switch t {
 	case Connect:
 		return data[i] == '{'
@@ -282,10 +286,10 @@ func validPayload(t PacketType, data []byte) bool {
 		if data[i] != '[' {
 			return false
 		}
-		i = skipSpace(data, i+1)
+		i = jsjson.SkipSpace(data, i+1)
 		switch c := data[i]; {
 		case c == '"':
-			return !isReservedBytes(unquote(data[i:skipString(data, i)]))
+			return !isReservedBytes(unquote(data[i:jsjson.SkipString(data, i)]))
 		case c == '-' || c >= '0' && c <= '9':
 			return true
 		}

@@ -1,6 +1,10 @@
 package socketio
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/siorelay/siorelay/internal/jsjson"
+)
 
 // EventName splits the JSON payload of an EVENT (or BINARY_EVENT) packet,
 // `[name, args...]`, without unmarshalling it.
@@ -18,15 +22,15 @@ import "strconv"
 // panic). ErrInvalidPayload is returned when data is not an array starting
 // with a string or a number.
 func EventName(data []byte) (name, args []byte, err error) {
-	i := skipSpace(data, 0)
+	i := jsjson.SkipSpace(data, 0)
 	if i >= len(data) || data[i] != '[' {
 		return nil, nil, ErrInvalidPayload
 	}
-	i = skipSpace(data, i+1)
+	i = jsjson.SkipSpace(data, i+1)
 	if i >= len(data) {
 		return nil, nil, ErrInvalidPayload
 	}
-	end := skipValue(data, i)
+	end := jsjson.SkipValue(data, i)
 	switch c := data[i]; {
 	case c == '"':
 		name = unquote(data[i:end])
@@ -35,21 +39,21 @@ func EventName(data []byte) (name, args []byte, err error) {
 	default:
 		return nil, nil, ErrInvalidPayload
 	}
-	i = skipSpace(data, end)
+	i = jsjson.SkipSpace(data, end)
 	if i >= len(data) || data[i] != ',' {
 		return name, nil, nil
 	}
 	// The last non-space byte is the closing ']'.
 	j := len(data)
-	for j > i && isJSONSpace(data[j-1]) {
+	for j > i && jsjson.IsSpace(data[j-1]) {
 		j--
 	}
 	j-- // ']'
 	if j <= i {
 		return name, nil, nil
 	}
-	args = data[skipSpace(data, i+1):j]
-	for len(args) > 0 && isJSONSpace(args[len(args)-1]) {
+	args = data[jsjson.SkipSpace(data, i+1):j]
+	for len(args) > 0 && jsjson.IsSpace(args[len(args)-1]) {
 		args = args[:len(args)-1]
 	}
 	if len(args) == 0 {
@@ -115,11 +119,11 @@ func AppendAck(dst []byte, nsp string, id int64, args ...[]byte) []byte {
 // ErrInvalidPayload is returned if it does not start with '['. On other
 // invalid input the result is unspecified, but SplitArray does not panic.
 func SplitArray(dst [][]byte, array []byte) ([][]byte, error) {
-	i := skipSpace(array, 0)
+	i := jsjson.SkipSpace(array, 0)
 	if i >= len(array) || array[i] != '[' {
 		return dst, ErrInvalidPayload
 	}
-	i = skipSpace(array, i+1)
+	i = jsjson.SkipSpace(array, i+1)
 	if i < len(array) && array[i] == ']' {
 		return dst, nil
 	}
@@ -130,7 +134,7 @@ func SplitArray(dst [][]byte, array []byte) ([][]byte, error) {
 // brackets, such as the args returned by EventName. An empty (or
 // all-white-space) list appends nothing.
 func SplitList(dst [][]byte, list []byte) [][]byte {
-	i := skipSpace(list, 0)
+	i := jsjson.SkipSpace(list, 0)
 	if i >= len(list) {
 		return dst
 	}
@@ -139,16 +143,16 @@ func SplitList(dst [][]byte, list []byte) [][]byte {
 
 func splitValues(dst [][]byte, b []byte, i int) [][]byte {
 	for i < len(b) {
-		end := skipValue(b, i)
+		end := jsjson.SkipValue(b, i)
 		if end <= i {
 			break // not a value: invalid input
 		}
 		dst = append(dst, b[i:end])
-		i = skipSpace(b, end)
+		i = jsjson.SkipSpace(b, end)
 		if i >= len(b) || b[i] != ',' {
 			break
 		}
-		i = skipSpace(b, i+1)
+		i = jsjson.SkipSpace(b, i+1)
 	}
 	return dst
 }

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/siorelay/siorelay/internal/jsjson"
 )
 
 // decodeSeq feeds a text message and then binary messages until the packet
@@ -121,8 +123,8 @@ func FuzzEventName(f *testing.F) {
 		}
 		// Rebuild the payload from the parts: same parts again.
 		var rebuilt []byte
-		i := skipSpace(data, 0)
-		i = skipSpace(data, i+1)
+		i := jsjson.SkipSpace(data, 0)
+		i = jsjson.SkipSpace(data, i+1)
 		if data[i] == '"' {
 			if args == nil {
 				rebuilt = AppendEventData(nil, string(name))
@@ -199,13 +201,13 @@ func FuzzValidatePlaceholders(f *testing.F) {
 	f.Add([]byte(`["a",{"\u005fplaceholder":true,"num":1e-400}]`), uint8(1))
 	f.Fuzz(func(t *testing.T, data []byte, n uint8) {
 		got := ValidatePlaceholders(data, int(n))
-		if !json.Valid(data) && maxDepth(data) <= 10000 {
+		if !json.Valid(data) && jsjson.Depth(data) <= 10000 {
 			if got != ErrInvalidPayload {
 				t.Fatalf("invalid JSON %q: %v", data, got)
 			}
 			return
 		}
-		if maxDepth(data) >= maxReconstructDepth {
+		if jsjson.Depth(data) >= maxReconstructDepth {
 			return // ErrTooDeep or not, depending on where the placeholders are
 		}
 		if want := refPlaceholders(data, int(n)); got != want {

@@ -1,6 +1,10 @@
 package socketio
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/siorelay/siorelay/internal/jsjson"
+)
 
 // maxReconstructDepth bounds the nesting of a binary packet's payload. Node's
 // reconstructPacket recurses once per level and overflows its call stack at
@@ -29,10 +33,10 @@ func AppendPlaceholder(dst []byte, num int) []byte {
 // data that is not valid JSON yields ErrInvalidPayload, and data nested
 // deeper than 5000 levels ErrTooDeep.
 func ValidatePlaceholders(data []byte, n int) error {
-	if !validJSON(data) {
+	if !jsjson.Valid(data) {
 		return ErrInvalidPayload
 	}
-	_, err := walkPlaceholders(data, skipSpace(data, 0), n, 0)
+	_, err := walkPlaceholders(data, jsjson.SkipSpace(data, 0), n, 0)
 	return err
 }
 
@@ -47,7 +51,7 @@ func walkPlaceholders(data []byte, i, n, depth int) (int, error) {
 	}
 	switch data[i] {
 	case '[':
-		i = skipSpace(data, i+1)
+		i = jsjson.SkipSpace(data, i+1)
 		if i < len(data) && data[i] == ']' {
 			return i + 1, nil
 		}
@@ -56,15 +60,15 @@ func walkPlaceholders(data []byte, i, n, depth int) (int, error) {
 			if i, err = walkPlaceholders(data, i, n, depth+1); err != nil {
 				return i, err
 			}
-			i = skipSpace(data, i)
+			i = jsjson.SkipSpace(data, i)
 			if i >= len(data) || data[i] == ']' {
 				return i + 1, nil
 			}
-			i = skipSpace(data, i+1) // ','
+			i = jsjson.SkipSpace(data, i+1) // ','
 		}
 		return i, nil
 	case '{':
-		end := skipValue(data, i)
+		end := jsjson.SkipValue(data, i)
 		isPlaceholder, num := false, []byte(nil)
 		eachMember(data[i:end], func(key, val []byte) {
 			switch string(unquote(key)) {
@@ -88,29 +92,29 @@ func walkPlaceholders(data []byte, i, n, depth int) (int, error) {
 		})
 		return end, err
 	default:
-		return skipValue(data, i), nil
+		return jsjson.SkipValue(data, i), nil
 	}
 }
 
 // eachMember calls fn with the raw key literal and value of every member of
 // the JSON object obj, in order.
 func eachMember(obj []byte, fn func(key, val []byte)) {
-	i := skipSpace(obj, 1)
+	i := jsjson.SkipSpace(obj, 1)
 	for i < len(obj) && obj[i] == '"' {
-		kEnd := skipString(obj, i)
+		kEnd := jsjson.SkipString(obj, i)
 		key := obj[i:kEnd]
-		i = skipSpace(obj, kEnd)
-		i = skipSpace(obj, i+1) // ':'
-		vEnd := skipValue(obj, i)
+		i = jsjson.SkipSpace(obj, kEnd)
+		i = jsjson.SkipSpace(obj, i+1) // ':'
+		vEnd := jsjson.SkipValue(obj, i)
 		if vEnd > len(obj) || i > vEnd {
 			return
 		}
 		fn(key, obj[i:vEnd])
-		i = skipSpace(obj, vEnd)
+		i = jsjson.SkipSpace(obj, vEnd)
 		if i >= len(obj) || obj[i] != ',' {
 			return
 		}
-		i = skipSpace(obj, i+1)
+		i = jsjson.SkipSpace(obj, i+1)
 	}
 }
 

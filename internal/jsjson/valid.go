@@ -1,6 +1,6 @@
-package socketio
+package jsjson
 
-// validJSON reports whether b is one JSON text (RFC 8259), the grammar
+// Valid reports whether b is one JSON text (RFC 8259), the grammar
 // JSON.parse accepts: white space is ' ', '\t', '\n', '\r'; no NaN, no
 // single quotes, no trailing commas, no comments. Like encoding/json's
 // Valid it does not check UTF-8 inside strings (see the package doc). Unlike
@@ -9,11 +9,11 @@ package socketio
 //
 // It is about 3x faster than json.Valid, which matters because every
 // received packet with a payload is validated.
-func validJSON(b []byte) bool {
+func Valid(b []byte) bool {
 	var small [4]uint64 // nesting bits for the first 256 levels, on the stack
 	stack := small[:]
 	depth := 0 // number of open arrays/objects; bit set = object
-	i := skipSpace(b, 0)
+	i := SkipSpace(b, 0)
 value:
 	for {
 		if i >= len(b) {
@@ -30,7 +30,7 @@ value:
 				stack[depth/64] &^= 1 << (depth % 64)
 			}
 			depth++
-			i = skipSpace(b, i+1)
+			i = SkipSpace(b, i+1)
 			if i < len(b) && (c == '{' && b[i] == '}' || c == '[' && b[i] == ']') {
 				depth--
 				i++
@@ -65,7 +65,7 @@ value:
 		}
 		// After a value: close containers or move to the next element.
 		for {
-			i = skipSpace(b, i)
+			i = SkipSpace(b, i)
 			if depth == 0 {
 				return i == len(b)
 			}
@@ -75,7 +75,7 @@ value:
 			inObject := stack[(depth-1)/64]&(1<<((depth-1)%64)) != 0
 			switch b[i] {
 			case ',':
-				i = skipSpace(b, i+1)
+				i = SkipSpace(b, i+1)
 				if inObject {
 					if i = objectKey(b, i); i < 0 {
 						return false
@@ -108,11 +108,11 @@ func objectKey(b []byte, i int) int {
 	if i = scanString(b, i); i < 0 {
 		return -1
 	}
-	i = skipSpace(b, i)
+	i = SkipSpace(b, i)
 	if i >= len(b) || b[i] != ':' {
 		return -1
 	}
-	return skipSpace(b, i+1)
+	return SkipSpace(b, i+1)
 }
 
 // stringSafe[c] is true for bytes that need no attention inside a string.

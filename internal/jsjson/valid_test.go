@@ -1,4 +1,4 @@
-package socketio
+package jsjson
 
 import (
 	"encoding/json"
@@ -19,63 +19,46 @@ var invalidCases = []string{
 	`[}`, `{]`, `[1}`, `{"a":1]`, `/* */1`, `[1,,2]`,
 }
 
-func TestValidJSON(t *testing.T) {
+func TestValid(t *testing.T) {
 	for _, s := range validCases {
-		if !validJSON([]byte(s)) || !json.Valid([]byte(s)) {
-			t.Errorf("validJSON(%q) = %v, json.Valid %v; want true", s, validJSON([]byte(s)), json.Valid([]byte(s)))
+		if !Valid([]byte(s)) || !json.Valid([]byte(s)) {
+			t.Errorf("Valid(%q) = %v, json.Valid %v; want true", s, Valid([]byte(s)), json.Valid([]byte(s)))
 		}
 	}
 	for _, s := range invalidCases {
-		if validJSON([]byte(s)) || json.Valid([]byte(s)) {
-			t.Errorf("validJSON(%q) = %v, json.Valid %v; want false", s, validJSON([]byte(s)), json.Valid([]byte(s)))
+		if Valid([]byte(s)) || json.Valid([]byte(s)) {
+			t.Errorf("Valid(%q) = %v, json.Valid %v; want false", s, Valid([]byte(s)), json.Valid([]byte(s)))
 		}
 	}
 	// No nesting limit (V8 has none; json.Valid stops at 10000).
 	deep := strings.Repeat(`[{"a":`, 20000) + "1" + strings.Repeat("}]", 20000)
-	if !validJSON([]byte(deep)) {
+	if !Valid([]byte(deep)) {
 		t.Error("deeply nested JSON rejected")
 	}
-	if validJSON([]byte(deep + "]")) {
+	if Valid([]byte(deep + "]")) {
 		t.Error("deeply nested JSON with an extra ] accepted")
 	}
 }
 
-// maxDepth returns the nesting depth of b (ignoring strings).
-func maxDepth(b []byte) int {
-	d, m := 0, 0
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			i = skipString(b, i) - 1
-		case '[', '{':
-			d++
-			m = max(m, d)
-		case ']', '}':
-			d--
-		}
-	}
-	return m
-}
-
-func FuzzValidJSON(f *testing.F) {
+func FuzzValid(f *testing.F) {
 	for _, s := range append(validCases, invalidCases...) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, want := validJSON(b), json.Valid(b)
-		if got != want && !(got && maxDepth(b) > 10000) {
-			t.Fatalf("validJSON(%q) = %v, json.Valid %v", b, got, want)
+		got, want := Valid(b), json.Valid(b)
+		if got != want && !(got && Depth(b) > 10000) {
+			t.Fatalf("Valid(%q) = %v, json.Valid %v", b, got, want)
 		}
 	})
 }
 
-func BenchmarkValidJSON(b *testing.B) {
-	in := benchEvent[1:]
-	b.Run("validJSON", func(b *testing.B) {
+func BenchmarkValid(b *testing.B) {
+	in := []byte(`["message",{"user":"alice","text":"hello world","ts":1700000000000}]`)
+	b.Run("Valid", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(in)))
 		for b.Loop() {
-			if !validJSON(in) {
+			if !Valid(in) {
 				b.Fatal()
 			}
 		}
