@@ -567,7 +567,7 @@ func (b *redisBroker) broadcast(ctx context.Context, p socketio.Packet, opts bro
 	if err != nil {
 		return fmt.Errorf("relay: encode broadcast: %w", err)
 	}
-	ao := b.adapterOpts(opts)
+	ao := adapterOpts(opts)
 	msg := adapter.AppendBroadcast(nil, b.uid, p.Namespace, data, ao)
 	if err := b.publish(ctx, adapter.BroadcastChannel(b.key, p.Namespace, ao.Rooms), msg); err != nil {
 		return fmt.Errorf("relay: publish broadcast: %w", err)
@@ -575,25 +575,11 @@ func (b *redisBroker) broadcast(ctx context.Context, p socketio.Packet, opts bro
 	return nil
 }
 
-func (b *redisBroker) adapterOpts(opts broadcastOpts) adapter.Opts {
-	ao := adapter.Opts{Rooms: adapter.Dedup(opts.Rooms), Except: adapter.Dedup(opts.Except)}
-	if ao.Rooms == nil {
-		ao.Rooms = []string{}
-	}
-	if ao.Except == nil {
-		ao.Except = []string{}
-	}
-	if opts.Volatile {
-		ao.Flags = ao.Flags.WithVolatile()
-	}
-	return ao
-}
-
 func (b *redisBroker) socketsJoin(ctx context.Context, nsp string, opts broadcastOpts, rooms []string) error {
 	if ns := b.srv.namespace(nsp, false); ns != nil {
 		ns.forEach(opts, func(sk *Socket) { ns.join(sk, rooms) })
 	}
-	msg := adapter.AppendSocketsRequest(nil, b.uid, adapter.RemoteJoin, b.adapterOpts(opts), adapter.Dedup(rooms))
+	msg := adapter.AppendSocketsRequest(nil, b.uid, adapter.RemoteJoin, adapterOpts(opts), adapter.Dedup(rooms))
 	return b.publishRequest(ctx, nsp, msg)
 }
 
@@ -601,7 +587,7 @@ func (b *redisBroker) socketsLeave(ctx context.Context, nsp string, opts broadca
 	if ns := b.srv.namespace(nsp, false); ns != nil {
 		ns.forEach(opts, func(sk *Socket) { ns.leave(sk, rooms) })
 	}
-	msg := adapter.AppendSocketsRequest(nil, b.uid, adapter.RemoteLeave, b.adapterOpts(opts), adapter.Dedup(rooms))
+	msg := adapter.AppendSocketsRequest(nil, b.uid, adapter.RemoteLeave, adapterOpts(opts), adapter.Dedup(rooms))
 	return b.publishRequest(ctx, nsp, msg)
 }
 
@@ -609,7 +595,7 @@ func (b *redisBroker) disconnectSockets(ctx context.Context, nsp string, opts br
 	if ns := b.srv.namespace(nsp, false); ns != nil {
 		ns.forEach(opts, func(sk *Socket) { sk.Disconnect(close) })
 	}
-	msg := adapter.AppendDisconnectRequest(nil, b.uid, b.adapterOpts(opts), close)
+	msg := adapter.AppendDisconnectRequest(nil, b.uid, adapterOpts(opts), close)
 	return b.publishRequest(ctx, nsp, msg)
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/siorelay/siorelay/internal/adapter"
+	"github.com/siorelay/siorelay/internal/notepack"
 	"github.com/siorelay/siorelay/internal/socketio"
 )
 
@@ -63,10 +64,7 @@ type shardedBroker struct {
 	down      map[*shardSub]time.Time
 	closed    bool
 
-	reqMu   sync.Mutex
-	ackReqs map[string]*ackCollector               // guarded by reqMu; own broadcasts with ack
-	fetches map[string]chan adapter.ShardedMessage // guarded by reqMu; own FETCH_SOCKETS requests
-
+	m   *clusterMember // what the streams broker shares: applying and answering messages, requests
 	cnt brokerCounters
 }
 
@@ -78,7 +76,10 @@ type shardOp struct {
 	moved bool
 }
 
-var _ broker = (*shardedBroker)(nil)
+var (
+	_ broker           = (*shardedBroker)(nil)
+	_ clusterTransport = (*shardedBroker)(nil)
+)
 
 // randomHex returns n random bytes in hex, like the ClusterAdapter's ids.
 func randomHex(n int) string {
@@ -102,11 +103,10 @@ func newShardedBroker(srv *Server) *shardedBroker {
 		subs:      make(map[string]*shardSub),
 		confirmed: make(map[string]bool),
 		down:      make(map[*shardSub]time.Time),
-		ackReqs:   make(map[string]*ackCollector),
-		fetches:   make(map[string]chan adapter.ShardedMessage),
 	}
 	b.cluster, _ = b.rdb.(*redis.ClusterClient)
 	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.m = newClusterMember(srv, b.uid, b.log, &b.cnt, notepack.Notepack, shardedWire{}, b, b.ctx, b.spawn)
 	b.wg.Add(2)
 	go b.subscribeLoop()
 	go b.dispatchLoop()
@@ -471,173 +471,26 @@ func (b *shardedBroker) handle(m *redis.Message) {
 		return
 	}
 	if ci.kind == chanResponse {
-		b.onResponse(msg)
+		b.m.onResponse(msg)
 		return
 	}
-	if msg.UID == b.uid || msg.Nsp != ci.nsp {
-		return
-	}
-	ns := b.srv.namespace(ci.nsp, false)
-	switch msg.Type {
-	case adapter.ShardedBroadcast:
-		if msg.RequestID != "" {
-			b.onBroadcastWithAck(ns, ci.nsp, msg)
-			return
-		}
-		if ns == nil {
-			return
-		}
-		p, ok := shardedPacket(ci.nsp, msg)
-		if !ok {
-			return
-		}
-		b.cnt.broadcasts.Add(1)
-		ns.deliver(p, broadcastOpts{Rooms: msg.Opts.Rooms, Except: msg.Opts.Except, Volatile: msg.Opts.Flags.Volatile})
-	case adapter.SocketsJoin, adapter.SocketsLeave, adapter.DisconnectSockets:
-		if ns == nil {
-			return
-		}
-		opts := broadcastOpts{Rooms: msg.Opts.Rooms, Except: msg.Opts.Except}
-		switch msg.Type {
-		case adapter.SocketsJoin:
-			ns.forEach(opts, func(sk *Socket) { ns.join(sk, msg.Rooms) })
-		case adapter.SocketsLeave:
-			ns.forEach(opts, func(sk *Socket) { ns.leave(sk, msg.Rooms) })
-		default:
-			ns.forEach(opts, func(sk *Socket) { sk.Disconnect(msg.Close) })
-		}
-	case adapter.FetchSockets:
-		var socks [][]byte
-		if ns != nil {
-			ns.forEach(broadcastOpts{Rooms: msg.Opts.Rooms, Except: msg.Opts.Except}, func(sk *Socket) {
-				socks = append(socks, appendFetchedSocket(nil, sk))
-			})
-		}
-		b.respond(ci.nsp, msg.UID, adapter.AppendShardedFetchResponse(nil, b.uid, ci.nsp, msg.RequestID, socks))
-	case adapter.ShardedServerSideEmit:
-		b.onServerSideEmit(ci.nsp, msg)
-	}
+	b.m.onMessage(ci.nsp, msg)
 }
 
-// shardedPacket turns a sharded BROADCAST's packet into the Socket.IO
-// packet clients get.
-func shardedPacket(nsp string, msg adapter.ShardedMessage) (socketio.Packet, bool) {
-	if msg.PacketType != int(socketio.Event) && msg.PacketType != int(socketio.BinaryEvent) {
-		return socketio.Packet{}, false
-	}
-	var bins [][]byte
-	data, err := msg.Packet.AppendJSON(nil, &bins)
-	if err != nil {
-		return socketio.Packet{}, false
-	}
-	return socketio.Packet{Type: socketio.Event, Namespace: nsp, Data: data, Attachments: bins}, true
-}
-
-func (b *shardedBroker) respond(nsp, requester string, msg []byte) {
+// spawn runs f on a goroutine close waits for, unless the broker is
+// closed.
+func (b *shardedBroker) spawn(f func()) bool {
 	if !b.trackGo() {
-		return
+		return false
 	}
 	go func() {
 		defer b.wg.Done()
-		ch := adapter.ShardedRoomChannel(b.prefix, nsp, requester)
-		if err := b.spublish(b.ctx, ch, msg); err != nil && b.ctx.Err() == nil {
-			b.log.Warn("spublish failed", "channel", ch, "err", err)
-		}
+		f()
 	}()
+	return true
 }
 
-func (b *shardedBroker) onBroadcastWithAck(ns *namespace, nsp string, msg adapter.ShardedMessage) {
-	timeout := 5 * time.Second
-	if msg.Opts.Flags.Has(adapter.FlagTimeout) {
-		timeout = time.Duration(msg.Opts.Flags.Timeout) * time.Millisecond
-	}
-	countSent := make(chan struct{})
-	p, ok := shardedPacket(nsp, msg)
-	n := localBroadcastWithAck(b.srv, ns, p, ok, msg.Opts, timeout, func(first []byte) {
-		res, err := adapter.AppendShardedPacketResponse(nil, b.uid, nsp, adapter.ShardedBroadcastAck, msg.RequestID, first)
-		if err != nil || !b.trackGo() {
-			return
-		}
-		go func() {
-			defer b.wg.Done()
-			select {
-			case <-countSent:
-			case <-b.ctx.Done():
-				return
-			}
-			ch := adapter.ShardedRoomChannel(b.prefix, nsp, msg.UID)
-			_ = b.spublish(b.ctx, ch, res)
-		}()
-	})
-	count := adapter.AppendShardedClientCount(nil, b.uid, nsp, msg.RequestID, n)
-	if !b.trackGo() {
-		return
-	}
-	go func() {
-		defer b.wg.Done()
-		ch := adapter.ShardedRoomChannel(b.prefix, nsp, msg.UID)
-		if err := b.spublish(b.ctx, ch, count); err != nil && b.ctx.Err() == nil {
-			b.log.Warn("spublish failed", "channel", ch, "err", err)
-		}
-		close(countSent)
-	}()
-}
-
-func (b *shardedBroker) onServerSideEmit(nsp string, msg adapter.ShardedMessage) {
-	hook := b.srv.cfg.OnServerSideEmit
-	if hook == nil {
-		return
-	}
-	js, err := msg.Packet.AppendJSON(nil, nil)
-	if err != nil {
-		return
-	}
-	ev, ok := serverSideEvent(js)
-	if !ok {
-		return
-	}
-	var ack AckFunc
-	if msg.RequestID != "" {
-		ack = ackOnce(func(args []any) error {
-			var packet []byte
-			if len(args) > 0 {
-				texts, atts, err := encodeArgs(args[:1])
-				if err != nil {
-					return err
-				}
-				if packet, err = jsonToNotepack(nil, texts[0], atts); err != nil {
-					return err
-				}
-			}
-			res, err := adapter.AppendShardedPacketResponse(nil, b.uid, nsp, adapter.ServerSideEmitResponse, msg.RequestID, packet)
-			if err != nil {
-				return err
-			}
-			return b.spublish(b.ctx, adapter.ShardedRoomChannel(b.prefix, nsp, msg.UID), res)
-		})
-	}
-	if !b.trackGo() {
-		return
-	}
-	go func() {
-		defer b.wg.Done()
-		hook(b.ctx, nsp, ev, ack)
-	}()
-}
-
-func (b *shardedBroker) adapterOpts(opts broadcastOpts) adapter.Opts {
-	ao := adapter.Opts{Rooms: adapter.Dedup(opts.Rooms), Except: adapter.Dedup(opts.Except)}
-	if ao.Rooms == nil {
-		ao.Rooms = []string{}
-	}
-	if ao.Except == nil {
-		ao.Except = []string{}
-	}
-	if opts.Volatile {
-		ao.Flags = ao.Flags.WithVolatile()
-	}
-	return ao
-}
+func (b *shardedBroker) member() *clusterMember { return b.m }
 
 func (b *shardedBroker) broadcast(ctx context.Context, p socketio.Packet, opts broadcastOpts) error {
 	if ns := b.srv.namespace(p.Namespace, false); ns != nil {
@@ -647,7 +500,7 @@ func (b *shardedBroker) broadcast(ctx context.Context, p socketio.Packet, opts b
 	if err != nil {
 		return fmt.Errorf("relay: encode broadcast: %w", err)
 	}
-	ao := b.adapterOpts(opts)
+	ao := adapterOpts(opts)
 	msg, err := adapter.AppendShardedBroadcast(nil, b.uid, p.Namespace, data, ao, "")
 	if err != nil {
 		return fmt.Errorf("relay: encode broadcast: %w", err)
@@ -680,6 +533,17 @@ func (b *shardedBroker) isDown() bool {
 	return len(b.down) > 0
 }
 
+// publishRequest publishes msg on the namespace channel (clusterTransport).
+func (b *shardedBroker) publishRequest(ctx context.Context, nsp string, msg []byte) error {
+	return b.publishMain(ctx, nsp, msg)
+}
+
+// publishResponse publishes msg on server uid's response channel
+// (clusterTransport).
+func (b *shardedBroker) publishResponse(ctx context.Context, nsp, uid string, msg []byte) error {
+	return b.spublish(ctx, adapter.ShardedRoomChannel(b.prefix, nsp, uid), msg)
+}
+
 func (b *shardedBroker) publishMain(ctx context.Context, nsp string, msg []byte) error {
 	if b.isDown() {
 		b.cnt.publishErrors.Add(1)
@@ -695,34 +559,21 @@ func (b *shardedBroker) socketsJoin(ctx context.Context, nsp string, opts broadc
 	if ns := b.srv.namespace(nsp, false); ns != nil {
 		ns.forEach(opts, func(sk *Socket) { ns.join(sk, rooms) })
 	}
-	return b.publishMain(ctx, nsp, adapter.AppendShardedSocketsRequest(nil, b.uid, nsp, adapter.SocketsJoin, b.adapterOpts(opts), adapter.Dedup(rooms)))
+	return b.publishMain(ctx, nsp, adapter.AppendShardedSocketsRequest(nil, b.uid, nsp, adapter.SocketsJoin, adapterOpts(opts), adapter.Dedup(rooms)))
 }
 
 func (b *shardedBroker) socketsLeave(ctx context.Context, nsp string, opts broadcastOpts, rooms []string) error {
 	if ns := b.srv.namespace(nsp, false); ns != nil {
 		ns.forEach(opts, func(sk *Socket) { ns.leave(sk, rooms) })
 	}
-	return b.publishMain(ctx, nsp, adapter.AppendShardedSocketsRequest(nil, b.uid, nsp, adapter.SocketsLeave, b.adapterOpts(opts), adapter.Dedup(rooms)))
+	return b.publishMain(ctx, nsp, adapter.AppendShardedSocketsRequest(nil, b.uid, nsp, adapter.SocketsLeave, adapterOpts(opts), adapter.Dedup(rooms)))
 }
 
 func (b *shardedBroker) disconnectSockets(ctx context.Context, nsp string, opts broadcastOpts, close bool) error {
 	if ns := b.srv.namespace(nsp, false); ns != nil {
 		ns.forEach(opts, func(sk *Socket) { sk.Disconnect(close) })
 	}
-	return b.publishMain(ctx, nsp, adapter.AppendShardedDisconnect(nil, b.uid, nsp, b.adapterOpts(opts), close))
-}
-
-// serverSideEmit publishes SERVER_SIDE_EMIT without ack.
-func (b *shardedBroker) serverSideEmit(ctx context.Context, nsp string, p socketio.Packet) error {
-	data, err := jsonToNotepack(nil, p.Data, p.Attachments)
-	if err != nil {
-		return err
-	}
-	msg, err := adapter.AppendShardedServerSideEmit(nil, b.uid, nsp, data, "")
-	if err != nil {
-		return err
-	}
-	return b.publishMain(ctx, nsp, msg)
+	return b.publishMain(ctx, nsp, adapter.AppendShardedDisconnect(nil, b.uid, nsp, adapterOpts(opts), close))
 }
 
 // serverCount is PUBSUB SHARDNUMSUB of the namespace channel, summed over

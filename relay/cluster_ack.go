@@ -350,8 +350,8 @@ func (srv *Server) ServerCount(ctx context.Context, nsp string) (int, error) {
 	switch b := srv.broker.(type) {
 	case *redisBroker:
 		return b.serverCount(ctx, nspOrRoot(nsp))
-	case *shardedBroker:
-		return b.serverCount(ctx, nspOrRoot(nsp))
+	case clusterBroker:
+		return b.member().tr.serverCount(ctx, nspOrRoot(nsp))
 	}
 	return 1, nil
 }
@@ -400,12 +400,12 @@ func (srv *Server) ServerSideEmit(ctx context.Context, nsp, event string, args .
 			return err
 		}
 		return b.publishRequest(ctx, nsp, adapter.AppendServerSideEmitRequest(nil, b.uid, "", p.Data))
-	case *shardedBroker:
+	case clusterBroker:
 		p, err := eventPacket(nsp, event, args)
 		if err != nil {
 			return err
 		}
-		return b.serverSideEmit(ctx, nsp, p)
+		return b.member().serverSideEmit(ctx, nsp, p)
 	}
 	return nil
 }

@@ -126,7 +126,7 @@ func (o Operator) EmitWithAck(ctx context.Context, event string, args ...any) ([
 		}
 		if n > 1 {
 			id := randomUID(6)
-			ao := b.adapterOpts(o.opts)
+			ao := adapterOpts(o.opts)
 			ao.Flags = ao.Flags.WithTimeout(timeoutMS)
 			data, err := jsonToNotepack(nil, p.Data, p.Attachments)
 			if err != nil {
@@ -140,30 +140,8 @@ func (o Operator) EmitWithAck(ctx context.Context, event string, args ...any) ([
 			unregister := func() { b.reqMu.Lock(); delete(b.ackReqs, id); b.reqMu.Unlock() }
 			return o.collect(ctx, p, c, unregister, func() error { return b.publishRequest(ctx, o.nsp, msg) })
 		}
-	case *shardedBroker:
-		n, err := b.serverCount(ctx, o.nsp)
-		if err != nil {
-			return nil, fmt.Errorf("relay: count servers: %w", err)
-		}
-		if n > 1 {
-			id := randomHex(8)
-			ao := b.adapterOpts(o.opts)
-			ao.Flags = ao.Flags.WithTimeout(timeoutMS)
-			data, err := jsonToNotepack(nil, p.Data, p.Attachments)
-			if err != nil {
-				return nil, err
-			}
-			msg, err := adapter.AppendShardedBroadcast(nil, b.uid, o.nsp, data, ao, id)
-			if err != nil {
-				return nil, err
-			}
-			c := newAckCollector(n) // the other servers and this one
-			b.reqMu.Lock()
-			b.ackReqs[id] = c
-			b.reqMu.Unlock()
-			unregister := func() { b.reqMu.Lock(); delete(b.ackReqs, id); b.reqMu.Unlock() }
-			return o.collect(ctx, p, c, unregister, func() error { return b.publishMain(ctx, o.nsp, msg) })
-		}
+	case clusterBroker:
+		return b.member().emitWithAck(ctx, o, p, timeoutMS)
 	}
 	return o.collect(ctx, p, newAckCollector(1), func() {}, func() error { return nil })
 }
@@ -201,37 +179,5 @@ func (o Operator) collect(ctx context.Context, p socketio.Packet, c *ackCollecto
 		return c.result(), nil
 	case <-ctx.Done():
 		return c.result(), ErrAckTimeout
-	}
-}
-
-// onResponse handles the answers to this server's broadcasts with ack.
-func (b *shardedBroker) onResponse(msg adapter.ShardedMessage) {
-	b.reqMu.Lock()
-	c := b.ackReqs[msg.RequestID]
-	f := b.fetches[msg.RequestID]
-	b.reqMu.Unlock()
-	if f != nil && msg.Type == adapter.FetchSocketsResponse {
-		select {
-		case f <- msg:
-		default:
-		}
-		return
-	}
-	if c == nil {
-		return
-	}
-	switch msg.Type {
-	case adapter.ShardedBroadcastCount:
-		c.addServer(msg.ClientCount)
-	case adapter.ShardedBroadcastAck:
-		if msg.Packet.IsZero() {
-			c.addAck(json.RawMessage("null"))
-			return
-		}
-		js, err := msg.Packet.AppendJSON(nil, nil)
-		if err != nil {
-			js = json.RawMessage("null")
-		}
-		c.addAck(js)
 	}
 }

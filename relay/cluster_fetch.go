@@ -142,19 +142,24 @@ func notepackToJSON(src []byte, bins *[][]byte) ([]byte, int, error) {
 }
 
 // jsonToNotepack encodes Socket.IO JSON text (placeholders standing for
-// atts) as the msgpack an adapter publishes, binary as msgpack bin.
+// atts) as the msgpack the Redis adapter publishes, binary as msgpack bin.
 func jsonToNotepack(dst, js []byte, atts [][]byte) ([]byte, error) {
+	return jsonToMsgpack(notepack.Notepack, dst, js, atts)
+}
+
+// jsonToMsgpack is jsonToNotepack in dialect d.
+func jsonToMsgpack(d notepack.Dialect, dst, js []byte, atts [][]byte) ([]byte, error) {
 	if len(js) == 0 {
 		return notepack.AppendNil(dst), nil
 	}
 	if len(atts) == 0 {
-		return notepack.AppendJSON(dst, js)
+		return d.AppendJSON(dst, js)
 	}
 	var v any
 	if err := json.Unmarshal(js, &v); err != nil {
 		return dst, err
 	}
-	return notepack.AppendValue(dst, fillPlaceholders(v, atts))
+	return d.AppendValue(dst, fillPlaceholders(v, atts))
 }
 
 // fillPlaceholders replaces {"_placeholder":true,"num":N} by atts[N].

@@ -3,7 +3,6 @@ package relay
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/siorelay/siorelay/internal/adapter"
 )
@@ -34,7 +33,7 @@ func (o Operator) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
 	var raw []json.RawMessage
 	switch b := o.srv.broker.(type) {
 	case *redisBroker:
-		ao := b.adapterOpts(o.opts)
+		ao := adapterOpts(o.opts)
 		res, err := b.request(ctx, o.nsp, func(id string) []byte { return adapter.AppendFetchRequest(nil, b.uid, id, ao) })
 		if err != nil {
 			return nil, err
@@ -42,8 +41,8 @@ func (o Operator) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
 		for _, r := range res {
 			raw = append(raw, r.Sockets...)
 		}
-	case *shardedBroker:
-		res, err := b.fetch(ctx, o.nsp, b.adapterOpts(o.opts))
+	case clusterBroker:
+		res, err := b.member().fetch(ctx, o.nsp, adapterOpts(o.opts))
 		if err != nil {
 			return nil, err
 		}
@@ -63,30 +62,4 @@ func (o Operator) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
 		}
 	}
 	return out, nil
-}
-
-// fetch publishes FETCH_SOCKETS and collects the other servers' answers.
-func (b *shardedBroker) fetch(ctx context.Context, nsp string, opts adapter.Opts) ([]adapter.ShardedMessage, error) {
-	n, err := b.serverCount(ctx, nsp)
-	if err != nil {
-		return nil, fmt.Errorf("relay: count servers: %w", err)
-	}
-	want := n - 1
-	if want <= 0 {
-		return nil, nil
-	}
-	id := randomHex(8)
-	ch := make(chan adapter.ShardedMessage, want)
-	b.reqMu.Lock()
-	b.fetches[id] = ch
-	b.reqMu.Unlock()
-	defer func() {
-		b.reqMu.Lock()
-		delete(b.fetches, id)
-		b.reqMu.Unlock()
-	}()
-	if err := b.publishMain(ctx, nsp, adapter.AppendShardedFetchSockets(nil, b.uid, nsp, opts, id)); err != nil {
-		return nil, err
-	}
-	return awaitAnswers(ctx, ch, want, b.srv.cfg.RequestsTimeout)
 }
