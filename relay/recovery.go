@@ -1,9 +1,9 @@
 package relay
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,21 +72,6 @@ func recoverable(reason string) bool {
 	return false
 }
 
-// logEntryOverhead approximates the memory of a log entry besides its
-// packet bytes: the entry, the message struct and the slice headers.
-const logEntryOverhead = 160
-
-// logEntry is one packet of the log.
-type logEntry struct {
-	seq    uint64
-	at     time.Duration // since recovery.start
-	ns     *namespace
-	rooms  []string
-	except []string
-	msg    *message
-	size   int64
-}
-
 // keptSocket is the state of a disconnected socket awaiting its client.
 // Its rooms are held in its namespace (namespace.hold) until it is
 // released: restored, expired or found unusable.
@@ -97,27 +82,59 @@ type keptSocket struct {
 	rooms []string // explicit rooms (the id room is implied)
 	data  any
 	at    time.Duration // since recovery.start
+	held  bool          // its rooms are held in ns
 }
 
-func (k *keptSocket) release() { k.ns.release(k.sid, k.rooms) }
+func (k *keptSocket) release() {
+	if k.held {
+		k.held = false
+		k.ns.release(k.sid, k.rooms)
+	}
+}
 
-// recovery holds the packet log and the kept sockets of a Server.
+// sessionStore keeps disconnected sockets and finds older packets outside
+// the server: in a Redis streams cluster, sessions are stored and taken as
+// @socket.io/redis-streams-adapter does, so that a client recovers on any
+// server, and the packets are the stream's entries.
+type sessionStore interface {
+	// keepSession stores k for Recovery.MaxDisconnection. It must not
+	// block for long (it runs when a socket leaves).
+	keepSession(k *keptSocket)
+	// takeSession removes and returns the session of pid, for namespace
+	// ns; nil when there is none.
+	takeSession(ctx context.Context, pid string, ns *namespace) (*keptSocket, error)
+	// streamOf is the stream of namespace nsp's packets.
+	streamOf(nsp string) string
+	// packetsAfter returns the logged packets of stream after offset o,
+	// oldest first, with the offset of the stream's last entry it read;
+	// ok is false when o is not an entry of the stream.
+	packetsAfter(ctx context.Context, stream string, o offset) (ps []storedPacket, last offset, ok bool, err error)
+}
+
+// storedPacket is a packet read back from a stream for a replay.
+type storedPacket struct {
+	off  offset
+	nsp  string
+	p    socketio.Packet
+	opts broadcastOpts
+}
+
+// recovery holds the packet logs and the kept sockets of a Server.
 type recovery struct {
 	srv   *Server
 	cfg   Recovery
 	start time.Time
 	stop  chan struct{} // closed by close: ends the sweeper
 	done  chan struct{} // closed when the sweeper has returned
+	store sessionStore  // nil: sockets are kept here, and the server's own log is the only one
 
-	mu      sync.Mutex // the log; see above. Held while queueing to sessions.
-	entries []logEntry // guarded by mu; entries[head:] are live, oldest first
-	head    int        // guarded by mu
-	bytes   int64      // guarded by mu
-	seq     uint64     // guarded by mu; the last offset given
-	floor   uint64     // guarded by mu; the last offset trimmed, 0 when none
+	mu    sync.Mutex            // the logs; see above. Held while queueing to sessions.
+	logs  map[string]*packetLog // guarded by mu; by stream, "" for the server's own log
+	bytes int64                 // guarded by mu; of all logs
+	seq   uint64                // guarded by mu; the own log's last offset
 
 	keptMu sync.Mutex
-	kept   map[string]*keptSocket // guarded by keptMu; by pid
+	kept   map[string]*keptSocket // guarded by keptMu; by pid (without a store)
 
 	// Counters for Stats.
 	recovered atomic.Int64 // sockets restored
@@ -152,6 +169,7 @@ func newRecovery(srv *Server, cfg Recovery) *recovery {
 		start: time.Now(),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
+		logs:  map[string]*packetLog{"": {}},
 		kept:  make(map[string]*keptSocket),
 	}
 	go r.sweepLoop()
@@ -201,9 +219,9 @@ func (r *recovery) close() {
 	<-r.done
 }
 
-// appendOffset returns data, a JSON array, with offset appended as its last
-// element. data is not modified.
-func appendOffset(data []byte, seq uint64) []byte {
+// appendOffset returns data, a JSON array, with the offset o appended as
+// its last element (a string). data is not modified.
+func appendOffset(data []byte, o offset, stream bool) []byte {
 	n := len(data)
 	for n > 0 && data[n-1] != ']' {
 		n--
@@ -211,21 +229,14 @@ func appendOffset(data []byte, seq uint64) []byte {
 	if n == 0 {
 		return data
 	}
-	out := make([]byte, 0, n+16)
+	out := make([]byte, 0, n+24)
 	out = append(out, data[:n-1]...)
-	out = append(out, ',', '"')
-	out = strconv.AppendUint(out, seq, 36)
-	return append(out, '"', ']')
-}
-
-// parseOffset reads an offset of this log.
-func parseOffset(s string) (uint64, bool) {
-	if s == "" || len(s) > 13 {
-		return 0, false
+	if n > 2 || data[0] != '[' {
+		out = append(out, ',')
 	}
-	v, err := strconv.ParseUint(s, 36, 64)
-	// Only the form appendOffset writes (lower case, no leading zeros).
-	return v, err == nil && v > 0 && strconv.FormatUint(v, 36) == s
+	out = append(out, '"')
+	out = o.appendTo(out, stream)
+	return append(out, '"', ']')
 }
 
 // logs reports whether p, broadcast with opts, goes into the log.
@@ -233,21 +244,43 @@ func logs(p socketio.Packet, opts broadcastOpts) bool {
 	return !opts.Volatile && !p.HasID && (p.Type == socketio.Event || p.Type == socketio.BinaryEvent)
 }
 
-// deliver appends p to the log with its offset and queues it to the
-// sockets of ns that opts select. It returns how many it was queued to.
+// deliver appends p to the server's own log with the next offset and
+// queues it to the sockets of ns that opts select. It returns how many it
+// was queued to.
 func (r *recovery) deliver(ns *namespace, p socketio.Packet, opts broadcastOpts) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	m := r.appendLocked(ns, p, opts.Rooms, opts.Except)
+	r.seq++
+	m := r.appendLocked(r.logs[""], offset{seq: r.seq}, ns, p, opts.Rooms, opts.Except)
 	return ns.queue(m, opts)
 }
 
-// emitTo appends p, an event for socket sk alone, to the log and queues it
-// to sk (socket.io routes socket.emit through the adapter with recovery on).
-func (r *recovery) emitTo(sk *Socket, p socketio.Packet) error {
+// deliverAt is deliver for a packet read from stream at offset o (streams
+// clusters: the stream's entries are delivered in stream order).
+func (r *recovery) deliverAt(stream string, o offset, ns *namespace, p socketio.Packet, opts broadcastOpts) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	m := r.appendLocked(sk.nsp, p, []string{sk.id}, nil)
+	l := r.logs[stream]
+	if l == nil {
+		l = &packetLog{stream: stream}
+		r.logs[stream] = l
+	}
+	m := r.appendLocked(l, o, ns, p, opts.Rooms, opts.Except)
+	return ns.queue(m, opts)
+}
+
+// emitTo sends p, an event for socket sk alone, as socket.io does with
+// recovery on (through the adapter, as a broadcast to the socket's id
+// room): in the server's own log and queued to sk, or in a streams cluster
+// added to the stream (and delivered when read back).
+func (r *recovery) emitTo(sk *Socket, p socketio.Packet) error {
+	if r.store != nil {
+		return sk.sess.srv.broker.broadcast(context.Background(), p, broadcastOpts{Rooms: []string{sk.id}})
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seq++
+	m := r.appendLocked(r.logs[""], offset{seq: r.seq}, sk.nsp, p, []string{sk.id}, nil)
 	if sk.isClosed() {
 		return ErrSocketClosed
 	}
@@ -258,13 +291,12 @@ func (r *recovery) emitTo(sk *Socket, p socketio.Packet) error {
 	return err
 }
 
-func (r *recovery) appendLocked(ns *namespace, p socketio.Packet, rooms, except []string) *message {
-	r.seq++
+func (r *recovery) appendLocked(l *packetLog, o offset, ns *namespace, p socketio.Packet, rooms, except []string) *message {
 	p.Namespace = ns.name
-	p.Data = appendOffset(p.Data, r.seq)
+	p.Data = appendOffset(p.Data, o, l.stream != "")
 	m := newMessage(p)
 	e := logEntry{
-		seq:    r.seq,
+		off:    o,
 		at:     r.now(),
 		ns:     ns,
 		rooms:  slices.Clip(rooms),
@@ -278,50 +310,46 @@ func (r *recovery) appendLocked(ns *namespace, p socketio.Packet, rooms, except 
 	for _, s := range except {
 		e.size += int64(len(s)) + 16
 	}
-	r.entries = append(r.entries, e)
+	l.entries = append(l.entries, e)
+	l.last = o
 	r.bytes += e.size
 	r.trimLocked(e.at)
 	return m
 }
 
 // trimLocked drops the entries older than MaxDisconnection, then the
-// oldest ones while the log is over MaxBytes.
+// oldest ones (across logs) while the logs are over MaxBytes.
 func (r *recovery) trimLocked(now time.Duration) {
-	for r.head < len(r.entries) {
-		e := &r.entries[r.head]
-		if now-e.at <= r.cfg.MaxDisconnection && r.bytes <= r.cfg.MaxBytes {
-			break
+	for _, l := range r.logs {
+		for len(l.live()) > 0 && now-l.live()[0].at > r.cfg.MaxDisconnection {
+			r.bytes -= l.trimOne()
 		}
-		if now-e.at <= r.cfg.MaxDisconnection {
-			r.trimmed.Add(1)
+	}
+	for r.bytes > r.cfg.MaxBytes {
+		var oldest *packetLog
+		for _, l := range r.logs {
+			if len(l.live()) > 0 && (oldest == nil || l.live()[0].at < oldest.live()[0].at) {
+				oldest = l
+			}
 		}
-		r.floor = e.seq
-		r.bytes -= e.size
-		*e = logEntry{}
-		r.head++
+		if oldest == nil {
+			return
+		}
+		r.bytes -= oldest.trimOne()
+		r.trimmed.Add(1)
 	}
-	if r.head > 64 && r.head*2 >= len(r.entries) {
-		n := copy(r.entries, r.entries[r.head:])
-		clear(r.entries[n:])
-		r.entries = r.entries[:n]
-		r.head = 0
-	}
-}
-
-// indexLocked returns the index in entries of the first entry after
-// offset seq, and whether every packet after seq is still in the log. The
-// live entries hold the offsets floor+1 … seq, in order.
-func (r *recovery) indexLocked(seq uint64) (int, bool) {
-	if seq == 0 || seq < r.floor || seq > r.seq {
-		return 0, false
-	}
-	return r.head + int(seq-r.floor), true
 }
 
 // keep stores the state of sk, which left for a recoverable reason
 // holding rooms (namespace.hold).
 func (r *recovery) keep(sk *Socket, rooms []string) {
-	k := &keptSocket{sid: sk.id, pid: sk.pid, ns: sk.nsp, rooms: rooms, data: sk.Data(), at: r.now()}
+	k := &keptSocket{sid: sk.id, pid: sk.pid, ns: sk.nsp, rooms: rooms, data: sk.Data(), at: r.now(), held: true}
+	if r.store != nil {
+		// The stream carries everything: nothing to hold.
+		k.release()
+		r.store.keepSession(k)
+		return
+	}
 	r.keptMu.Lock()
 	old := r.kept[k.pid]
 	r.kept[k.pid] = k
@@ -331,38 +359,56 @@ func (r *recovery) keep(sk *Socket, rooms []string) {
 	}
 }
 
-// take removes and returns the kept socket of pid in namespace nsp, if it
-// has not expired and the offset is still in the log; the caller restores
-// it and then releases it. why says what failed.
-func (r *recovery) take(pid, nsp, offset string) (k *keptSocket, seq uint64, why string) {
+// take removes and returns the kept socket of pid in namespace ns, with
+// the client's offset; the caller restores it (or puts it back) and then
+// releases it. why says what failed.
+func (r *recovery) take(ctx context.Context, pid string, ns *namespace, off string) (k *keptSocket, o offset, why string) {
+	if r.store != nil {
+		o, ok := parseStreamOffset(off)
+		if !ok {
+			return nil, o, recoveryOffset
+		}
+		k, err := r.store.takeSession(ctx, pid, ns)
+		if err != nil || k == nil {
+			if err != nil {
+				r.srv.log.Warn("recovery: reading a session failed", "err", err)
+			}
+			return nil, o, recoveryUnknown
+		}
+		return k, o, ""
+	}
 	r.keptMu.Lock()
 	k = r.kept[pid]
-	if k == nil || k.ns.name != nsp {
+	if k == nil || k.ns != ns {
 		r.keptMu.Unlock()
-		return nil, 0, recoveryUnknown
+		return nil, o, recoveryUnknown
 	}
 	delete(r.kept, pid)
 	r.keptMu.Unlock()
 	if r.now()-k.at > r.cfg.MaxDisconnection {
 		k.release()
-		return nil, 0, recoveryExpired
+		return nil, o, recoveryExpired
 	}
-	seq, ok := parseOffset(offset)
+	o, ok := parseLocalOffset(off)
 	if ok {
 		r.mu.Lock()
-		_, ok = r.indexLocked(seq)
+		_, ok = r.logs[""].after(o)
 		r.mu.Unlock()
 	}
 	if !ok {
 		k.release()
-		return nil, 0, recoveryOffset
+		return nil, o, recoveryOffset
 	}
-	return k, seq, ""
+	return k, o, ""
 }
 
 // putBack returns k, taken by take, to the kept sockets (OnConnect refused
 // it: the client may try again within the same window).
 func (r *recovery) putBack(k *keptSocket) {
+	if r.store != nil {
+		r.store.keepSession(k)
+		return
+	}
 	r.keptMu.Lock()
 	if r.kept[k.pid] == nil {
 		r.kept[k.pid] = k
@@ -376,20 +422,42 @@ func (r *recovery) putBack(k *keptSocket) {
 
 // restore makes sk, a new Socket with the id, pid and data of a kept
 // socket, a member of its namespace and its rooms, and queues to its
-// session every packet of the log after offset seq that the socket would
-// have received, then its CONNECT reply. It returns false, doing nothing,
-// when packets after seq have left the log meanwhile.
-func (r *recovery) restore(sk *Socket, rooms []string, seq uint64) bool {
+// session every logged packet after offset o that the socket would have
+// received, then its CONNECT reply. It returns false, doing nothing, when
+// it cannot know every packet after o.
+func (r *recovery) restore(ctx context.Context, sk *Socket, rooms []string, o offset) bool {
+	if r.store != nil {
+		return r.restoreStream(ctx, sk, rooms, o)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	i, ok := r.indexLocked(seq)
+	i, ok := r.logs[""].after(o)
 	if !ok {
 		return false
 	}
+	r.replayLocked(sk, rooms, nil, r.logs[""].entries[i:])
+	return true
+}
+
+// replayLocked adds sk to its namespace and rooms and queues the packets
+// of older (read back from a stream) and of entries it would have got,
+// then its CONNECT reply.
+func (r *recovery) replayLocked(sk *Socket, rooms []string, older []storedPacket, entries []logEntry) {
 	sk.nsp.add(sk, rooms)
 	all := append([]string{sk.id}, rooms...)
 	var n int64
-	for _, e := range r.entries[i:] {
+	for _, sp := range older {
+		if sp.nsp != sk.nsp.name || !selects(all, sp.opts.Rooms, sp.opts.Except) {
+			continue
+		}
+		p := sp.p
+		p.Namespace = sp.nsp
+		p.Data = appendOffset(p.Data, sp.off, true)
+		if queued, err := sk.sess.sendReplay(newMessage(p)); queued && err == nil {
+			n++
+		}
+	}
+	for _, e := range entries {
 		if e.ns != sk.nsp || !selects(all, e.rooms, e.except) {
 			continue
 		}
@@ -400,7 +468,57 @@ func (r *recovery) restore(sk *Socket, rooms []string, seq uint64) bool {
 	r.recovered.Add(1)
 	r.replayed.Add(n)
 	_ = sk.sess.sendPacket(sk.connectPacket())
-	return true
+}
+
+// restoreStream restores sk in a streams cluster: from the copy of the
+// stream the server has read, or, for an offset older than that copy, from
+// the stream itself and then the copy.
+func (r *recovery) restoreStream(ctx context.Context, sk *Socket, rooms []string, o offset) bool {
+	stream := r.store.streamOf(sk.nsp.name)
+	for attempt := 0; attempt < 50; attempt++ {
+		r.mu.Lock()
+		l := r.logs[stream]
+		if l == nil {
+			l = &packetLog{stream: stream}
+			r.logs[stream] = l
+		}
+		if i, ok := l.after(o); ok {
+			r.replayLocked(sk, rooms, nil, l.entries[i:])
+			r.mu.Unlock()
+			return true
+		}
+		ahead := !l.last.isZero() && l.last.less(o)
+		r.mu.Unlock()
+		if ahead {
+			// The client saw an entry this server has not read yet
+			// (it came from a server that read it first): wait a little.
+			select {
+			case <-time.After(10 * time.Millisecond):
+				continue
+			case <-ctx.Done():
+				return false
+			}
+		}
+		// Older than the copy, or not in it: from the stream itself.
+		older, last, ok, err := r.store.packetsAfter(ctx, stream, o)
+		if err != nil || !ok {
+			return false
+		}
+		r.mu.Lock()
+		if !l.floor.isZero() && last.less(l.floor) {
+			// The copy lost entries the stream read ended before.
+			r.mu.Unlock()
+			continue
+		}
+		i := l.head
+		for i < len(l.entries) && !last.less(l.entries[i].off) {
+			i++
+		}
+		r.replayLocked(sk, rooms, older, l.entries[i:])
+		r.mu.Unlock()
+		return true
+	}
+	return false
 }
 
 // selects reports whether a socket in rooms (its id room included) is
@@ -452,7 +570,9 @@ func (r *recovery) stats() *RecoveryStats {
 	st.Kept = len(r.kept)
 	r.keptMu.Unlock()
 	r.mu.Lock()
-	st.Packets = len(r.entries) - r.head
+	for _, l := range r.logs {
+		st.Packets += len(l.live())
+	}
 	st.Bytes = r.bytes
 	r.mu.Unlock()
 	return st

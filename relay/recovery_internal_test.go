@@ -14,19 +14,29 @@ func TestAppendOffset(t *testing.T) {
 		`["a",{"_placeholder":true,"num":0}]`: `["a",{"_placeholder":true,"num":0},"z"]`,
 		`["a"] `:                              `["a","z"]`,
 	} {
-		if got := string(appendOffset([]byte(in), 35)); got != want {
+		if got := string(appendOffset([]byte(in), offset{seq: 35}, false)); got != want {
 			t.Errorf("%s: %s, want %s", in, got, want)
 		}
 	}
 	for _, s := range []string{"1", "z", "10", "3w5e11264sgsf"} {
-		v, ok := parseOffset(s)
-		if !ok || string(appendOffset([]byte(`[]`), v)) != `[,"`+s+`"]` {
+		v, ok := parseLocalOffset(s)
+		if !ok || string(appendOffset([]byte(`[]`), v, false)) != `["`+s+`"]` {
 			t.Errorf("%s: %d %v", s, v, ok)
 		}
 	}
 	for _, s := range []string{"", "0", "-1", "+1", "A", "3w5e11264sgsg", "zzzzzzzzzzzzzz", "1.5"} {
-		if v, ok := parseOffset(s); ok {
+		if v, ok := parseLocalOffset(s); ok {
 			t.Errorf("%q parsed as %d", s, v)
+		}
+	}
+	for s, want := range map[string]offset{"1733500000000-0": {1733500000000, 0}, "0-1": {0, 1}, "5-18446744073709551615": {5, 1<<64 - 1}} {
+		if got, ok := parseStreamOffset(s); !ok || got != want || got.streamID() != s {
+			t.Errorf("stream offset %q: %v %v", s, got, ok)
+		}
+	}
+	for _, s := range []string{"", "1", "1-", "-1", "1-2-3", "a-1", "1-18446744073709551616", " 1-2"} {
+		if got, ok := parseStreamOffset(s); ok {
+			t.Errorf("stream offset %q parsed as %v", s, got)
 		}
 	}
 }
@@ -45,14 +55,15 @@ func TestLogIndex(t *testing.T) {
 		t.Helper()
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		l := r.logs[""]
 		for seq := uint64(0); seq <= r.seq+1; seq++ {
-			_, ok := r.indexLocked(seq)
+			_, ok := l.after(offset{seq: seq})
 			want := false
 			for _, v := range valid {
 				want = want || v == seq
 			}
 			if ok != want {
-				t.Errorf("%s: offset %d accepted %v, want %v (floor %d, seq %d)", what, seq, ok, want, r.floor, r.seq)
+				t.Errorf("%s: offset %d accepted %v, want %v (floor %v, seq %d)", what, seq, ok, want, l.floor, r.seq)
 			}
 		}
 	}
@@ -77,8 +88,8 @@ func TestLogIndex(t *testing.T) {
 	r.mu.Unlock()
 	check("all expired", 5)
 	r.mu.Lock()
-	i, _ := r.indexLocked(5)
-	n := len(r.entries) - i
+	i, _ := r.logs[""].after(offset{seq: 5})
+	n := len(r.logs[""].entries) - i
 	r.mu.Unlock()
 	if n != 0 {
 		t.Errorf("replay after the last offset: %d entries", n)

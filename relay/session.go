@@ -478,11 +478,11 @@ func (s *session) connect(name string, auth []byte) {
 	}
 	r := s.srv.recovery
 	var kept *keptSocket
-	var offset uint64
+	var off offset
 	if r != nil {
-		if pid, off, ok := recoveryAuth(auth); ok {
+		if pid, o, ok := recoveryAuth(auth); ok {
 			var why string
-			if kept, offset, why = r.take(pid, name, off); kept == nil {
+			if kept, off, why = r.take(s.srv.ctx, pid, ns, o); kept == nil {
 				r.failed.add(why)
 			}
 		}
@@ -531,7 +531,7 @@ func (s *session) connect(name string, auth []byte) {
 		s.sockets = append(s.sockets, sk)
 		s.mu.Unlock()
 		if kept != nil {
-			ok := r.restore(sk, rooms, offset)
+			ok := r.restore(s.srv.ctx, sk, rooms, off)
 			kept.release()
 			if !ok {
 				// Packets after the offset left the log while OnConnect
