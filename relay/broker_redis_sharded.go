@@ -48,6 +48,11 @@ type shardedBroker struct {
 	uid     string
 	mode    adapter.SubscriptionMode
 	log     *slog.Logger
+	// plain uses PUBLISH, SUBSCRIBE and NUMSUB instead of their sharded
+	// forms (the pub/sub half of a streams cluster without
+	// useShardedPubSub).
+	plain  bool
+	decode func([]byte) (adapter.ClusterMessage, error)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -89,13 +94,39 @@ func randomHex(n int) string {
 }
 
 func newShardedBroker(srv *Server) *shardedBroker {
+	return newPubSubMember(srv, pubSubConfig{
+		prefix:    srv.cfg.Key,
+		mode:      adapter.SubscriptionMode(srv.cfg.SubscriptionMode),
+		decode:    adapter.DecodeShardedMessage,
+		wire:      shardedWire{},
+		dialect:   notepack.Notepack,
+		component: "redis-sharded",
+	})
+}
+
+// pubSubConfig configures newPubSubMember.
+type pubSubConfig struct {
+	prefix    string
+	mode      adapter.SubscriptionMode
+	plain     bool
+	decode    func([]byte) (adapter.ClusterMessage, error)
+	wire      clusterWire
+	dialect   notepack.Dialect
+	component string
+}
+
+// newPubSubMember starts a ClusterAdapter member over (sharded) pub/sub:
+// the sharded broker, or the pub/sub half of the streams broker.
+func newPubSubMember(srv *Server, c pubSubConfig) *shardedBroker {
 	b := &shardedBroker{
 		srv:       srv,
 		rdb:       srv.cfg.Redis,
-		prefix:    srv.cfg.Key,
+		prefix:    c.prefix,
 		uid:       randomHex(8),
-		mode:      adapter.SubscriptionMode(srv.cfg.SubscriptionMode),
-		log:       srv.log.With("component", "redis-sharded"),
+		mode:      c.mode,
+		plain:     c.plain,
+		decode:    c.decode,
+		log:       srv.log.With("component", c.component),
 		queue:     make(chan *redis.Message, redisQueueLen),
 		kick:      make(chan struct{}, 1),
 		channels:  make(map[string]chanInfo),
@@ -106,7 +137,7 @@ func newShardedBroker(srv *Server) *shardedBroker {
 	}
 	b.cluster, _ = b.rdb.(*redis.ClusterClient)
 	b.ctx, b.cancel = context.WithCancel(context.Background())
-	b.m = newClusterMember(srv, b.uid, b.log, &b.cnt, notepack.Notepack, shardedWire{}, b, b.ctx, b.spawn)
+	b.m = newClusterMember(srv, b.uid, b.log, &b.cnt, c.dialect, c.wire, b, b.ctx, b.spawn)
 	b.wg.Add(2)
 	go b.subscribeLoop()
 	go b.dispatchLoop()
@@ -197,7 +228,7 @@ func (b *shardedBroker) apply(op shardOp) {
 		delete(b.confirmed, op.channel)
 		b.mu.Unlock()
 		if s != nil {
-			if err := s.ps.SUnsubscribe(ctx, op.channel); err != nil && b.ctx.Err() == nil {
+			if err := b.unsubscribe(ctx, s.ps, op.channel); err != nil && b.ctx.Err() == nil {
 				b.log.Warn("sunsubscribe failed", "channel", op.channel, "err", err)
 			}
 		}
@@ -236,7 +267,11 @@ func (b *shardedBroker) apply(op shardOp) {
 	var err error
 	if s == nil {
 		// The first channel of a connection picks its node.
-		s = &shardSub{ps: b.rdb.SSubscribe(ctx, op.channel), addr: addr}
+		if b.plain {
+			s = &shardSub{ps: b.rdb.Subscribe(ctx, op.channel), addr: addr}
+		} else {
+			s = &shardSub{ps: b.rdb.SSubscribe(ctx, op.channel), addr: addr}
+		}
 		b.mu.Lock()
 		b.subs[addr] = s
 		b.subOf[op.channel] = s
@@ -255,7 +290,12 @@ func (b *shardedBroker) apply(op shardOp) {
 	b.mu.Lock()
 	b.subOf[op.channel] = s
 	b.mu.Unlock()
-	if err = s.ps.SSubscribe(ctx, op.channel); err != nil && b.ctx.Err() == nil {
+	if b.plain {
+		err = s.ps.Subscribe(ctx, op.channel)
+	} else {
+		err = s.ps.SSubscribe(ctx, op.channel)
+	}
+	if err != nil && b.ctx.Err() == nil {
 		// go-redis remembers the channel and subscribes it again on
 		// reconnect.
 		b.cnt.subscribeErrors.Add(1)
@@ -466,7 +506,7 @@ func (b *shardedBroker) handle(m *redis.Message) {
 	if !ok {
 		return
 	}
-	msg, err := adapter.DecodeShardedMessage(bytesOf(m.Payload))
+	msg, err := b.decode(bytesOf(m.Payload))
 	if err != nil {
 		return
 	}
@@ -518,11 +558,30 @@ func (b *shardedBroker) broadcast(ctx context.Context, p socketio.Packet, opts b
 
 // spublish publishes msg on channel ch, counting failures.
 func (b *shardedBroker) spublish(ctx context.Context, ch string, msg []byte) error {
-	err := b.rdb.SPublish(ctx, ch, msg).Err()
+	var err error
+	if b.plain {
+		err = b.rdb.Publish(ctx, ch, msg).Err()
+	} else {
+		err = b.rdb.SPublish(ctx, ch, msg).Err()
+	}
 	if err != nil && b.ctx.Err() == nil {
 		b.cnt.publishErrors.Add(1)
 	}
 	return err
+}
+
+func (b *shardedBroker) unsubscribe(ctx context.Context, ps *redis.PubSub, ch string) error {
+	if b.plain {
+		return ps.Unsubscribe(ctx, ch)
+	}
+	return ps.SUnsubscribe(ctx, ch)
+}
+
+func (b *shardedBroker) numSub(ctx context.Context, c redis.Cmdable, ch string) (map[string]int64, error) {
+	if b.plain {
+		return c.PubSubNumSub(ctx, ch).Result()
+	}
+	return c.PubSubShardNumSub(ctx, ch).Result()
 }
 
 // isDown reports whether a subscription connection is known to be down
@@ -587,13 +646,13 @@ func (b *shardedBroker) countOnce(ctx context.Context, nsp string) (int, error) 
 	if b.cluster != nil {
 		var total atomic.Int64
 		err := b.cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			m, err := c.PubSubShardNumSub(ctx, ch).Result()
+			m, err := b.numSub(ctx, c, ch)
 			total.Add(m[ch])
 			return err
 		})
 		return int(total.Load()), err
 	}
-	m, err := b.rdb.PubSubShardNumSub(ctx, ch).Result()
+	m, err := b.numSub(ctx, b.rdb, ch)
 	return int(m[ch]), err
 }
 

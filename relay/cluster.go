@@ -3,8 +3,9 @@ package relay
 import "errors"
 
 // ErrShardedAllRooms is returned by [Server.AllRooms] with
-// [Config.Sharded]: the sharded adapter has no such request.
-var ErrShardedAllRooms = errors.New("relay: allRooms is not supported by the sharded adapter")
+// [Config.Sharded] or [Config.Streams]: the sharded and the streams
+// adapters (socket.io's ClusterAdapter) have no such request.
+var ErrShardedAllRooms = errors.New("relay: allRooms is not supported by the sharded and streams adapters")
 
 // ErrRedisUnavailable is returned by cluster operations while the
 // server's Redis subscription is down: the local part (delivery to this

@@ -361,7 +361,7 @@ func (srv *Server) ServerCount(ctx context.Context, nsp string) (int, error) {
 func (srv *Server) AllRooms(ctx context.Context, nsp string) ([]string, error) {
 	nsp = nspOrRoot(nsp)
 	rooms := localRooms(srv.namespace(nsp, false))
-	if _, ok := srv.broker.(*shardedBroker); ok {
+	if _, ok := srv.broker.(clusterBroker); ok {
 		return nil, ErrShardedAllRooms
 	}
 	b, ok := srv.broker.(*redisBroker)

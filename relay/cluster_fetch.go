@@ -22,8 +22,11 @@ func appendFetchedSocket(dst []byte, sk *Socket) []byte {
 }
 
 // socketDataJSON is socket.data as JSON; socket.io starts it as {}.
-func socketDataJSON(sk *Socket) json.RawMessage {
-	switch d := sk.Data().(type) {
+func socketDataJSON(sk *Socket) json.RawMessage { return socketDataJSONOf(sk.Data()) }
+
+// socketDataJSONOf is socketDataJSON of a socket's data v.
+func socketDataJSONOf(v any) json.RawMessage {
+	switch d := v.(type) {
 	case nil:
 		return json.RawMessage("{}")
 	case json.RawMessage:

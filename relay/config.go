@@ -105,8 +105,19 @@ type Config struct {
 	// `channelPrefix`). Zero means "socket.io".
 	Key string
 	// Sharded speaks the sharded adapter (createShardedAdapter, SPUBLISH /
-	// SSUBSCRIBE, Redis 7+) instead of the classic one.
+	// SSUBSCRIBE, Redis 7+) instead of the classic one; with Streams, it
+	// is the streams adapter's useShardedPubSub.
 	Sharded bool
+	// Streams, with Redis, makes the server a member of a
+	// @socket.io/redis-streams-adapter 0.3.1 cluster instead of a
+	// @socket.io/redis-adapter one: broadcasts, joins, leaves and
+	// disconnects travel in Redis streams (nothing still in a stream is lost
+	// to a Redis or connection blip), and with Recovery, sessions are kept
+	// in Redis as the adapter keeps them, so a client recovers on any server
+	// of the cluster. Key is then the adapter's channelPrefix and Sharded
+	// its useShardedPubSub; SubscriptionMode does not apply. Nil means the
+	// pub/sub adapter.
+	Streams *Streams
 	// SubscriptionMode is the sharded adapter's subscriptionMode: "dynamic",
 	// "dynamic-private" or "static". Zero means "dynamic".
 	SubscriptionMode string
@@ -123,6 +134,24 @@ type Config struct {
 
 	// Logger receives the server's logs. Nil means no logging.
 	Logger *slog.Logger
+}
+
+// Streams are the @socket.io/redis-streams-adapter options that decide
+// names on the wire; each zero value means the adapter's default. Every
+// server of the cluster must use the same ones.
+type Streams struct {
+	// Name is the adapter's streamName. Zero means "socket.io".
+	Name string
+	// Count is the adapter's streamCount: with more than 1, a namespace's
+	// messages go to "<Name>-<hash(nsp) % Count>", and every server reads
+	// all Count streams. Zero means 1.
+	Count int
+	// MaxLen is the adapter's maxLen, the approximate bound of each stream
+	// (XADD MAXLEN ~). Zero means 10000.
+	MaxLen int64
+	// SessionKeyPrefix is the adapter's sessionKeyPrefix, for the
+	// sessions of connection state recovery. Zero means "sio:session:".
+	SessionKeyPrefix string
 }
 
 // CORS configures the Access-Control-* headers, following the npm cors
@@ -215,6 +244,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Recovery != nil {
 		r := c.Recovery.withDefaults()
 		c.Recovery = &r
+	}
+	if c.Streams != nil {
+		if c.Redis == nil {
+			return c, errors.New("relay: Streams needs Redis")
+		}
+		if c.Streams.Count < 0 || c.Streams.MaxLen < 0 {
+			return c, errors.New("relay: Streams.Count and Streams.MaxLen must not be negative")
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -260,13 +260,27 @@ func (r *recovery) deliver(ns *namespace, p socketio.Packet, opts broadcastOpts)
 func (r *recovery) deliverAt(stream string, o offset, ns *namespace, p socketio.Packet, opts broadcastOpts) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	l := r.streamLogLocked(stream)
+	l.read = o
+	m := r.appendLocked(l, o, ns, p, opts.Rooms, opts.Except)
+	return ns.queue(m, opts)
+}
+
+// readTo records that stream's reader has handled the entry at offset o
+// (one that is not logged), or, at start, that it reads from o on.
+func (r *recovery) readTo(stream string, o offset) {
+	r.mu.Lock()
+	r.streamLogLocked(stream).read = o
+	r.mu.Unlock()
+}
+
+func (r *recovery) streamLogLocked(stream string) *packetLog {
 	l := r.logs[stream]
 	if l == nil {
 		l = &packetLog{stream: stream}
 		r.logs[stream] = l
 	}
-	m := r.appendLocked(l, o, ns, p, opts.Rooms, opts.Except)
-	return ns.queue(m, opts)
+	return l
 }
 
 // emitTo sends p, an event for socket sk alone, as socket.io does with
@@ -477,21 +491,17 @@ func (r *recovery) restoreStream(ctx context.Context, sk *Socket, rooms []string
 	stream := r.store.streamOf(sk.nsp.name)
 	for attempt := 0; attempt < 50; attempt++ {
 		r.mu.Lock()
-		l := r.logs[stream]
-		if l == nil {
-			l = &packetLog{stream: stream}
-			r.logs[stream] = l
-		}
+		l := r.streamLogLocked(stream)
 		if i, ok := l.after(o); ok {
 			r.replayLocked(sk, rooms, nil, l.entries[i:])
 			r.mu.Unlock()
 			return true
 		}
-		ahead := !l.last.isZero() && l.last.less(o)
+		ahead := l.read.less(o)
 		r.mu.Unlock()
 		if ahead {
-			// The client saw an entry this server has not read yet
-			// (it came from a server that read it first): wait a little.
+			// The client saw an entry this server's reader has not
+			// reached yet (another server read it first): wait a little.
 			select {
 			case <-time.After(10 * time.Millisecond):
 				continue
@@ -499,22 +509,28 @@ func (r *recovery) restoreStream(ctx context.Context, sk *Socket, rooms []string
 				return false
 			}
 		}
-		// Older than the copy, or not in it: from the stream itself.
+		// Older than the copy: from the stream itself, then the copy.
 		older, last, ok, err := r.store.packetsAfter(ctx, stream, o)
 		if err != nil || !ok {
 			return false
 		}
 		r.mu.Lock()
 		if !l.floor.isZero() && last.less(l.floor) {
-			// The copy lost entries the stream read ended before.
+			// The copy lost entries after those the stream read gave.
 			r.mu.Unlock()
 			continue
+		}
+		// Entries past the reader's position come live: not from the
+		// stream read; the copy's entries after that read complete it.
+		n := len(older)
+		for n > 0 && l.read.less(older[n-1].off) {
+			n--
 		}
 		i := l.head
 		for i < len(l.entries) && !last.less(l.entries[i].off) {
 			i++
 		}
-		r.replayLocked(sk, rooms, older, l.entries[i:])
+		r.replayLocked(sk, rooms, older[:n], l.entries[i:])
 		r.mu.Unlock()
 		return true
 	}

@@ -82,6 +82,9 @@ type packetLog struct {
 	// at floor has missed nothing that left the log.
 	floor offset
 	last  offset // the offset of the last entry appended (zero: none)
+	// read is, for a stream, the id of the last entry its reader has
+	// handled, logged or not (later entries are delivered live).
+	read offset
 }
 
 func (l *packetLog) live() []logEntry { return l.entries[l.head:] }

@@ -80,9 +80,16 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	srv.broker = &memoryBroker{srv: srv}
 	if cfg.Redis != nil {
-		if cfg.Sharded {
+		switch {
+		case cfg.Streams != nil:
+			b := newStreamsBroker(srv)
+			srv.broker = b
+			if srv.recovery != nil {
+				srv.recovery.store = b
+			}
+		case cfg.Sharded:
 			srv.broker = newShardedBroker(srv)
-		} else {
+		default:
 			srv.broker = newRedisBroker(srv)
 		}
 	}
