@@ -7,6 +7,14 @@
 // sharded adapter (createShardedAdapter, SPUBLISH), which the Node emitter
 // cannot.
 //
+// With [Config.Streams] it targets servers using
+// @socket.io/redis-streams-adapter 0.3.1 instead, writing exactly what
+// their adapter writes: broadcasts, joins, leaves and disconnects become
+// entries of the namespace's stream (XADD MAXLEN ~, the stream chosen per
+// namespace as the adapter chooses among streamCount streams), server-side
+// emits go over pub/sub (SPUBLISH with Sharded). [Operator.EmitOffset]
+// also returns the entry's id, the offset recovering clients get.
+//
 // An Emitter holds no sockets and opens no connection of its own: it uses
 // the redis.UniversalClient it is given (standalone, Sentinel or Cluster).
 //

@@ -47,11 +47,24 @@ type Config struct {
 	// SubscriptionMode must match the sharded adapter's subscriptionMode.
 	// It is only meaningful with Sharded. Zero means Dynamic.
 	SubscriptionMode SubscriptionMode
+
+	// Streams, when set, targets servers that use
+	// @socket.io/redis-streams-adapter 0.3.1 instead: broadcasts, joins,
+	// leaves and disconnects are added to the namespace's stream (XADD
+	// MAXLEN ~), server-side emits published on its channel. Key is then
+	// the adapter's channelPrefix and Sharded its useShardedPubSub. Nil
+	// means a pub/sub adapter.
+	Streams *StreamsConfig
 }
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Key == "" {
 		c.Key = adapter.DefaultKey
+	}
+	if c.Streams != nil {
+		if err := c.Streams.validate(c); err != nil {
+			return c, err
+		}
 	}
 	if c.SubscriptionMode == "" {
 		c.SubscriptionMode = Dynamic
@@ -85,13 +98,15 @@ type Emitter struct {
 	// precomputed channels of this namespace
 	broadcastChannel string
 	requestChannel   string
+	stream           *streamTarget // nil unless the cluster uses streams
 }
 
 // core is what every Emitter derived from one New shares.
 type core struct {
-	cfg  Config
-	pipe *pipeliner
-	uid  string // sharded messages carry a sender uid
+	cfg     Config
+	pipe    *pipeliner
+	uid     string                  // sharded and streams messages carry a sender uid
+	streams *adapter.StreamsOptions // nil unless cfg.Streams is set
 }
 
 // New returns an Emitter for the main namespace "/" that publishes through
@@ -107,6 +122,10 @@ func New(rdb redis.UniversalClient, cfg Config) (*Emitter, error) {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	c := &core{cfg: cfg, pipe: newPipeliner(rdb, cfg.Sharded), uid: hex.EncodeToString(id[:])}
+	if cfg.Streams != nil {
+		opts := cfg.Streams.options(cfg.Key)
+		c.streams = &opts
+	}
 	return c.emitter("/"), nil
 }
 
@@ -116,6 +135,7 @@ func (c *core) emitter(nsp string) *Emitter {
 		nsp:              nsp,
 		broadcastChannel: adapter.BroadcastChannel(c.cfg.Key, nsp, nil),
 		requestChannel:   adapter.RequestChannel(c.cfg.Key, nsp),
+		stream:           c.streamTarget(nsp),
 	}
 }
 
@@ -205,6 +225,9 @@ func (e *Emitter) ServerSideEmit(ctx context.Context, event string, args ...any)
 func (e *Emitter) ServerSideEmitMessage(event string, args ...any) (Message, error) {
 	if isReservedServerEvent(event) {
 		return Message{}, fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	}
+	if e.stream != nil {
+		return e.streamsServerSideEmit(event, args)
 	}
 	data, err := adapter.AppendEventData(nil, event, args)
 	if err != nil {

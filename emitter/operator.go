@@ -99,10 +99,15 @@ func (o Operator) DisconnectSockets(ctx context.Context, close bool) error {
 
 // Message is one encoded Redis publish: what an action sends, made without
 // sending it so that many can be validated first and published together
-// with [Emitter.Publish]. Payload must not be modified.
+// with [Emitter.Publish]. Payload must not be modified. For a streams
+// cluster, a message that goes into a stream has the stream as Channel and
+// the entry's data field as Payload, and is sent with XADD.
 type Message struct {
 	Channel string
 	Payload []byte
+
+	stream *streamTarget       // set for a stream entry
+	typ    adapter.MessageType // a stream entry's type
 }
 
 // EmitMessage encodes what Emit publishes.
@@ -115,6 +120,9 @@ func (o Operator) appendEmit(buf []byte, event string, args []any) (Message, err
 		return Message{}, fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
 	c := o.e.c
+	if o.e.stream != nil {
+		return o.streamEmit(buf, event, args)
+	}
 	if !c.cfg.Sharded {
 		payload, err := adapter.AppendEmitterBroadcast(buf, o.e.nsp, o.opts, event, args)
 		if err != nil {
@@ -153,6 +161,9 @@ func (o Operator) socketsMessage(classic adapter.RequestType, sharded adapter.Me
 		rooms = []string{}
 	}
 	c := o.e.c
+	if o.e.stream != nil {
+		return o.streamSockets(sharded, rooms)
+	}
 	if c.cfg.Sharded {
 		return Message{
 			Channel: adapter.ShardedChannel(c.cfg.Key, o.e.nsp),
@@ -168,6 +179,9 @@ func (o Operator) socketsMessage(classic adapter.RequestType, sharded adapter.Me
 // DisconnectSocketsMessage encodes what DisconnectSockets publishes.
 func (o Operator) DisconnectSocketsMessage(close bool) Message {
 	c := o.e.c
+	if o.e.stream != nil {
+		return o.streamDisconnect(close)
+	}
 	if c.cfg.Sharded {
 		return Message{
 			Channel: adapter.ShardedChannel(c.cfg.Key, o.e.nsp),

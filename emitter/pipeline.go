@@ -46,7 +46,17 @@ func newPipeliner(rdb redis.UniversalClient, sharded bool) *pipeliner {
 	return &pipeliner{rdb: rdb, sharded: sharded}
 }
 
-func (p *pipeliner) cmd(ctx context.Context, pipe redis.Cmdable, m Message) *redis.IntCmd {
+// cmdable is what publishing needs of a client or a pipeline.
+type cmdable interface {
+	Publish(ctx context.Context, channel string, message any) *redis.IntCmd
+	SPublish(ctx context.Context, channel string, message any) *redis.IntCmd
+	Do(ctx context.Context, args ...any) *redis.Cmd
+}
+
+func (p *pipeliner) cmd(ctx context.Context, pipe cmdable, m Message) redis.Cmder {
+	if m.stream != nil {
+		return pipe.Do(ctx, m.xaddArgs()...)
+	}
 	if p.sharded {
 		return pipe.SPublish(ctx, m.Channel, m.Payload)
 	}
@@ -56,6 +66,9 @@ func (p *pipeliner) cmd(ctx context.Context, pipe redis.Cmdable, m Message) *red
 func wrapPublishErr(m Message, err error) error {
 	if err == nil {
 		return nil
+	}
+	if m.stream != nil {
+		return fmt.Errorf("emitter: add to stream %q: %w", m.Channel, err)
 	}
 	return fmt.Errorf("emitter: publish to %q: %w", m.Channel, err)
 }
@@ -137,7 +150,7 @@ func (p *pipeliner) flush() {
 			batch[0].err = p.cmd(ctx, p.rdb, batch[0].msg).Err()
 		} else {
 			pipe := p.rdb.Pipeline()
-			cmds := make([]*redis.IntCmd, len(batch))
+			cmds := make([]redis.Cmder, len(batch))
 			for i, pd := range batch {
 				cmds[i] = p.cmd(ctx, pipe, pd.msg)
 			}
@@ -161,7 +174,7 @@ func (p *pipeliner) publishAll(ctx context.Context, msgs []Message) error {
 		return p.publish(ctx, msgs[0])
 	}
 	pipe := p.rdb.Pipeline()
-	cmds := make([]*redis.IntCmd, len(msgs))
+	cmds := make([]redis.Cmder, len(msgs))
 	for i, m := range msgs {
 		cmds[i] = p.cmd(ctx, pipe, m)
 	}

@@ -1,6 +1,7 @@
 // peer.js: a real Node Socket.IO 4.8.4 server with @socket.io/redis-adapter 8.3.0
-// (or, with mode "memory", socket.io's own in-memory adapter and no Redis),
-// driven over stdin/stdout JSON lines (see README.md for the full protocol).
+// (or, with mode "memory", socket.io's own in-memory adapter and no Redis, or,
+// with mode "streams", @socket.io/redis-streams-adapter 0.3.1), driven over
+// stdin/stdout JSON lines (see README.md for the full protocol).
 //
 //   node peer.js '{"redis":"redis://127.0.0.1:6379","namespaces":["/"]}'
 //
@@ -12,6 +13,7 @@ import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { config, out, serveCommands, dieOnError } from "./lib/jsonl.js";
 import { connect, trackSubscriptions, trackPublishes } from "./lib/redis.js";
+import { createStreamsAdapter } from "./lib/streams.js";
 
 dieOnError();
 const cfg = config();
@@ -30,9 +32,12 @@ if (mode !== "memory") {
   pubs = trackPublishes(pubClient);
 }
 
-let adapter;
+let adapter, streams;
 if (mode === "memory") {
   // socket.io's default: Adapter, or SessionAwareAdapter with recovery.
+} else if (mode === "streams") {
+  streams = createStreamsAdapter(pubClient, cfg, (s) => out({ type: "session", ...s }));
+  adapter = streams.adapter;
 } else if (mode === "classic") {
   adapter = createAdapter(pubClient, subClient, {
     key,
@@ -99,17 +104,22 @@ for (const nspName of cfg.namespaces || ["/"]) {
   }
 }
 await subs.settled();
+if (streams) await streams.ready(io);
 
 httpServer.listen(cfg.port || 0, "127.0.0.1", () => {
   const uids = Object.fromEntries([...nsps].map(([n, nsp]) => [n, nsp.adapter.uid]));
-  out({ type: "listening", port: httpServer.address().port, uids });
+  const line = { type: "listening", port: httpServer.address().port, uids };
+  if (streams) line.streams = Object.fromEntries([...nsps.keys()].map((n) => [n, streams.streamOf(n)]));
+  out(line);
 });
 
 // Replaces an adapter's random uid (for golden byte captures) and moves its own
 // response subscription to the channel that matches the new uid, so the peer keeps
 // working normally.
 function forceUid(a, uid) {
-  if (mode === "classic") {
+  if (mode === "streams") {
+    throw new Error("uid is not supported in streams mode");
+  } else if (mode === "classic") {
     const listener = a.redisListeners.get("sub");
     subClient.unsubscribe(a.specificResponseChannel, listener, true);
     a.uid = uid;
@@ -163,6 +173,14 @@ const commands = {
   socketState: (cmd) => {
     const s = nsps.get(cmd.nsp || "/")?.sockets.get(cmd.sid);
     return s ? { rooms: [...s.rooms], data: s.data, recovered: s.recovered } : null;
+  },
+  // {nsp, sid}: closes one socket's Engine.IO connection from the server, as a
+  // network loss would (reason "forced close" here, "transport close" at the
+  // client): with recovery on, its session is stored.
+  socketDrop: (cmd) => {
+    const s = nsps.get(cmd.nsp || "/")?.sockets.get(cmd.sid);
+    if (!s) throw new Error(`unknown socket ${cmd.sid}`);
+    s.conn.close();
   },
   emitWithAck: (cmd) =>
     new Promise((resolve, reject) => {

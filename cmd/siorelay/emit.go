@@ -11,16 +11,15 @@ import (
 	"github.com/siorelay/siorelay/internal/redisaddr"
 )
 
-const emitSynopsis = "emit --redis URL [--key PREFIX] [--sharded] [--nsp /name] [--to ROOM]... [--except ROOM]... EVENT [JSON_ARG]..."
+const emitSynopsis = "emit --redis URL [--key PREFIX] [--sharded] [--adapter pubsub|streams [--stream-name N] [--stream-count 1] [--stream-max-len 10000]] [--nsp /name] [--to ROOM]... [--except ROOM]... EVENT [JSON_ARG]..."
 
-// runEmit publishes one event, as @socket.io/redis-emitter would, and
-// exits. Nothing is published unless every argument is valid.
+// runEmit publishes one event, as @socket.io/redis-emitter would (or, with
+// --adapter streams, as a server using @socket.io/redis-streams-adapter
+// would), and exits. Nothing is published unless every argument is valid.
 func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("emit", emitSynopsis, stderr)
 	redisURL := fs.String("redis", "", "Redis to publish to (required). "+redisaddr.Help)
-	key := fs.String("key", "socket.io", "channel prefix (the adapter's key / channelPrefix)")
-	sharded := fs.Bool("sharded", false, "publish for servers using createShardedAdapter (SPUBLISH)")
-	mode := fs.String("subscription-mode", "dynamic", "with --sharded: the adapter's subscriptionMode (dynamic, dynamic-private or static)")
+	cluster := registerClusterFlags(fs)
 	nsp := fs.String("nsp", "/", "namespace")
 	var to, except stringList
 	fs.Var(&to, "to", "room to emit to (repeatable; none means every client of the namespace)")
@@ -36,6 +35,10 @@ func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() == 0 {
 		return usagef("missing EVENT (usage: siorelay %s)", emitSynopsis)
 	}
+	cfg, err := cluster.config()
+	if err != nil {
+		return err
+	}
 	event := fs.Arg(0)
 	values := make([]any, 0, fs.NArg()-1)
 	for i, a := range fs.Args()[1:] {
@@ -49,7 +52,7 @@ func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError{err.Error()}
 	}
 	defer rdb.Close()
-	em, err := emitter.New(rdb, emitter.Config{Key: *key, Sharded: *sharded, SubscriptionMode: emitter.SubscriptionMode(*mode)})
+	em, err := emitter.New(rdb, cfg)
 	if err != nil {
 		return usageError{err.Error()}
 	}
@@ -65,6 +68,10 @@ func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer cancel()
 	if err := em.Publish(ctx, msg); err != nil {
 		return err
+	}
+	if em.Stream() != "" {
+		fmt.Fprintf(stdout, "added %q to stream %s\n", event, msg.Channel)
+		return nil
 	}
 	fmt.Fprintf(stdout, "published %q to %s\n", event, msg.Channel)
 	return nil

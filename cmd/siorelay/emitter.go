@@ -17,7 +17,7 @@ import (
 	"github.com/siorelay/siorelay/internal/redisaddr"
 )
 
-const emitterSynopsis = "emitter --redis URL [--grpc-addr 127.0.0.1:50051] [--key PREFIX] [--sharded] [--subscription-mode dynamic] [--token T | --token-file F] [--tls-cert F --tls-key F] [--health-interval 2s] [--metrics-addr 127.0.0.1:9100] [--log-format text|json] [--log-level info] [--shutdown-timeout 10s]"
+const emitterSynopsis = "emitter --redis URL [--grpc-addr 127.0.0.1:50051] [--key PREFIX] [--sharded] [--subscription-mode dynamic] [--adapter pubsub|streams [--stream-name N] [--stream-count 1] [--stream-max-len 10000]] [--token T | --token-file F] [--tls-cert F --tls-key F] [--health-interval 2s] [--metrics-addr 127.0.0.1:9100] [--log-format text|json] [--log-level info] [--shutdown-timeout 10s]"
 
 // runEmitter runs the gRPC EmitterService sidecar until ctx is cancelled
 // (SIGINT/SIGTERM), then shuts down gracefully within --shutdown-timeout:
@@ -26,9 +26,7 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlagSet("emitter", emitterSynopsis, stderr)
 	addr := fs.String("grpc-addr", "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks a free one)")
 	redisURL := fs.String("redis", "", "Redis to publish to (required). "+redisaddr.Help)
-	key := fs.String("key", "socket.io", "channel prefix (the adapter's key / channelPrefix)")
-	sharded := fs.Bool("sharded", false, "publish for servers using createShardedAdapter (SPUBLISH)")
-	mode := fs.String("subscription-mode", "dynamic", "with --sharded: the adapter's subscriptionMode (dynamic, dynamic-private or static)")
+	cluster := registerClusterFlags(fs)
 	token := fs.String("token", "", "require this bearer token (metadata \"authorization: Bearer <token>\") on every call but health checks")
 	tokenFile := fs.String("token-file", "", "read the bearer token from this file (surrounding whitespace is ignored)")
 	tlsCert := fs.String("tls-cert", "", "serve TLS with this PEM certificate (needs --tls-key)")
@@ -46,6 +44,10 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *redisURL == "" {
 		return usagef("--redis (or %s) is required", envName("redis"))
+	}
+	emCfg, err := cluster.config()
+	if err != nil {
+		return err
 	}
 	log, err := lf.logger(stderr)
 	if err != nil {
@@ -72,7 +74,7 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer rdb.Close()
 	m := mf.newSidecarMetrics(rdb)
-	em, err := emitter.New(rdb, emitter.Config{Key: *key, Sharded: *sharded, SubscriptionMode: emitter.SubscriptionMode(*mode)})
+	em, err := emitter.New(rdb, emCfg)
 	if err != nil {
 		return usageError{err.Error()}
 	}
@@ -109,7 +111,7 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "siorelay: serving gRPC EmitterService on %s\n", ln.Addr())
 	log.Info("serving EmitterService", "addr", ln.Addr().String(), "redis", redisaddr.Redacted(*redisURL),
-		"key", *key, "sharded", *sharded, "tls", tlsCfg != nil, "auth", tok != "")
+		"key", cluster.key, "sharded", cluster.sharded, "adapter", cluster.adapter, "tls", tlsCfg != nil, "auth", tok != "")
 
 	select {
 	case err := <-errc:

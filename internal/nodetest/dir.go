@@ -18,11 +18,13 @@ const modulePath = "github.com/siorelay/siorelay"
 // pinned are the packages (and exact versions) the scripts rely on; Require
 // checks the installed ones so a stale node_modules is reported, not used.
 var pinned = map[string]string{
-	"socket.io":                "4.8.4",
-	"socket.io-client":         "4.8.4",
-	"@socket.io/redis-adapter": "8.3.0",
-	"@socket.io/redis-emitter": "5.1.0",
-	"redis":                    "4.7.1",
+	"socket.io":                        "4.8.4",
+	"socket.io-client":                 "4.8.4",
+	"@socket.io/redis-adapter":         "8.3.0",
+	"@socket.io/redis-emitter":         "5.1.0",
+	"@socket.io/redis-streams-adapter": "0.3.1",
+	"@msgpack/msgpack":                 "2.8.0",
+	"redis":                            "4.7.1",
 }
 
 var dir = sync.OnceValue(func() string {

@@ -1,6 +1,7 @@
 // Package nodetest lets Go tests drive real Node.js Socket.IO peers, clients
 // and emitters at pinned versions (socket.io 4.8.4, socket.io-client 4.8.4,
-// @socket.io/redis-adapter 8.3.0, @socket.io/redis-emitter 5.1.0, redis 4.7.1),
+// @socket.io/redis-adapter 8.3.0, @socket.io/redis-emitter 5.1.0,
+// @socket.io/redis-streams-adapter 0.3.1, redis 4.7.1),
 // so that compatibility claims are tested against the real packages rather
 // than against a reading of them.
 //
@@ -39,6 +40,19 @@
 // SHARDNUMSUB of the main channel (sharded): a test's own SSUBSCRIBE on
 // "<key>#<nsp>#" counts as a server and makes sharded requests wait for an
 // answer that never comes (a PSUBSCRIBE spy is not counted).
+//
+// A peer with Mode "streams" runs @socket.io/redis-streams-adapter with the
+// options of [StreamsOptions] (and socket.io's connectionStateRecovery with
+// [PeerRecovery]); StartPeer returns once its readers are running, proven by
+// marker entries without "nsp" that every reader skips. [Peer.Stream] names
+// a namespace's stream, [Peer.WaitSession] reports stored sessions and
+// [Peer.DropConnection] cuts a socket's connection as a network loss would:
+//
+//	peer := nodetest.StartPeer(t, nodetest.PeerConfig{Redis: srv.URL(), Mode: "streams",
+//		Streams:  nodetest.StreamsOptions{StreamCount: 2, UseShardedPubSub: true},
+//		Recovery: &nodetest.PeerRecovery{MaxDisconnection: time.Minute}})
+//	err := peer.DropConnection(ctx, "/", socketID)
+//	sess, err := peer.WaitSession(ctx, "") // sess.PID, sess.Key
 //
 // Every process is stopped at t.Cleanup (stdin closed, then killed after a
 // grace period); when the test failed, its stderr and last stdout lines are

@@ -434,9 +434,12 @@ func compareStrings(a, b string) int {
 func TestCluster(t *testing.T) {
 	t.Parallel()
 	cluster := redistest.StartCluster(t, 3)
-	for _, mode := range []string{"classic", "sharded"} {
+	for _, mode := range []string{"classic", "sharded", "streams"} {
 		t.Run(mode, func(t *testing.T) {
 			cfg := nodetest.PeerConfig{Cluster: cluster.Addrs(), Mode: mode, Key: redistest.UniquePrefix(t)}
+			if mode == "streams" {
+				cfg.Streams = nodetest.StreamsOptions{StreamName: cfg.Key, StreamCount: 3, UseShardedPubSub: true}
+			}
 			a := nodetest.StartPeer(t, cfg)
 			b := nodetest.StartPeer(t, cfg)
 			cb := nodetest.StartClients(t, nodetest.ClientsConfig{URL: b.URL(), Clients: []nodetest.ClientConfig{{Name: "b1", Rooms: []string{"room"}}}})

@@ -10,8 +10,9 @@ import (
 )
 
 // PeerConfig configures peer.js: a Node socket.io 4.8.4 server with
-// @socket.io/redis-adapter 8.3.0, or with mode "memory" socket.io's own
-// in-memory adapter.
+// @socket.io/redis-adapter 8.3.0 (classic or sharded), with mode "memory"
+// socket.io's own in-memory adapter, or with mode "streams"
+// @socket.io/redis-streams-adapter 0.3.1.
 type PeerConfig struct {
 	// Redis is the standalone Redis URL ("redis://127.0.0.1:port"). Ignored
 	// when Cluster is set.
@@ -19,15 +20,19 @@ type PeerConfig struct {
 	// Cluster lists Redis Cluster nodes ("127.0.0.1:port"); set it to use a
 	// node-redis cluster client.
 	Cluster []string
-	// Key is the adapter's key (classic) or channelPrefix (sharded). Zero
-	// means "socket.io".
+	// Key is the adapter's key (classic) or channelPrefix (sharded,
+	// streams). Zero means "socket.io".
 	Key string
 	// Mode is "classic" (createAdapter), "sharded" (createShardedAdapter,
-	// Redis 7+) or "memory" (no Redis: socket.io's in-memory adapter, or
-	// SessionAwareAdapter with Recovery). Zero means classic.
+	// Redis 7+), "memory" (no Redis: socket.io's in-memory adapter, or
+	// SessionAwareAdapter with Recovery) or "streams"
+	// (@socket.io/redis-streams-adapter's createAdapter, options in
+	// Streams). Zero means classic.
 	Mode string
 	// Recovery turns on connectionStateRecovery.
 	Recovery *PeerRecovery
+	// Streams are the streams adapter's options (Mode "streams").
+	Streams StreamsOptions
 	// SubscriptionMode is the sharded adapter's "static", "dynamic" or
 	// "dynamic-private". Zero means the adapter's default, dynamic.
 	SubscriptionMode string
@@ -92,6 +97,7 @@ func (c PeerConfig) wire() map[string]any {
 	if c.Recovery != nil {
 		m["recovery"] = c.Recovery.wire()
 	}
+	set("streams", c.Streams.wire(), c.Mode == "streams")
 	return m
 }
 
@@ -102,8 +108,9 @@ func (c PeerConfig) wire() map[string]any {
 // {nsp,event,args,ack}.
 type Peer struct {
 	*Proc
-	port int
-	uids map[string]string
+	port    int
+	uids    map[string]string
+	streams map[string]string
 }
 
 // startTimeout bounds how long StartPeer and StartClients wait for readiness.
@@ -121,13 +128,14 @@ func StartPeer(t testing.TB, cfg PeerConfig) *Peer {
 		t.Fatalf("nodetest: StartPeer: %v", err)
 	}
 	var ready struct {
-		Port int               `json:"port"`
-		UIDs map[string]string `json:"uids"`
+		Port    int               `json:"port"`
+		UIDs    map[string]string `json:"uids"`
+		Streams map[string]string `json:"streams"`
 	}
 	if err := l.Decode(&ready); err != nil {
 		t.Fatalf("nodetest: StartPeer: %s: %v", l, err)
 	}
-	return &Peer{Proc: p, port: ready.Port, uids: ready.UIDs}
+	return &Peer{Proc: p, port: ready.Port, uids: ready.UIDs, streams: ready.Streams}
 }
 
 // Port returns the peer's HTTP port.

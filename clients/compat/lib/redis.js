@@ -34,9 +34,11 @@ const subscribeMethods = [
  */
 export function trackSubscriptions(client) {
   const pending = new Set();
+  let calls = 0;
   for (const name of subscribeMethods) {
     const orig = client[name].bind(client);
     client[name] = (...args) => {
+      if (!name.includes("nsub")) calls++;
       const p = orig(...args);
       pending.add(p);
       const done = () => pending.delete(p);
@@ -51,17 +53,19 @@ export function trackSubscriptions(client) {
     async settled() {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
+    /** How many (p/s)subscribe calls were made so far. */
+    calls: () => calls,
   };
 }
 
 /**
- * Wraps publish/sPublish of a node-redis client so that settled() resolves once
- * every publish issued so far was acknowledged by Redis. The adapters and the
- * emitter publish without returning the promise.
+ * Wraps publish/sPublish/xAdd of a node-redis client so that settled() resolves
+ * once every publish (or stream entry) issued so far was acknowledged by Redis.
+ * The adapters and the emitter publish without returning the promise.
  */
 export function trackPublishes(client) {
   const pending = new Set();
-  for (const name of ["publish", "sPublish"]) {
+  for (const name of ["publish", "sPublish", "xAdd"]) {
     const orig = client[name].bind(client);
     client[name] = (...args) => {
       const p = orig(...args);
