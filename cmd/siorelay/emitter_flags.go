@@ -9,28 +9,18 @@ import (
 // clusterFlags say what kind of cluster an emitter publishes to: `emit` and
 // `emitter` share them.
 type clusterFlags struct {
-	fs           *flag.FlagSet
-	key          string
-	sharded      bool
-	mode         string
-	adapter      string
-	streamName   string
-	streamCount  int
-	streamMaxLen int64
+	key     string
+	sharded bool
+	mode    string
+	adapterFlags
 }
 
-// streamFlags may only be given with --adapter streams.
-var streamFlags = []string{"stream-name", "stream-count", "stream-max-len"}
-
 func registerClusterFlags(fs *flag.FlagSet) *clusterFlags {
-	c := &clusterFlags{fs: fs}
+	c := &clusterFlags{}
 	fs.StringVar(&c.key, "key", "socket.io", "channel prefix (the adapter's key / channelPrefix)")
-	fs.StringVar(&c.adapter, "adapter", "pubsub", "the servers' adapter: pubsub (@socket.io/redis-adapter, classic or sharded)\nor streams (@socket.io/redis-streams-adapter)")
 	fs.BoolVar(&c.sharded, "sharded", false, "publish for servers using createShardedAdapter (SPUBLISH);\nwith --adapter streams: the adapter's useShardedPubSub")
 	fs.StringVar(&c.mode, "subscription-mode", "dynamic", "with --sharded: the adapter's subscriptionMode (dynamic, dynamic-private or static)")
-	fs.StringVar(&c.streamName, "stream-name", "socket.io", "with --adapter streams: the adapter's streamName")
-	fs.IntVar(&c.streamCount, "stream-count", 1, "with --adapter streams: the adapter's streamCount")
-	fs.Int64Var(&c.streamMaxLen, "stream-max-len", 10000, "with --adapter streams: the adapter's maxLen (XADD MAXLEN ~)")
+	c.adapterFlags.register(fs, "")
 	return c
 }
 
@@ -38,23 +28,61 @@ func registerClusterFlags(fs *flag.FlagSet) *clusterFlags {
 // parseFlags.
 func (c *clusterFlags) config() (emitter.Config, error) {
 	cfg := emitter.Config{Key: c.key, Sharded: c.sharded, SubscriptionMode: emitter.SubscriptionMode(c.mode)}
-	switch c.adapter {
+	streams, err := c.adapterFlags.streams()
+	if streams {
+		cfg.Streams = &emitter.StreamsConfig{StreamName: c.streamName, StreamCount: c.streamCount, MaxLen: c.streamMaxLen}
+	}
+	return cfg, err
+}
+
+// adapterFlags choose the Redis adapter of a cluster (--adapter) and the
+// streams adapter's options: serve, emit and emitter share them.
+type adapterFlags struct {
+	fs           *flag.FlagSet
+	adapter      string
+	streamName   string
+	streamCount  int
+	streamMaxLen int64
+	sessionKey   string // serve only
+}
+
+// streamFlags may only be given with --adapter streams.
+var streamFlags = []string{"stream-name", "stream-count", "stream-max-len", "session-key-prefix"}
+
+// register adds the flags to fs; with sessions (serve), also
+// --session-key-prefix. prefix starts each help text ("with --redis: ").
+func (a *adapterFlags) register(fs *flag.FlagSet, prefix string) {
+	a.fs = fs
+	fs.StringVar(&a.adapter, "adapter", "pubsub", prefix+"the cluster's adapter: pubsub (@socket.io/redis-adapter, classic or sharded)\nor streams (@socket.io/redis-streams-adapter 0.3.1)")
+	fs.StringVar(&a.streamName, "stream-name", "socket.io", "with --adapter streams: the adapter's streamName")
+	fs.IntVar(&a.streamCount, "stream-count", 1, "with --adapter streams: the adapter's streamCount")
+	fs.Int64Var(&a.streamMaxLen, "stream-max-len", 10000, "with --adapter streams: the adapter's maxLen (XADD MAXLEN ~)")
+}
+
+// registerSessions adds --session-key-prefix (serve).
+func (a *adapterFlags) registerSessions(fs *flag.FlagSet) {
+	fs.StringVar(&a.sessionKey, "session-key-prefix", "sio:session:", "with --adapter streams and --recovery: the adapter's sessionKeyPrefix (where sessions are kept for recovery on any server)")
+}
+
+// streams reports whether the flags choose the streams adapter, after
+// parseFlags; stream flags without it are an error.
+func (a *adapterFlags) streams() (bool, error) {
+	switch a.adapter {
 	case "pubsub":
 		var bad error
-		c.fs.Visit(func(f *flag.Flag) {
+		a.fs.Visit(func(f *flag.Flag) {
 			for _, s := range streamFlags {
 				if f.Name == s && bad == nil {
 					bad = usagef("--%s needs --adapter streams", s)
 				}
 			}
 		})
-		return cfg, bad
+		return false, bad
 	case "streams":
-		if c.streamCount < 1 || c.streamMaxLen < 1 {
-			return cfg, usagef("--stream-count and --stream-max-len must be at least 1")
+		if a.streamCount < 1 || a.streamMaxLen < 1 {
+			return true, usagef("--stream-count and --stream-max-len must be at least 1")
 		}
-		cfg.Streams = &emitter.StreamsConfig{StreamName: c.streamName, StreamCount: c.streamCount, MaxLen: c.streamMaxLen}
-		return cfg, nil
+		return true, nil
 	}
-	return cfg, usagef("invalid --adapter %q (want pubsub or streams)", c.adapter)
+	return false, usagef("invalid --adapter %q (want pubsub or streams)", a.adapter)
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/siorelay/siorelay/relay"
 )
 
-const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s] [--shutdown-delay 0s] [--redis URL [--key PREFIX] [--requests-timeout 5s] [--sharded [--subscription-mode dynamic]]] [--recovery 2m [--recovery-max-bytes 64MiB] [--recovery-skip-hooks]] [--hook NSP=URL]... [--hook-events LIST] [--jwt-secret S | --jwt-public-key F | --jwt-jwks-url U] [--metrics=false | --metrics-addr 127.0.0.1:9100]"
+const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s] [--shutdown-delay 0s] [--redis URL [--key PREFIX] [--requests-timeout 5s] [--sharded [--subscription-mode dynamic]] [--adapter pubsub|streams [--stream-name socket.io] [--stream-count 1] [--stream-max-len 10000] [--session-key-prefix sio:session:]]] [--recovery 2m [--recovery-max-bytes 64MiB] [--recovery-skip-hooks]] [--hook NSP=URL]... [--hook-events LIST] [--jwt-secret S | --jwt-public-key F | --jwt-jwks-url U] [--metrics=false | --metrics-addr 127.0.0.1:9100]"
 
 // runServe runs the relay: Socket.IO on --addr, with /healthz and /readyz,
 // until ctx is cancelled; then it shuts down gracefully within
@@ -46,6 +46,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sharded := fs.Bool("sharded", false, "with --redis: speak createShardedAdapter (SPUBLISH/SSUBSCRIBE, Redis 7+) instead of createAdapter")
 	mode := fs.String("subscription-mode", "dynamic", "with --sharded: the adapter's subscriptionMode (dynamic, dynamic-private or static)")
 	requestsTimeout := fs.Duration("requests-timeout", 5*time.Second, "with --redis: how long this relay's cluster requests wait for answers")
+	var af adapterFlags
+	af.register(fs, "with --redis: ")
+	af.registerSessions(fs)
 	hf := registerHookFlags(fs)
 	rf := registerRecoveryFlags(fs)
 	mf := registerMetricsFlags(fs)
@@ -77,7 +80,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer rdb.Close()
 		cfg.Redis, cfg.Key, cfg.Sharded, cfg.SubscriptionMode, cfg.RequestsTimeout = rdb, *key, *sharded, *mode, *requestsTimeout
-		log.Info("redis adapter cluster", "redis", redisaddr.Redacted(*redisURL), "key", *key, "sharded", *sharded)
+		streams, err := af.streams()
+		if err != nil {
+			return err
+		}
+		if streams {
+			cfg.Streams = &relay.Streams{Name: af.streamName, Count: af.streamCount, MaxLen: af.streamMaxLen, SessionKeyPrefix: af.sessionKey}
+		}
+		log.Info("redis adapter cluster", "redis", redisaddr.Redacted(*redisURL), "adapter", af.adapter, "key", *key, "sharded", *sharded)
+	} else if af.adapter != "pubsub" {
+		return usagef("--adapter needs --redis")
+	} else if _, err := af.streams(); err != nil {
+		return err
 	}
 	if o := splitList(origins); len(o) > 0 {
 		cfg.CORS = &relay.CORS{Origins: o, Credentials: *corsCredentials}
