@@ -22,7 +22,7 @@ func TestServeStreams(t *testing.T) {
 	rs := redistest.Start(t)
 	key := redistest.UniquePrefix(t)
 	peer := nodetest.StartPeer(t, nodetest.PeerConfig{Redis: rs.URL(), Key: key, Mode: "streams",
-		Streams: nodetest.StreamsOptions{StreamName: key + "s", SessionKeyPrefix: key + ":sess:"},
+		Streams:  nodetest.StreamsOptions{StreamName: key + "s", SessionKeyPrefix: key + ":sess:"},
 		Recovery: &nodetest.PeerRecovery{MaxDisconnection: time.Minute}})
 	url, _, _ := startServe(t, "--addr", "127.0.0.1:0", "--redis", rs.URL(), "--key", key, "--adapter", "streams",
 		"--stream-name", key+"s", "--session-key-prefix", key+":sess:", "--recovery", "1m", "--log-level", "error")
