@@ -97,6 +97,19 @@
 // One subscriber connection per deployment (per node on a Redis Cluster in
 // sharded mode) reads continuously into a bounded queue (dropped messages
 // are counted in [Stats]); one dispatcher handles them in arrival order.
+//
+// With [Config.Streams] the server is a member of a
+// @socket.io/redis-streams-adapter 0.3.1 cluster instead (see
+// broker_redis_streams.go): broadcasts, joins, leaves and disconnects go
+// through Redis streams, read by one goroutine per stream from the last
+// entry handled (so a blip delays them and loses nothing still in the
+// stream), and requests and answers over (sharded) pub/sub. It delivers its
+// own broadcasts when it reads them back, so that clients get a stream's
+// packets in stream order; with [Config.Recovery], sessions are kept in
+// Redis as the adapter keeps them and clients recover on any server. The
+// sharded and streams brokers share one ClusterAdapter member
+// (cluster_member.go): how other servers' messages are applied and
+// answered, and how this server asks them.
 // While Redis is unreachable, clients stay connected, [Server.Ready] is
 // false, cluster operations return [ErrRedisUnavailable] after the local
 // delivery, and everything published meanwhile is lost; subscriptions are

@@ -68,6 +68,10 @@ type Stats struct {
 	// (S|P)SUBSCRIBE commands, which are retried.
 	RedisPublishErrors   int64
 	RedisSubscribeErrors int64
+	// RedisStreamTrimmed counts, with Config.Streams, stream entries that
+	// the streams' MaxLen trimmed before this server could read them (their
+	// broadcasts, joins and leaves never reached its clients).
+	RedisStreamTrimmed int64
 
 	// Recovery is set with Config.Recovery.
 	Recovery *RecoveryStats
@@ -299,6 +303,9 @@ func (srv *Server) Stats() Stats {
 		st.RedisOutages, st.RedisReconnects = c.outages.Load(), c.reconnects.Load()
 		st.RedisBroadcasts = c.broadcasts.Load()
 		st.RedisPublishErrors, st.RedisSubscribeErrors = c.publishErrors.Load(), c.subscribeErrors.Load()
+	}
+	if b, ok := srv.broker.(*streamsBroker); ok {
+		st.RedisStreamTrimmed = b.trimmed.Load()
 	}
 	if srv.recovery != nil {
 		st.Recovery = srv.recovery.stats()

@@ -20,6 +20,7 @@ type relayCollector struct {
 	redisBroadcasts, redisErrors                                *prometheus.Desc
 	recKept, recRecovered, recReplayed, recFailed               *prometheus.Desc
 	recLogPackets, recLogBytes, recTrimmed                      *prometheus.Desc
+	streamTrimmed                                               *prometheus.Desc
 }
 
 // NewRelayCollector returns a Collector of srv's metrics (see the package
@@ -66,6 +67,7 @@ func NewRelayCollector(srv *relay.Server) prometheus.Collector {
 		recLogPackets: d("recovery_log_packets", "Packets in the connection state recovery log."),
 		recLogBytes:   d("recovery_log_bytes", "Size of the connection state recovery log, as counted against --recovery-max-bytes."),
 		recTrimmed:    d("recovery_log_trimmed_total", "Packets dropped from the recovery log by its byte bound before their time."),
+		streamTrimmed: d("redis_stream_trimmed_total", "Redis stream entries trimmed (the streams' max length) before this relay could read them."),
 	}
 }
 
@@ -78,7 +80,7 @@ func (c *relayCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.broadcasts, c.deliveries, c.volatileDropped, c.slowClients, c.queue, c.wsQueue,
 		c.redisReceived, c.redisDropped, c.redisLost, c.redisReconnects,
 		c.redisBroadcasts, c.redisErrors,
-		c.recKept, c.recRecovered, c.recReplayed, c.recFailed, c.recLogPackets, c.recLogBytes, c.recTrimmed,
+		c.recKept, c.recRecovered, c.recReplayed, c.recFailed, c.recLogPackets, c.recLogBytes, c.recTrimmed, c.streamTrimmed,
 	} {
 		ch <- d
 	}
@@ -148,4 +150,5 @@ func (c *relayCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.redisBroadcasts, st.RedisBroadcasts)
 	counter(c.redisErrors, st.RedisPublishErrors, "publish")
 	counter(c.redisErrors, st.RedisSubscribeErrors, "subscribe")
+	counter(c.streamTrimmed, st.RedisStreamTrimmed)
 }
