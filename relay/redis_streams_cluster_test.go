@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/siorelay/siorelay/emitter"
 	"github.com/siorelay/siorelay/internal/nodetest"
+	"github.com/siorelay/siorelay/internal/redisaddr"
 	"github.com/siorelay/siorelay/internal/redistest"
 	"github.com/siorelay/siorelay/relay"
 )
@@ -472,5 +473,57 @@ func TestStreamsReadsOnAfterOutage(t *testing.T) {
 	}
 	if len(sent) != n-1 {
 		t.Fatalf("%d of %d sent; want all but the one while Redis was down", len(sent), n)
+	}
+}
+
+// TestStreamsSentinelFailover: through a redis-sentinel:// URL the relay's
+// stream readers and the emitter follow a failover.
+func TestStreamsSentinelFailover(t *testing.T) {
+	t.Parallel()
+	nodetest.Require(t)
+	sn := redistest.StartSentinel(t)
+	key := redistest.UniquePrefix(t)
+	rdb, err := redisaddr.NewClient(sn.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	s := streamsSetup{rdb: rdb, key: key, opts: nodetest.StreamsOptions{StreamName: key + "s"}}
+	srv, url, _ := s.relay(t, "a")
+	cl := nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{{Name: "c1"}}})
+	ctx := ctxT(t, 60*time.Second)
+	em, err := emitter.New(sn.Client(t), emitter.Config{Key: key, Streams: &emitter.StreamsConfig{StreamName: key + "s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "relay ready", srv.Ready)
+	if err := em.Emit(ctx, "before"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.WaitEvent(ctx, "c1", "before"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sn.Failover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "ready after failover", srv.Ready)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_ = em.Emit(ctx, "after")
+		wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		_, err := cl.WaitEvent(wctx, "c1", "after")
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no delivery after failover: %v", err)
+		}
+	}
+	if err := srv.Of("/").Emit(ctx, "own"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.WaitEvent(ctx, "c1", "own"); err != nil {
+		t.Fatal(err)
 	}
 }
