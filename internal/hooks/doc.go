@@ -35,6 +35,12 @@
 // TCP connection failed; gRPC retries those itself) and Disconnect calls
 // are retried.
 //
+// Connection state recovery (relay.Config.Recovery): a recovering socket's
+// Connect carries recovered (and, without Authenticate, its kept data),
+// and waits (for up to Config.Timeout) until the Disconnect call of its
+// previous connection is over, so that a backend sees the loss before the
+// return.
+//
 // # Concurrency
 //
 // The Forwarder's methods are safe for concurrent use. Connect runs on the
