@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -277,24 +278,29 @@ func TestStreamsRedisCluster(t *testing.T) {
 // server goes away and its clients reconnect elsewhere.
 type switchProxy struct {
 	ln     net.Listener
+	refuse func() bool // when set and true, new connections are closed at once
 	mu     sync.Mutex
 	target string
 	conns  []net.Conn
 }
 
-func newSwitchProxy(t *testing.T, target string) *switchProxy {
+func newSwitchProxy(t *testing.T, target string, refuse func() bool) *switchProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &switchProxy{ln: ln, target: target}
+	p := &switchProxy{ln: ln, target: target, refuse: refuse}
 	t.Cleanup(func() { ln.Close(); p.dropAll() })
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			if p.refuse != nil && p.refuse() {
+				c.Close()
+				continue
 			}
 			p.mu.Lock()
 			target := p.target
@@ -354,7 +360,7 @@ func TestStreamsRecoveryAcrossServers(t *testing.T) {
 		{hostOf(urlB), hostOf(peer.URL())}, // relay → Node
 		{hostOf(peer.URL()), hostOf(urlA)}, // Node → relay
 	}
-	px := newSwitchProxy(t, hops[0].from)
+	px := newSwitchProxy(t, hops[0].from, nil)
 	on := true
 	cl := nodetest.StartClients(t, nodetest.ClientsConfig{URL: px.url(), Clients: []nodetest.ClientConfig{
 		{Name: "c1", Rooms: []string{"r1"}, Data: map[string]any{"n": 1}, Reconnection: &on, ReconnectionDelay: 300 * time.Millisecond},
@@ -526,4 +532,135 @@ func TestStreamsSentinelFailover(t *testing.T) {
 	if _, err := cl.WaitEvent(ctx, "c1", "own"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestStreamsRecoveryFromStream: a client whose offset is older than the
+// relay's copy of the stream (the relay started after it) recovers from
+// the stream itself, then the copy: every missed packet, once.
+func TestStreamsRecoveryFromStream(t *testing.T) {
+	nodetest.Require(t)
+	rs := redistest.Start(t)
+	s := streamsSetup{rdb: rs.Client(t), url: rs.URL(), key: redistest.UniquePrefix(t)}
+	peer := s.peer(t, "node1")
+	ctx := ctxT(t, 60*time.Second)
+	off := false
+	nc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: peer.URL(), Packets: true, Clients: []nodetest.ClientConfig{
+		{Name: "c1", Rooms: []string{"r1"}, Reconnection: &off},
+	}})
+	id := nc.ID("c1")
+	if err := peer.Emit(ctx, nodetest.Target{}, "n", 0); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := nc.WaitEvent(ctx, "c1", "n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	offset := lastArg(t, ev)
+	if err := peer.DropConnection(ctx, "/", id); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := peer.WaitSession(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Missed before the relay starts (only in the stream)…
+	for i := 1; i <= 3; i++ {
+		if err := peer.Emit(ctx, nodetest.Target{To: []string{"r1"}}, "n", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := peer.Emit(ctx, nodetest.Target{To: []string{"other"}}, "n", -1); err != nil {
+		t.Fatal(err)
+	}
+	srv, url, _ := s.relay(t, "late")
+	waitFor(t, 10*time.Second, "relay ready", srv.Ready)
+	// … and after (in its copy too).
+	for i := 4; i <= 6; i++ {
+		if err := peer.Emit(ctx, nodetest.Target{}, "n", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, "the relay's copy", func() bool { return srv.Stats().Recovery.Packets >= 3 })
+	rc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{
+		{Name: "c1", Auth: map[string]any{"pid": sess.PID, "offset": offset}},
+	}})
+	if got := rc.ID("c1"); got != id {
+		t.Fatalf("socket %s, want %s (recovered)", got, id)
+	}
+	if err := srv.Of("/").Emit(ctx, "n", 7); err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for len(got) < 7 {
+		ev, err := rc.WaitEvent(ctx, "c1", "n")
+		if err != nil {
+			t.Fatalf("got %v: %v", got, err)
+		}
+		var n int
+		json.Unmarshal(ev.Args[0], &n)
+		got = append(got, n)
+	}
+	if !slices.Equal(got, []int{1, 2, 3, 4, 5, 6, 7}) {
+		t.Fatalf("got %v, want 1…7 once each", got)
+	}
+	if st := srv.Stats().Recovery; st.Recovered != 1 || st.Replayed != 6 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestStreamsTrimmedCounted: entries that maxLen trims while a relay
+// cannot reach Redis are counted when it can again; the rest are
+// delivered.
+func TestStreamsTrimmedCounted(t *testing.T) {
+	nodetest.Require(t)
+	rs := redistest.Start(t)
+	key := redistest.UniquePrefix(t)
+	var paused atomic.Bool
+	px := newSwitchProxy(t, rs.Addr(), paused.Load)
+	rdb := redis.NewClient(&redis.Options{Addr: hostOf(px.url()), MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	s := streamsSetup{rdb: rdb, key: key, opts: nodetest.StreamsOptions{MaxLen: 10}}
+	srv, url, _ := s.relay(t, "relay1")
+	ctx := ctxT(t, 60*time.Second)
+	cl := nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{{Name: "c1"}}})
+	em, err := emitter.New(rs.Client(t), emitter.Config{Key: key, Streams: &emitter.StreamsConfig{MaxLen: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "relay ready", srv.Ready)
+	if err := em.Emit(ctx, "n", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.WaitEvent(ctx, "c1", "n"); err != nil {
+		t.Fatal(err)
+	}
+	paused.Store(true)
+	px.dropAll()
+	waitFor(t, 15*time.Second, "not ready", func() bool { return !srv.Ready() })
+	const sent = 1000
+	for i := 1; i <= sent; i++ {
+		if err := em.Emit(ctx, "n", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	left, err := rs.Client(t).XLen(ctx, "socket.io").Result()
+	if err != nil || left >= sent {
+		t.Fatalf("stream length %d, %v: maxLen did not trim", left, err)
+	}
+	paused.Store(false)
+	waitFor(t, 15*time.Second, "ready again", srv.Ready)
+	var got []int
+	for int64(len(got)) < left {
+		ev, err := cl.WaitEvent(ctx, "c1", "n")
+		if err != nil {
+			t.Fatalf("got %d of %d: %v", len(got), left, err)
+		}
+		var n int
+		json.Unmarshal(ev.Args[0], &n)
+		got = append(got, n)
+	}
+	if got[len(got)-1] != sent {
+		t.Fatalf("last delivered %d, want %d", got[len(got)-1], sent)
+	}
+	waitFor(t, 10*time.Second, "trimmed counted", func() bool { return srv.Stats().RedisStreamTrimmed == sent-left })
 }
