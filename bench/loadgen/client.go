@@ -32,6 +32,8 @@ type client struct {
 	lastSeq  int64         // poller-owned
 	closed   atomic.Bool
 	closeWhy atomic.Value // string
+
+	rec *recClient // the recovery scenario's client this connection belongs to; nil otherwise
 }
 
 // handshakeTimeout bounds one client's WebSocket + Engine.IO + Socket.IO handshake.

@@ -156,6 +156,8 @@ type record struct {
 	Idle     *idleResult   `json:"idle,omitempty"`
 	Fanout   *fanoutResult `json:"fanout,omitempty"`
 	Err      string        `json:"err,omitempty"`
+
+	Recovery *recoveryResult `json:"recovery,omitempty"` // loadgen recovery-compare
 }
 
 func runCompare(ctx context.Context, c compareConfig) error {

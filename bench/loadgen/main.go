@@ -9,6 +9,8 @@
 //	loadgen broadcast -addr ... -pid PID -redis 127.0.0.1:6379 -n 2000 -rate 40000
 //	loadgen rooms     -addr ... -pid PID -redis ... -n 10000 -rate 20000
 //	loadgen compare   [flags]   start Redis, Node and the relay; run everything ABAB
+//	loadgen recovery  -addr ... -pid PID -grpc ADDR|-emit-url URL -n 5000 -rate 100
+//	loadgen recovery-compare [flags]  connection state recovery, Node and the relay, ABAB
 //	loadgen worker              (internal) holds client connections for the above
 package main
 
@@ -49,6 +51,8 @@ func main() {
 		err = single(ctx, os.Args[1], os.Args[2:])
 	case "compare":
 		err = compare(ctx, os.Args[2:])
+	case "recovery", "recovery-compare":
+		err = runRecoveryCmd(ctx, os.Args[1], os.Args[2:])
 	default:
 		usage()
 	}
@@ -59,7 +63,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: loadgen idle|broadcast|rooms|compare|worker [flags]  (-h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: loadgen idle|broadcast|rooms|compare|recovery|recovery-compare|worker [flags]  (-h for flags)")
 	os.Exit(2)
 }
 

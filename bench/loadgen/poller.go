@@ -183,6 +183,9 @@ func (p *poller) onMessage(c *client, msg []byte, now int64) bool {
 		p.mu.Unlock()
 		return true
 	}
+	if c.rec != nil {
+		c.rec.onEvent(ev, seq, msg, false)
+	}
 	switch ev {
 	case 'b':
 		if c.count.Load() > 0 && seq <= c.lastSeq {

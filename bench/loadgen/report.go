@@ -34,6 +34,8 @@ func recordOK(r record) bool {
 		return r.Idle.OK
 	case r.Fanout != nil:
 		return r.Fanout.OK
+	case r.Recovery != nil:
+		return r.Recovery.OK
 	}
 	return false
 }
@@ -124,9 +126,12 @@ func printTable(w io.Writer, c compareConfig, records []record) {
 		}
 		metrics := fanoutMetrics
 		offered := fmt.Sprintf("%.0f", k.rate)
-		if k.scenario == "idle" {
+		switch k.scenario {
+		case "idle":
 			metrics = idleMetrics
 			offered = "–"
+		case "recovery":
+			metrics = recoveryMetrics
 		}
 		// OK-run counts and failures first.
 		fmt.Fprintf(w, "| %s | %d | %s | OK runs |", k.scenario, k.n, offered)
@@ -187,6 +192,8 @@ func failText(r record) string {
 		s = r.Idle.Fail
 	case r.Fanout != nil:
 		s = r.Fanout.Fail
+	case r.Recovery != nil:
+		s = r.Recovery.Fail
 	}
 	if len(s) > 60 {
 		s = s[:60] + "…"

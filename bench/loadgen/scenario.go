@@ -22,6 +22,9 @@ type target struct {
 	// GRPC is host:port of the server's gRPC EmitterService, the publishing
 	// path when Redis is empty.
 	GRPC string
+	// EmitURL is the Node recovery baseline's POST /bench/emit, the
+	// recovery scenario's publishing path when GRPC is empty.
+	EmitURL string
 	// RedisPID is the redis-server process, if known, so that its CPU is
 	// told apart from the rest of the machine's.
 	RedisPID int

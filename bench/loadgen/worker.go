@@ -21,12 +21,14 @@ import (
 // stdin closes; the kernel then closes every client socket.
 
 type workerRequest struct {
-	Op     string `json:"op"`               // "connect", "stats", "reset"
+	Op     string `json:"op"`               // "connect", "stats", "reset"; "rconnect", "drop", "rstats" (recovery_worker.go)
 	URL    string `json:"url,omitempty"`    // connect: ws://host:port/socket.io/?EIO=4&transport=websocket
 	N      int    `json:"n,omitempty"`      // connect: number of clients to add
 	Conc   int    `json:"conc,omitempty"`   // connect: handshakes in flight
 	Auth   string `json:"auth,omitempty"`   // connect: CONNECT payload, e.g. {"rooms":["a"]}
 	Expect uint32 `json:"expect,omitempty"` // stats: measured events each client should have
+	// drop (recovery_worker.go): reconnect each client after a random pause up to Delay
+	Delay time.Duration `json:"delay,omitempty"`
 }
 
 type workerReply struct {
@@ -40,6 +42,9 @@ type workerReply struct {
 
 	// stats
 	Stats *workerStats `json:"stats,omitempty"`
+
+	// rstats (recovery_worker.go)
+	Recovery *recoveryStats `json:"recovery,omitempty"`
 }
 
 type workerStats struct {
@@ -68,6 +73,8 @@ type worker struct {
 
 	mu      sync.Mutex // guards clients
 	clients []*client
+
+	rec recoveryWorker // the recovery scenario's clients
 }
 
 func newWorker(npollers int, batchDelay time.Duration) (*worker, error) {
@@ -231,7 +238,7 @@ func runWorker(r io.Reader, out io.Writer, npollers int, batchDelay time.Duratio
 			case "reset":
 				w.reset()
 			default:
-				rep.Err = fmt.Sprintf("unknown op %q", req.Op)
+				rep = w.recoveryOp(req)
 			}
 		}
 		if err := enc.Encode(&rep); err != nil {

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Scenario (e) with connection state recovery (issue 12, performance.md
+// G13): N clients of one server lose their connections at once and
+// reconnect while numbered broadcasts flow; how long until all are
+// recovered, did each get every missed packet exactly once, and what did
+// it cost the server.
+
+// recoveryConfig is one recovery measurement.
+type recoveryConfig struct {
+	N      int
+	Rate   float64       // numbered broadcasts per second, to all clients
+	Before time.Duration // publishing before the drop
+	After  time.Duration // publishing after the last reconnect ended
+	Size   int           // approximate packet size, offset excluded (≥ minRecoverySize)
+	Conc   int           // reconnects in flight, over all workers
+	Jitter time.Duration // each client waits a random pause up to this before reconnecting
+	Wait   time.Duration // give up on reconnects after this long
+	Drain  time.Duration // give up draining after this long without progress
+}
+
+// minRecoverySize keeps the padding argument in every packet: the clients
+// find the offset by counting arguments (recArgs).
+const minRecoverySize = len(`42["b","1764000000000000000 1000000",""]`) + 1
+
+type recoveryResult struct {
+	Target string  `json:"target"`
+	N      int     `json:"n"`
+	Rate   float64 `json:"rate"` // broadcasts/s offered
+
+	Published int64  `json:"published"` // numbered broadcasts
+	Expected  uint64 `json:"expected"`  // deliveries: published × N
+	Delivered uint64 `json:"delivered"`
+	Missed    uint64 `json:"missed"`   // published while a client was away (after its last packet, before its first live one)
+	Replayed  uint64 `json:"replayed"` // delivered before a reconnect's CONNECT reply
+	Gaps      uint64 `json:"gaps"`
+	Dups      uint64 `json:"dups"`
+	Complete  int    `json:"complete"` // clients with every broadcast exactly once, in order
+
+	Recovered int    `json:"recovered"`
+	Fresh     int    `json:"fresh"`
+	Failed    int    `json:"failed"`
+	FirstErr  string `json:"first_err,omitempty"`
+	Open      int    `json:"open"`
+
+	AllRecovered float64 `json:"all_recovered_ms"` // drop → the last CONNECT reply of a reconnect
+	ReconnectP50 float64 `json:"reconnect_p50_ms"` // one client: reconnect start → CONNECT reply
+	ReconnectP99 float64 `json:"reconnect_p99_ms"`
+	ReconnectMax float64 `json:"reconnect_max_ms"`
+	LiveP50      float64 `json:"live_p50_ms"` // broadcast latency of live deliveries over the whole run
+	LiveP99      float64 `json:"live_p99_ms"`
+	LiveMax      float64 `json:"live_max_ms"`
+
+	// Server CPU: in the recovery window (drop → all recovered); at the
+	// steady rate measured before the drop, over the same window; over the
+	// whole run (first broadcast → drained).
+	CPURecovery  float64   `json:"server_cpu_recovery_s"`
+	CPUSteady    float64   `json:"server_cpu_steady_s"`
+	CPUExtra     float64   `json:"server_cpu_extra_s"` // CPURecovery − CPUSteady
+	CPUAll       float64   `json:"server_cpu_s"`
+	Window       cpuWindow `json:"window"` // the recovery window, every process
+	WholeRun     cpuWindow `json:"whole_run"`
+	ServerRSS    int64     `json:"server_rss"`      // after the drain
+	ServerHWM    int64     `json:"server_rss_peak"` // VmHWM
+	ConnectSecs  float64   `json:"connect_secs"`
+	PublishedAt0 int64     `json:"published_at_drop"`
+
+	OK   bool   `json:"ok"`
+	Fail string `json:"fail,omitempty"`
+}
+
+// recoveryPublisher returns how broadcasts reach t: its gRPC EmitterService
+// (the relay), or else POST /bench/emit (the Node baseline).
+func recoveryPublisher(t target, size int) (publisher, error) {
+	if t.GRPC != "" {
+		return newGRPCPublisher(t.GRPC, size)
+	}
+	if t.EmitURL != "" {
+		return newHTTPPublisher(t.EmitURL, size), nil
+	}
+	return nil, fmt.Errorf("%s: no way to make it emit (neither gRPC nor an emit URL)", t.Name)
+}
+
+func runRecovery(ctx context.Context, t target, cfg recoveryConfig, o runOpts) (*recoveryResult, error) {
+	if cfg.Size < minRecoverySize {
+		return nil, fmt.Errorf("recovery: -size must be at least %d", minRecoverySize)
+	}
+	r := &recoveryResult{Target: t.Name, N: cfg.N, Rate: cfg.Rate}
+	inner, err := recoveryPublisher(t, cfg.Size)
+	if err != nil {
+		return nil, err
+	}
+	pub := &countingPublisher{pub: inner}
+	defer pub.close()
+	fl, err := o.fleetFor(cfg.N)
+	if err != nil {
+		return nil, err
+	}
+	defer fl.close()
+
+	t0 := time.Now()
+	connected, failed, firstErr, err := fl.recConnect(t.url(), cfg.N, o.Conc)
+	if err != nil {
+		return nil, err
+	}
+	r.ConnectSecs = time.Since(t0).Seconds()
+	o.logf("  %s: %d connected in %.1fs (%d failed %s)", t.Name, connected, r.ConnectSecs, failed, firstErr)
+	if failed > 0 {
+		r.Fail = fmt.Sprintf("%d of %d connects failed: %s", failed, cfg.N, firstErr)
+		return r, nil
+	}
+
+	// Numbered broadcasts, open loop, until stopped.
+	whole := startCPUMeter(t.PID, 0, fl)
+	pctx, cancelPub := context.WithCancel(ctx)
+	defer cancelPub()
+	pubDone := make(chan error, 1)
+	go func() {
+		_, err := schedule(pctx, pub, cfg.Rate, math.MaxInt32, func(i int, due int64) message {
+			return message{Ev: 'b', TS: due, Seq: int64(i)}
+		})
+		pubDone <- err
+	}()
+	stopPublishing := func() error {
+		pub.stop()
+		err := <-pubDone
+		if errors.Is(err, errPublisherStopped) {
+			return nil
+		}
+		if err == nil {
+			err = errors.New("publisher ended before it was stopped")
+		}
+		return err
+	}
+
+	// Before the drop: the second half gives the steady CPU rate, and every
+	// client must have processed a logged packet (it has an offset).
+	time.Sleep(cfg.Before / 2)
+	steady := startCPUMeter(t.PID, 0, fl)
+	time.Sleep(cfg.Before / 2)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := fl.recStats(0)
+		if err != nil {
+			return nil, err
+		}
+		if st.Open < cfg.N {
+			_ = stopPublishing()
+			r.Fail = fmt.Sprintf("%d clients disconnected before the drop: %s", cfg.N-st.Open, topReasons(st.Closed))
+			return r, nil
+		}
+		if st.NoOffset == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = stopPublishing()
+			r.Fail = fmt.Sprintf("%d clients had no offset 30s after the first broadcast", st.NoOffset)
+			return r, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	sw := steady.stop()
+
+	// The drop, and the reconnects.
+	r.PublishedAt0 = pub.sent.Load()
+	window := startCPUMeter(t.PID, 0, fl)
+	if err := fl.drop(t.url(), cfg.Conc, cfg.Jitter); err != nil {
+		return nil, err
+	}
+	var st *recoveryStats
+	deadline = time.Now().Add(cfg.Wait)
+	for {
+		if st, err = fl.recStats(0); err != nil {
+			return nil, err
+		}
+		if st.pending() == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.Window = window.stop()
+	r.CPURecovery = r.Window.Server
+	if sw.Wall > 0 {
+		r.CPUSteady = sw.Server / sw.Wall * r.Window.Wall
+	}
+	r.CPUExtra = r.CPURecovery - r.CPUSteady
+	if st.pending() > 0 {
+		o.logf("  %s: %d clients still reconnecting after %s", t.Name, st.pending(), cfg.Wait)
+	}
+
+	// Live broadcasts after the reconnects (the seam), then drain.
+	time.Sleep(cfg.After)
+	if err := stopPublishing(); err != nil {
+		return nil, err
+	}
+	r.Published = pub.sent.Load()
+	r.Expected = uint64(r.Published) * uint64(cfg.N)
+	last, lastProgress := uint64(0), time.Now()
+	for {
+		if st, err = fl.recStats(r.Published); err != nil {
+			return nil, err
+		}
+		if st.Complete == cfg.N || st.pending() == 0 && st.Open == 0 {
+			break
+		}
+		if st.Delivered > last {
+			last, lastProgress = st.Delivered, time.Now()
+		} else if time.Since(lastProgress) > cfg.Drain {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.WholeRun = whole.stop()
+	r.CPUAll = r.WholeRun.Server
+	r.ServerRSS, _ = procRSS(t.PID)
+	r.ServerHWM, _ = procStatusField(t.PID, "VmHWM:")
+
+	r.Delivered, r.Missed, r.Replayed = st.Delivered, st.Missed, st.Replayed
+	r.Gaps, r.Dups, r.Complete = st.Gaps, st.Dups, st.Complete
+	r.Recovered, r.Fresh, r.Failed, r.FirstErr, r.Open = st.Recovered, st.Fresh, st.Failed, st.FirstErr, st.Open
+	if st.LastDone > 0 && st.DropAt > 0 {
+		r.AllRecovered = float64(st.LastDone-st.DropAt) / 1e6
+	}
+	lat, live := st.Lat.hist(), st.Live.hist()
+	r.ReconnectP50, r.ReconnectP99, r.ReconnectMax = ms(lat.quantile(0.5)), ms(lat.quantile(0.99)), ms(lat.quantile(1))
+	r.LiveP50, r.LiveP99, r.LiveMax = ms(live.quantile(0.5)), ms(live.quantile(0.99)), ms(live.quantile(1))
+	switch {
+	case r.Recovered != cfg.N:
+		r.Fail = fmt.Sprintf("%d of %d recovered (%d new sessions, %d failed %s, %d still reconnecting)",
+			r.Recovered, cfg.N, r.Fresh, r.Failed, r.FirstErr, st.pending())
+	case st.Open != cfg.N:
+		r.Fail = fmt.Sprintf("%d connections closed after the reconnect: %s", cfg.N-st.Open, topReasons(st.Closed))
+	case r.Complete != cfg.N || r.Delivered != r.Expected:
+		r.Fail = fmt.Sprintf("%d of %d clients incomplete: %d of %d deliveries, %d gaps, %d duplicates (next seq min %d max %d, want %d)",
+			cfg.N-r.Complete, cfg.N, r.Delivered, r.Expected, r.Gaps, r.Dups, st.MinNext, st.MaxNext, r.Published)
+	default:
+		r.OK = true
+	}
+	return r, nil
+}
+
+// recConnect opens total recovery clients spread over the workers.
+func (f *fleet) recConnect(url string, total, conc int) (connected, failed int, firstErr string, err error) {
+	n := len(f.procs)
+	reps, err := f.each(func(i int, w *workerProc) (workerReply, error) {
+		share := total / n
+		if i < total%n {
+			share++
+		}
+		if share == 0 {
+			return workerReply{}, nil
+		}
+		return w.call(workerRequest{Op: "rconnect", URL: url, N: share, Conc: max(1, conc/n)})
+	})
+	for _, rep := range reps {
+		connected += rep.Connected
+		failed += rep.Failed
+		if firstErr == "" {
+			firstErr = rep.FirstErr
+		}
+	}
+	return connected, failed, firstErr, err
+}
+
+// drop shuts down every client's connection at once and starts their
+// reconnects, conc in flight over all workers.
+func (f *fleet) drop(url string, conc int, jitter time.Duration) error {
+	n := len(f.procs)
+	_, err := f.each(func(_ int, w *workerProc) (workerReply, error) {
+		return w.call(workerRequest{Op: "drop", URL: url, Conc: max(1, conc/n), Delay: jitter})
+	})
+	return err
+}
+
+// recStats sums every worker's recovery stats; expect is the number of
+// numbered broadcasts published (0 while unknown).
+func (f *fleet) recStats(expect int64) (*recoveryStats, error) {
+	reps, err := f.each(func(_ int, w *workerProc) (workerReply, error) {
+		return w.call(workerRequest{Op: "rstats", Expect: uint32(expect)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &recoveryStats{}
+	for _, rep := range reps {
+		if rep.Recovery != nil {
+			s.add(rep.Recovery)
+		}
+	}
+	return s, nil
+}

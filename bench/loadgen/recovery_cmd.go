@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// The recovery subcommands:
+//
+//	loadgen recovery         one measurement against a running server
+//	loadgen recovery-compare Node (bench/node/recovery.js) and the relay
+//	                         (siorelay serve --recovery 2m), fresh servers,
+//	                         ABAB, median and min–max
+//
+// Both servers emit the numbered broadcasts themselves, at the rate the load
+// generator's open-loop schedule sets: the relay for EmitterService.EmitBatch
+// on its --grpc-addr, Node for POST /bench/emit (io.emit).
+
+var recoveryMetrics = []metric{
+	{"time to all recovered (ms)", func(r record) (float64, bool) { return r.Recovery.AllRecovered, true }, "%.0f"},
+	{"reconnect p50 (ms)", func(r record) (float64, bool) { return r.Recovery.ReconnectP50, true }, "%.1f"},
+	{"reconnect p99 (ms)", func(r record) (float64, bool) { return r.Recovery.ReconnectP99, true }, "%.1f"},
+	{"missed packets (all clients)", func(r record) (float64, bool) { return float64(r.Recovery.Missed), true }, "%.0f"},
+	{"replayed before CONNECT", func(r record) (float64, bool) { return float64(r.Recovery.Replayed), true }, "%.0f"},
+	{"deliveries, expected", func(r record) (float64, bool) { return float64(r.Recovery.Expected), true }, "%.0f"},
+	{"deliveries, received", func(r record) (float64, bool) { return float64(r.Recovery.Delivered), true }, "%.0f"},
+	{"server CPU drop→all recovered (s)", func(r record) (float64, bool) { return r.Recovery.CPURecovery, true }, "%.2f"},
+	{"  of which above steady broadcasting (s)", func(r record) (float64, bool) { return r.Recovery.CPUExtra, true }, "%.2f"},
+	{"server CPU whole run (s)", func(r record) (float64, bool) { return r.Recovery.CPUAll, true }, "%.2f"},
+	{"live broadcast p50 (ms)", func(r record) (float64, bool) { return r.Recovery.LiveP50, true }, "%.1f"},
+	{"live broadcast p99 (ms)", func(r record) (float64, bool) { return r.Recovery.LiveP99, true }, "%.1f"},
+	{"server RSS peak (MB)", func(r record) (float64, bool) { return float64(r.Recovery.ServerHWM) / (1 << 20), true }, "%.1f"},
+	{"loadgen CPU in recovery (cores)", func(r record) (float64, bool) {
+		return r.Recovery.Window.Loadgen / r.Recovery.Window.Wall, r.Recovery.Window.Wall > 0
+	}, "%.2f"},
+	{"other load on the box (cores)", func(r record) (float64, bool) { return r.Recovery.WholeRun.OthersCore, true }, "%.2f"},
+}
+
+// recoveryFlags registers the scenario's flags on fs.
+func recoveryFlags(fs *flag.FlagSet, cfg *recoveryConfig, o *runOpts) {
+	fs.IntVar(&cfg.N, "n", 5000, "clients")
+	fs.Float64Var(&cfg.Rate, "rate", 100, "numbered broadcasts per second, to every client")
+	fs.DurationVar(&cfg.Before, "before", 3*time.Second, "broadcasting before the drop (its second half gives the steady CPU rate)")
+	fs.DurationVar(&cfg.After, "after", time.Second, "broadcasting after the last reconnect ended")
+	fs.IntVar(&cfg.Size, "size", 100, "approximate packet size in bytes, offset excluded")
+	fs.IntVar(&cfg.Conc, "reconnect-conc", 500, "reconnects in flight, over all workers")
+	fs.DurationVar(&cfg.Jitter, "reconnect-jitter", 0, "each client pauses a random time up to this before reconnecting (socket.io-client: 0.5–1.5 s)")
+	fs.DurationVar(&cfg.Wait, "wait", 60*time.Second, "give up on reconnects after this long")
+	fs.DurationVar(&cfg.Drain, "drain", 15*time.Second, "give up draining after this long without a delivery")
+	fs.IntVar(&o.Workers, "workers", 0, "loadgen worker processes (0 = one per 15000 clients)")
+	fs.IntVar(&o.Pollers, "pollers", 0, "epoll goroutines per worker (0 = GOMAXPROCS)")
+	fs.IntVar(&o.Conc, "conc", 64, "handshakes in flight for the first connections")
+	fs.DurationVar(&o.Batch, "batch-delay", 200*time.Microsecond, "client pollers pause after a partial batch of events")
+}
+
+func runRecoveryCmd(ctx context.Context, sub string, args []string) error {
+	if sub == "recovery-compare" {
+		return recoveryCompare(ctx, args)
+	}
+	fs := flag.NewFlagSet(sub, flag.ExitOnError)
+	var t target
+	var cfg recoveryConfig
+	var o runOpts
+	fs.StringVar(&t.Name, "name", "server", "label for the report")
+	fs.StringVar(&t.Addr, "addr", "127.0.0.1:3000", "Socket.IO server host:port")
+	fs.StringVar(&t.Path, "path", "/socket.io/", "Socket.IO path")
+	fs.IntVar(&t.PID, "pid", 0, "server process id (for /proc CPU and RSS)")
+	fs.StringVar(&t.GRPC, "grpc", "", "make the server emit through its gRPC EmitterService at host:port (the relay)")
+	fs.StringVar(&t.EmitURL, "emit-url", "", "else through POST to this URL (bench/node/recovery.js: http://HOST:PORT/bench/emit)")
+	recoveryFlags(fs, &cfg, &o)
+	_ = fs.Parse(args)
+	if t.PID == 0 {
+		return fmt.Errorf("-pid is required")
+	}
+	o.Log = os.Stderr
+	r, err := runRecovery(ctx, t, cfg, o)
+	if err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(r, "", "  ")
+	fmt.Println(string(b))
+	if !r.OK {
+		return fmt.Errorf("recovery failed: %s", r.Fail)
+	}
+	return nil
+}
+
+func recoveryCompare(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("recovery-compare", flag.ExitOnError)
+	var c compareConfig
+	var cfg recoveryConfig
+	targets := fs.String("targets", "node,relay", "servers to measure, in ABAB order")
+	fs.IntVar(&c.Reps, "reps", 5, "repetitions (ABAB)")
+	fs.StringVar(&c.ServerCPUs, "server-cpus", "", "taskset -c list for the servers")
+	fs.StringVar(&c.Node, "node", "node", "node binary")
+	fs.StringVar(&c.NodeScript, "node-script", "bench/node/recovery.js", "Node baseline with connectionStateRecovery")
+	nodeArgs := fs.String("node-args", "--expose-gc --max-old-space-size=8192", "node flags")
+	nodeEnv := fs.String("node-env", "RECOVERY_MS=120000", "environment for Node, comma-separated")
+	fs.StringVar(&c.RelayBin, "relay-bin", ".tmp/bin/siorelay", "relay binary")
+	fs.StringVar(&c.RelayArgs, "relay-args", "serve --addr {addr} --grpc-addr {grpc} --recovery 2m", "relay arguments; {addr} and {grpc} are filled in, and the broadcasts go to {grpc}")
+	fs.StringVar(&c.Out, "out", "", "write every result as JSON lines to this file")
+	fs.Float64Var(&c.Quiet, "quiet", 0.25, "wait until the machine's other CPU use is below this many cores before each measurement (0 = don't wait)")
+	fs.DurationVar(&c.QuietWait, "quiet-wait", 20*time.Second, "longest wait for -quiet")
+	recoveryFlags(fs, &cfg, &c.Opts)
+	_ = fs.Parse(args)
+	c.Targets = splitList(*targets)
+	c.NodeArgs = strings.Fields(*nodeArgs)
+	c.NodeEnv = splitList(*nodeEnv)
+	c.Opts.Log = os.Stderr
+	if strings.Contains(c.RelayArgs, "{redis}") || !strings.Contains(c.RelayArgs, "{grpc}") {
+		return fmt.Errorf("-relay-args: the relay must serve gRPC on {grpc} and have no {redis} (the benchmark is one server)")
+	}
+
+	var out io.Writer = io.Discard
+	if c.Out != "" {
+		if err := os.MkdirAll(filepath.Dir(c.Out), 0o755); err != nil {
+			return err
+		}
+		f, err := os.Create(c.Out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		out = f
+	}
+	enc := json.NewEncoder(out)
+	var records []record
+	c.Opts.logf("loadgen recovery-compare: targets %v, %d reps, %d clients, %.0f broadcasts/s", c.Targets, c.Reps, cfg.N, cfg.Rate)
+	for rep := 1; rep <= c.Reps; rep++ {
+		for _, name := range c.Targets {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			c.Opts.logf("recovery n=%d rate=%.0f rep %d: %s", cfg.N, cfg.Rate, rep, name)
+			rec := record{Scenario: "recovery", Target: name, N: cfg.N, Rate: cfg.Rate, Rep: rep}
+			err := withRecoveryServer(ctx, c, name, func(t target) error {
+				r, err := runRecovery(ctx, t, cfg, c.Opts)
+				rec.Recovery = r
+				if err == nil {
+					c.Opts.logf("  %s: all recovered in %.0f ms (reconnect p50 %.1f p99 %.1f ms), %d missed, %d replayed, %d/%d deliveries, %d gaps, %d dups, server CPU %.2f s (recovery window) %.2f s (run), others %.2f cores %s",
+						name, r.AllRecovered, r.ReconnectP50, r.ReconnectP99, r.Missed, r.Replayed, r.Delivered, r.Expected,
+						r.Gaps, r.Dups, r.CPURecovery, r.CPUAll, r.WholeRun.OthersCore, r.Fail)
+				}
+				return err
+			})
+			if err != nil {
+				rec.Err = err.Error()
+				c.Opts.logf("  %s: error: %v", name, err)
+			}
+			records = append(records, rec)
+			_ = enc.Encode(rec)
+		}
+	}
+	printTable(os.Stdout, c, records)
+	fmt.Printf("\nrecovery: %d clients, %.0f broadcasts/s of ~%d bytes, drop after %s, %d reconnects in flight, jitter %s, broadcasting %s after the last reconnect\n",
+		cfg.N, cfg.Rate, cfg.Size, cfg.Before, cfg.Conc, cfg.Jitter, cfg.After)
+	return nil
+}
+
+// withRecoveryServer starts a fresh server (no Redis: recovery on one
+// server), runs fn, and stops it.
+func withRecoveryServer(ctx context.Context, c compareConfig, name string, fn func(target) error) error {
+	var t target
+	var stop func()
+	var err error
+	switch name {
+	case "node":
+		t, stop, err = startNode(ctx, c, "")
+		if err == nil {
+			t.Redis = ""
+			t.EmitURL = "http://" + t.Addr + "/bench/emit"
+		}
+	case "relay":
+		t, stop, err = startRelay(ctx, c, "")
+	default:
+		return fmt.Errorf("unknown target %q", name)
+	}
+	if err != nil {
+		return err
+	}
+	defer stop()
+	waitQuiet(ctx, c)
+	return fn(t)
+}

@@ -1,0 +1,111 @@
+// Node baseline for the connection state recovery benchmark (`loadgen recovery`,
+// bench/README.md "Recovery").
+//
+// socket.io 4.8.4 on one server with its default in-memory adapter (the
+// SessionAwareAdapter that connectionStateRecovery selects; Node's Redis adapter
+// cannot recover), WebSocket transport only, permessage-deflate off,
+// bufferutil/utf-8-validate installed. No middleware and no application code.
+//
+// Run:  node --expose-gc --max-old-space-size=8192 recovery.js
+// Env:  PORT (default 0 = any free port), HOST (default 127.0.0.1),
+//       RECOVERY_MS (default 120000: maxDisconnectionDuration, as `siorelay serve --recovery 2m`),
+//       REDIS_URL is ignored (the driver passes it to every Node target).
+//
+// Once listening it prints one JSON line to stdout:
+//   {"pid":123,"port":45678,"ready":true}
+// Side endpoints on the same HTTP server (outside /socket.io/):
+//   POST /bench/emit  body: a JSON array of events, each an array [event, ...args];
+//                     every event is broadcast with io.emit(event, ...args), in order,
+//                     before the 204 reply. This is how the load generator makes Node
+//                     emit the same numbered packets, at the same rate, as the relay
+//                     emits for its gRPC EmitterService.EmitBatch.
+//   GET /bench/gc     runs gc() three times, replies with process.memoryUsage() as JSON
+//   GET /bench/stats  replies {"clients":N,"recovered":R,"memory":{...}} without collecting
+// SIGTERM/SIGINT close everything and exit 0.
+"use strict";
+
+const http = require("node:http");
+const { Server } = require("socket.io");
+
+const host = process.env.HOST || "127.0.0.1";
+const port = Number(process.env.PORT || 0);
+const recoveryMs = Number(process.env.RECOVERY_MS || 120000);
+
+function collect() {
+  if (typeof global.gc !== "function") {
+    return false;
+  }
+  global.gc();
+  global.gc();
+  global.gc();
+  return true;
+}
+
+let recovered = 0;
+
+const httpServer = http.createServer((req, res) => {
+  if (req.method === "POST" && req.url === "/bench/emit") {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      let events;
+      try {
+        events = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+        if (!Array.isArray(events) || !events.every((e) => Array.isArray(e) && typeof e[0] === "string")) {
+          throw new Error("want [[event, ...args], ...]");
+        }
+      } catch (err) {
+        res.writeHead(400, { "content-type": "text/plain" });
+        res.end(String(err.message) + "\n");
+        return;
+      }
+      for (const e of events) {
+        io.emit(...e);
+      }
+      res.writeHead(204);
+      res.end();
+    });
+    return;
+  }
+  if (req.url === "/bench/gc") {
+    const ok = collect();
+    res.writeHead(ok ? 200 : 500, { "content-type": "application/json" });
+    res.end(JSON.stringify({ gc: ok, clients: io.engine.clientsCount, memory: process.memoryUsage() }));
+    return;
+  }
+  if (req.url === "/bench/stats") {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ clients: io.engine.clientsCount, recovered, memory: process.memoryUsage() }));
+    return;
+  }
+  res.writeHead(404);
+  res.end();
+});
+
+const io = new Server(httpServer, {
+  transports: ["websocket"],
+  perMessageDeflate: false,
+  serveClient: false,
+  connectionStateRecovery: {
+    maxDisconnectionDuration: recoveryMs,
+    skipMiddlewares: true,
+  },
+});
+
+io.on("connection", (socket) => {
+  if (socket.recovered) {
+    recovered++;
+  }
+});
+
+httpServer.listen(port, host, () => {
+  process.stdout.write(JSON.stringify({ pid: process.pid, port: httpServer.address().port, ready: true }) + "\n");
+});
+
+const stop = () => {
+  io.close();
+  setTimeout(() => process.exit(0), 2000).unref();
+  httpServer.close(() => process.exit(0));
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
