@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"time"
 )
 
@@ -72,6 +75,9 @@ type recoveryResult struct {
 	ServerHWM    int64     `json:"server_rss_peak"` // VmHWM
 	ConnectSecs  float64   `json:"connect_secs"`
 	PublishedAt0 int64     `json:"published_at_drop"`
+	// ServerStats is the Node baseline's GET /bench/stats after the
+	// reconnects (why reconnects got new sessions).
+	ServerStats json.RawMessage `json:"server_stats,omitempty"`
 
 	OK   bool   `json:"ok"`
 	Fail string `json:"fail,omitempty"`
@@ -192,19 +198,24 @@ func runRecovery(ctx context.Context, t target, cfg recoveryConfig, o runOpts) (
 		r.CPUSteady = sw.Server / sw.Wall * r.Window.Wall
 	}
 	r.CPUExtra = r.CPURecovery - r.CPUSteady
+	r.ServerStats = serverStats(ctx, t)
 	if st.pending() > 0 {
 		o.logf("  %s: %d clients still reconnecting after %s", t.Name, st.pending(), cfg.Wait)
 	}
 
-	// Live broadcasts after the reconnects (the seam), then drain.
-	time.Sleep(cfg.After)
+	// Live broadcasts after the reconnects (the seam), then drain, unless
+	// the run has failed already (an overloaded server's backlog can take
+	// minutes to drain, and would not change the verdict).
+	if st.Recovered == cfg.N {
+		time.Sleep(cfg.After)
+	}
 	if err := stopPublishing(); err != nil {
 		return nil, err
 	}
 	r.Published = pub.sent.Load()
 	r.Expected = uint64(r.Published) * uint64(cfg.N)
 	last, lastProgress := uint64(0), time.Now()
-	for {
+	for st.Recovered == cfg.N {
 		if st, err = fl.recStats(r.Published); err != nil {
 			return nil, err
 		}
@@ -223,6 +234,11 @@ func runRecovery(ctx context.Context, t target, cfg recoveryConfig, o runOpts) (
 	r.ServerRSS, _ = procRSS(t.PID)
 	r.ServerHWM, _ = procStatusField(t.PID, "VmHWM:")
 
+	if st.Recovered != cfg.N {
+		if st, err = fl.recStats(r.Published); err != nil {
+			return nil, err
+		}
+	}
 	r.Delivered, r.Missed, r.Replayed = st.Delivered, st.Missed, st.Replayed
 	r.Gaps, r.Dups, r.Complete = st.Gaps, st.Dups, st.Complete
 	r.Recovered, r.Fresh, r.Failed, r.FirstErr, r.Open = st.Recovered, st.Fresh, st.Failed, st.FirstErr, st.Open
@@ -296,4 +312,28 @@ func (f *fleet) recStats(expect int64) (*recoveryStats, error) {
 		}
 	}
 	return s, nil
+}
+
+// serverStats returns the Node recovery baseline's GET /bench/stats, or nil
+// for another server or on any error.
+func serverStats(ctx context.Context, t target) json.RawMessage {
+	if t.EmitURL == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+t.Addr+"/bench/stats", nil)
+	if err != nil {
+		return nil
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil || resp.StatusCode != http.StatusOK || !json.Valid(b) {
+		return nil
+	}
+	return b
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -52,7 +53,7 @@ func recoveryFlags(fs *flag.FlagSet, cfg *recoveryConfig, o *runOpts) {
 	fs.IntVar(&cfg.Size, "size", 100, "approximate packet size in bytes, offset excluded")
 	fs.IntVar(&cfg.Conc, "reconnect-conc", 500, "reconnects in flight, over all workers")
 	fs.DurationVar(&cfg.Jitter, "reconnect-jitter", 0, "each client pauses a random time up to this before reconnecting (socket.io-client: 0.5–1.5 s)")
-	fs.DurationVar(&cfg.Wait, "wait", 60*time.Second, "give up on reconnects after this long")
+	fs.DurationVar(&cfg.Wait, "wait", 20*time.Second, "give up on reconnects after this long (the run fails)")
 	fs.DurationVar(&cfg.Drain, "drain", 15*time.Second, "give up draining after this long without a delivery")
 	fs.IntVar(&o.Workers, "workers", 0, "loadgen worker processes (0 = one per 15000 clients)")
 	fs.IntVar(&o.Pollers, "pollers", 0, "epoll goroutines per worker (0 = GOMAXPROCS)")
@@ -108,8 +109,17 @@ func recoveryCompare(ctx context.Context, args []string) error {
 	fs.StringVar(&c.Out, "out", "", "write every result as JSON lines to this file")
 	fs.Float64Var(&c.Quiet, "quiet", 0.25, "wait until the machine's other CPU use is below this many cores before each measurement (0 = don't wait)")
 	fs.DurationVar(&c.QuietWait, "quiet-wait", 20*time.Second, "longest wait for -quiet")
+	rates := fs.String("rates", "100,10", "numbered broadcasts per second, one measurement series per rate (overrides -rate)")
 	recoveryFlags(fs, &cfg, &c.Opts)
 	_ = fs.Parse(args)
+	var rateList []float64
+	for _, f := range splitList(*rates) {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("-rates: bad rate %q", f)
+		}
+		rateList = append(rateList, v)
+	}
 	c.Targets = splitList(*targets)
 	c.NodeArgs = strings.Fields(*nodeArgs)
 	c.NodeEnv = splitList(*nodeEnv)
@@ -132,7 +142,21 @@ func recoveryCompare(ctx context.Context, args []string) error {
 	}
 	enc := json.NewEncoder(out)
 	var records []record
-	c.Opts.logf("loadgen recovery-compare: targets %v, %d reps, %d clients, %.0f broadcasts/s", c.Targets, c.Reps, cfg.N, cfg.Rate)
+	c.Opts.logf("loadgen recovery-compare: targets %v, %d reps, %d clients, %v broadcasts/s", c.Targets, c.Reps, cfg.N, rateList)
+	for _, rate := range rateList {
+		cfg.Rate = rate
+		if err := recoverySeries(ctx, c, cfg, enc, &records); err != nil {
+			return err
+		}
+	}
+	printTable(os.Stdout, c, records)
+	fmt.Printf("\nrecovery: %d clients, broadcasts of ~%d bytes, drop after %s, %d reconnects in flight, jitter %s, broadcasting %s after the last reconnect, reconnects given up after %s\n",
+		cfg.N, cfg.Size, cfg.Before, cfg.Conc, cfg.Jitter, cfg.After, cfg.Wait)
+	return nil
+}
+
+// recoverySeries measures every target c.Reps times at cfg.Rate, ABAB.
+func recoverySeries(ctx context.Context, c compareConfig, cfg recoveryConfig, enc *json.Encoder, records *[]record) error {
 	for rep := 1; rep <= c.Reps; rep++ {
 		for _, name := range c.Targets {
 			if ctx.Err() != nil {
@@ -154,13 +178,10 @@ func recoveryCompare(ctx context.Context, args []string) error {
 				rec.Err = err.Error()
 				c.Opts.logf("  %s: error: %v", name, err)
 			}
-			records = append(records, rec)
+			*records = append(*records, rec)
 			_ = enc.Encode(rec)
 		}
 	}
-	printTable(os.Stdout, c, records)
-	fmt.Printf("\nrecovery: %d clients, %.0f broadcasts/s of ~%d bytes, drop after %s, %d reconnects in flight, jitter %s, broadcasting %s after the last reconnect\n",
-		cfg.N, cfg.Rate, cfg.Size, cfg.Before, cfg.Conc, cfg.Jitter, cfg.After)
 	return nil
 }
 

@@ -137,7 +137,6 @@ func (w *worker) recDrop(req workerRequest) workerReply {
 	for i, rc := range clients {
 		rc.mu.Lock()
 		rc.state = recDropped
-		rc.dropNext = rc.next
 		old[i], rc.conn = rc.conn, nil
 		rc.mu.Unlock()
 		if c := old[i]; c != nil && !c.closed.Load() {
@@ -181,6 +180,8 @@ func (w *worker) recReconnectOne(url string, rc *recClient, old *client, i int) 
 	auth := rc.recoveryAuth()
 	rc.mu.Lock()
 	rc.state, rc.startAt = recReconnecting, time.Now().UnixNano()
+	// What the client processed, its old connection's last bytes included.
+	rc.dropNext = rc.next
 	rc.mu.Unlock()
 	c, _, err := recDial(context.Background(), url, auth, w.key, recHandshakeTimeout, rc)
 	if err != nil {
@@ -311,4 +312,12 @@ func (s *recoveryStats) add(o *recoveryStats) {
 // pending is how many clients have not finished reconnecting.
 func (s *recoveryStats) pending() int {
 	return s.Dropped + s.Reconnecting
+}
+
+// summary is s in one line, without the histograms.
+func (s *recoveryStats) summary() string {
+	return fmt.Sprintf("clients %d: connected %d, dropped %d, reconnecting %d, recovered %d, new sessions %d, failed %d %s; open %d %v; "+
+		"no offset %d; delivered %d, replayed %d, missed %d, gaps %d, dups %d, complete %d, next seq %d–%d",
+		s.Clients, s.Connected, s.Dropped, s.Reconnecting, s.Recovered, s.Fresh, s.Failed, s.FirstErr, s.Open, s.Closed,
+		s.NoOffset, s.Delivered, s.Replayed, s.Missed, s.Gaps, s.Dups, s.Complete, s.MinNext, s.MaxNext)
 }

@@ -20,7 +20,9 @@
 //                     emit the same numbered packets, at the same rate, as the relay
 //                     emits for its gRPC EmitterService.EmitBatch.
 //   GET /bench/gc     runs gc() three times, replies with process.memoryUsage() as JSON
-//   GET /bench/stats  replies {"clients":N,"recovered":R,"memory":{...}} without collecting
+//   GET /bench/stats  replies {"clients":N,"recovered":R,"restoreMisses":{"noSession":S,"noOffset":O},
+//                     "memory":{...}} without collecting (S: CONNECTs with a pid the adapter held no
+//                     session for, not yet stored or expired; O: the offset was not in its log)
 // SIGTERM/SIGINT close everything and exit 0.
 "use strict";
 
@@ -75,7 +77,7 @@ const httpServer = http.createServer((req, res) => {
   }
   if (req.url === "/bench/stats") {
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ clients: io.engine.clientsCount, recovered, memory: process.memoryUsage() }));
+    res.end(JSON.stringify({ clients: io.engine.clientsCount, recovered, restoreMisses, memory: process.memoryUsage() }));
     return;
   }
   res.writeHead(404);
@@ -97,6 +99,21 @@ io.on("connection", (socket) => {
     recovered++;
   }
 });
+
+// Why reconnects got a new session instead (for /bench/stats): the adapter's
+// restoreSession returns null when it holds no session for the pid (not
+// stored yet, or expired) or when the offset is not in its packet log.
+const restoreMisses = { noSession: 0, noOffset: 0 };
+const adapter = io.of("/").adapter;
+const restoreSession = adapter.restoreSession.bind(adapter);
+adapter.restoreSession = (pid, offset) => {
+  const known = adapter.sessions.has(pid);
+  const res = restoreSession(pid, offset);
+  if (!res) {
+    restoreMisses[known ? "noOffset" : "noSession"]++;
+  }
+  return res;
+};
 
 httpServer.listen(port, host, () => {
   process.stdout.write(JSON.stringify({ pid: process.pid, port: httpServer.address().port, ready: true }) + "\n");
