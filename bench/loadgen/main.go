@@ -8,9 +8,9 @@
 //	loadgen idle      -addr 127.0.0.1:3000 -pid PID [-gc-url URL] -n 10000
 //	loadgen broadcast -addr ... -pid PID -redis 127.0.0.1:6379 -n 2000 -rate 40000
 //	loadgen rooms     -addr ... -pid PID -redis ... -n 10000 -rate 20000
-//	loadgen compare   [flags]   start Redis, Node and the relay; run everything ABAB
 //	loadgen recovery  -addr ... -pid PID -grpc ADDR|-emit-url URL -n 5000 -rate 100
 //	loadgen recovery-compare [flags]  connection state recovery, Node and the relay, ABAB
+//	loadgen compare   [flags]   start Redis, Node and the relay; run everything ABAB
 //	loadgen worker              (internal) holds client connections for the above
 package main
 
@@ -49,10 +49,10 @@ func main() {
 		err = runWorker(os.Stdin, os.Stdout, *pollers, *batch)
 	case "idle", "broadcast", "rooms":
 		err = single(ctx, os.Args[1], os.Args[2:])
-	case "compare":
-		err = compare(ctx, os.Args[2:])
 	case "recovery", "recovery-compare":
 		err = runRecoveryCmd(ctx, os.Args[1], os.Args[2:])
+	case "compare":
+		err = compare(ctx, os.Args[2:])
 	default:
 		usage()
 	}
@@ -63,7 +63,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: loadgen idle|broadcast|rooms|compare|recovery|recovery-compare|worker [flags]  (-h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: loadgen idle|broadcast|rooms|compare|worker [flags]  (-h for flags)")
 	os.Exit(2)
 }
 

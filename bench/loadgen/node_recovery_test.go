@@ -31,7 +31,7 @@ func TestAgainstNodeBaselineRecovery(t *testing.T) {
 		Opts: runOpts{Conc: 16, Workers: 2},
 	}
 	cfg := recoveryConfig{N: 200, Rate: 20, Before: time.Second, After: 300 * time.Millisecond, Size: 100,
-		Conc: 50, Wait: 30 * time.Second, Drain: 10 * time.Second}
+		Conc: 50, Wait: 30 * time.Second, Stall: 10 * time.Second, Drain: 10 * time.Second}
 	for _, name := range []string{"node", "relay"} {
 		t.Run(name, func(t *testing.T) {
 			err := withRecoveryServer(context.Background(), c, name, func(tgt target) error {

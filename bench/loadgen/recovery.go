@@ -27,6 +27,7 @@ type recoveryConfig struct {
 	Conc   int           // reconnects in flight, over all workers
 	Jitter time.Duration // each client waits a random pause up to this before reconnecting
 	Wait   time.Duration // give up on reconnects after this long
+	Stall  time.Duration // or when none has ended for this long
 	Drain  time.Duration // give up draining after this long without progress
 }
 
@@ -43,7 +44,7 @@ type recoveryResult struct {
 	Expected  uint64 `json:"expected"`  // deliveries: published × N
 	Delivered uint64 `json:"delivered"`
 	Missed    uint64 `json:"missed"`   // published while a client was away (after its last packet, before its first live one)
-	Replayed  uint64 `json:"replayed"` // delivered before a reconnect's CONNECT reply
+	Replayed  uint64 `json:"replayed"` // delivered before a reconnect's CONNECT reply (clients that got it)
 	Gaps      uint64 `json:"gaps"`
 	Dups      uint64 `json:"dups"`
 	Complete  int    `json:"complete"` // clients with every broadcast exactly once, in order
@@ -62,13 +63,12 @@ type recoveryResult struct {
 	LiveP99      float64 `json:"live_p99_ms"`
 	LiveMax      float64 `json:"live_max_ms"`
 
-	// Server CPU: in the recovery window (drop → all recovered); at the
-	// steady rate measured before the drop, over the same window; over the
-	// whole run (first broadcast → drained).
+	// Server CPU: in the recovery window (drop → all recovered), and over
+	// the whole run (first broadcast → drained), which also gives the
+	// deliveries (live and replayed) per server CPU-second.
 	CPURecovery  float64   `json:"server_cpu_recovery_s"`
-	CPUSteady    float64   `json:"server_cpu_steady_s"`
-	CPUExtra     float64   `json:"server_cpu_extra_s"` // CPURecovery − CPUSteady
 	CPUAll       float64   `json:"server_cpu_s"`
+	PerCPUSecond float64   `json:"deliveries_per_cpu_s"`
 	Window       cpuWindow `json:"window"` // the recovery window, every process
 	WholeRun     cpuWindow `json:"whole_run"`
 	ServerRSS    int64     `json:"server_rss"`      // after the drain
@@ -147,11 +147,9 @@ func runRecovery(ctx context.Context, t target, cfg recoveryConfig, o runOpts) (
 		return err
 	}
 
-	// Before the drop: the second half gives the steady CPU rate, and every
-	// client must have processed a logged packet (it has an offset).
-	time.Sleep(cfg.Before / 2)
-	steady := startCPUMeter(t.PID, 0, fl)
-	time.Sleep(cfg.Before / 2)
+	// Before the drop every client must have processed a logged packet
+	// (it has an offset).
+	time.Sleep(cfg.Before)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		st, err := fl.recStats(0)
@@ -173,7 +171,6 @@ func runRecovery(ctx context.Context, t target, cfg recoveryConfig, o runOpts) (
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	sw := steady.stop()
 
 	// The drop, and the reconnects.
 	r.PublishedAt0 = pub.sent.Load()
@@ -183,25 +180,27 @@ func runRecovery(ctx context.Context, t target, cfg recoveryConfig, o runOpts) (
 	}
 	var st *recoveryStats
 	deadline = time.Now().Add(cfg.Wait)
+	ended, lastEnd := 0, time.Now()
 	for {
 		if st, err = fl.recStats(0); err != nil {
 			return nil, err
 		}
-		if st.pending() == 0 || time.Now().After(deadline) {
+		if st.pending() == 0 {
+			break
+		}
+		if n := st.Clients - st.pending(); n > ended {
+			ended, lastEnd = n, time.Now()
+		}
+		if now := time.Now(); now.After(deadline) || now.Sub(lastEnd) > cfg.Stall {
+			o.logf("  %s: %d clients still reconnecting after %s (%s without one ending)",
+				t.Name, st.pending(), time.Since(window.t0).Round(time.Millisecond), time.Since(lastEnd).Round(time.Millisecond))
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	r.Window = window.stop()
 	r.CPURecovery = r.Window.Server
-	if sw.Wall > 0 {
-		r.CPUSteady = sw.Server / sw.Wall * r.Window.Wall
-	}
-	r.CPUExtra = r.CPURecovery - r.CPUSteady
 	r.ServerStats = serverStats(ctx, t)
-	if st.pending() > 0 {
-		o.logf("  %s: %d clients still reconnecting after %s", t.Name, st.pending(), cfg.Wait)
-	}
 
 	// Live broadcasts after the reconnects (the seam), then drain, unless
 	// the run has failed already (an overloaded server's backlog can take
@@ -231,6 +230,9 @@ func runRecovery(ctx context.Context, t target, cfg recoveryConfig, o runOpts) (
 	}
 	r.WholeRun = whole.stop()
 	r.CPUAll = r.WholeRun.Server
+	if r.CPUAll > 0 {
+		r.PerCPUSecond = float64(st.Delivered) / r.CPUAll
+	}
 	r.ServerRSS, _ = procRSS(t.PID)
 	r.ServerHWM, _ = procStatusField(t.PID, "VmHWM:")
 

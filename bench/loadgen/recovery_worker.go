@@ -44,7 +44,7 @@ type recoveryStats struct {
 	NoOffset     int            `json:"no_offset"` // clients that have processed no logged packet
 
 	Delivered uint64 `json:"delivered"` // numbered broadcasts received, replays included
-	Replayed  uint64 `json:"replayed"`  // received before a reconnect's CONNECT reply
+	Replayed  uint64 `json:"replayed"`  // received before a reconnect's CONNECT reply, by the clients that got it
 	Missed    uint64 `json:"missed"`    // published between a client's last packet before the drop and its first live one after
 	Gaps      uint64 `json:"gaps"`
 	Dups      uint64 `json:"dups"`
@@ -226,6 +226,7 @@ func (w *worker) recStats(expect int64) *recoveryStats {
 		}
 		if rc.state == recRecovered || rc.state == recFresh {
 			lat.record(rc.doneAt - rc.startAt)
+			s.Replayed += rc.replayed
 			s.LastDone = max(s.LastDone, rc.doneAt)
 			switch {
 			case rc.firstLive >= 0:
@@ -246,7 +247,6 @@ func (w *worker) recStats(expect int64) *recoveryStats {
 			s.NoOffset++
 		}
 		s.Delivered += rc.delivered
-		s.Replayed += rc.replayed
 		s.Gaps += rc.gaps
 		s.Dups += rc.dups
 		if expect > 0 && rc.next == expect && rc.gaps == 0 && rc.dups == 0 {
