@@ -53,7 +53,7 @@ func recoveryFlags(fs *flag.FlagSet, cfg *recoveryConfig, o *runOpts) {
 	fs.IntVar(&cfg.Size, "size", 100, "approximate packet size in bytes, offset excluded")
 	fs.IntVar(&cfg.Conc, "reconnect-conc", 500, "reconnects in flight, over all workers")
 	fs.DurationVar(&cfg.Jitter, "reconnect-jitter", 0, "each client pauses a random time up to this before reconnecting (socket.io-client: 0.5–1.5 s)")
-	fs.DurationVar(&cfg.Wait, "wait", 60*time.Second, "give up on reconnects after this long (the run fails)")
+	fs.DurationVar(&cfg.Wait, "wait", 30*time.Second, "give up on reconnects after this long (the run fails)")
 	fs.DurationVar(&cfg.Stall, "stall", 10*time.Second, "give up on reconnects when none has ended for this long (the run fails)")
 	fs.DurationVar(&cfg.Drain, "drain", 15*time.Second, "give up draining after this long without a delivery")
 	fs.IntVar(&o.Workers, "workers", 0, "loadgen worker processes (0 = one per 15000 clients)")

@@ -84,6 +84,11 @@ const httpServer = http.createServer((req, res) => {
   res.end();
 });
 
+// The load generator keeps one connection for its POSTs. Node's 5 s keep-alive
+// timeout would close it during the pauses of an event loop saturated by
+// broadcasting, racing the next POST (which then fails with ECONNRESET): off.
+httpServer.keepAliveTimeout = 0;
+
 const io = new Server(httpServer, {
   transports: ["websocket"],
   perMessageDeflate: false,
