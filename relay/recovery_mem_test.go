@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -75,7 +75,7 @@ func BenchmarkRecoveryMemory(b *testing.B) {
 			b.ReportMetric(float64(st.Bytes)/float64(st.Packets), "countedB/packet")
 			b.Logf("%d packets: live heap +%.1f MB (%.0f B/packet), RSS +%.1f MB; the log counts %.0f B/packet against MaxBytes",
 				n, float64(h1-h0)/(1<<20), heap, float64(rss1-rss0)/(1<<20), float64(st.Bytes)/float64(st.Packets))
-			shutdown(b, srv)
+			shutdownNow(b, srv)
 		}
 	})
 	for _, rooms := range []int{0, 2} {
@@ -111,13 +111,8 @@ func benchKeptSessions(b *testing.B, rooms int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		hs := &http.Server{Handler: srv}
-		go hs.Serve(ln)
-		url := "ws://" + ln.Addr().String() + "/socket.io/?EIO=4&transport=websocket"
+		hs := httptest.NewServer(srv)
+		url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/socket.io/?EIO=4&transport=websocket"
 		// One client connected and dropped before the baseline, so that
 		// the maps and pools of the first one are not counted.
 		dropClients(b, srv, url, 1, 1)
@@ -141,7 +136,7 @@ func benchKeptSessions(b *testing.B, rooms int) {
 		b.ReportMetric(float64(rss1-rss0)/float64(n), "rssB/session")
 		b.Logf("%d kept sessions with %d rooms: live heap +%.1f MB (%.0f B/session), RSS +%.1f MB",
 			n, rooms, float64(h1-h0)/(1<<20), heap, float64(rss1-rss0)/(1<<20))
-		shutdown(b, srv)
+		shutdownNow(b, srv)
 		hs.Close()
 	}
 }
@@ -165,19 +160,5 @@ func dropClients(b *testing.B, srv *Server, url string, k, want int) {
 	for _, c := range conns {
 		c.Close()
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for srv.Stats().Recovery.Kept != want {
-		if time.Now().After(deadline) {
-			b.Fatalf("%d sockets kept, want %d", srv.Stats().Recovery.Kept, want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func shutdown(b *testing.B, srv *Server) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		b.Fatal(err)
-	}
+	waitUntil(b, 30*time.Second, fmt.Sprintf("%d kept sockets", want), func() bool { return srv.Stats().Recovery.Kept == want })
 }

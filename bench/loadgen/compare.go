@@ -161,19 +161,11 @@ type record struct {
 }
 
 func runCompare(ctx context.Context, c compareConfig) error {
-	var out io.Writer = io.Discard
-	if c.Out != "" {
-		if err := os.MkdirAll(filepath.Dir(c.Out), 0o755); err != nil {
-			return err
-		}
-		f, err := os.Create(c.Out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		out = f
+	enc, closeOut, err := createJSONL(c.Out)
+	if err != nil {
+		return err
 	}
-	enc := json.NewEncoder(out)
+	defer closeOut()
 	var records []record
 	add := func(r record) {
 		records = append(records, r)
@@ -259,6 +251,23 @@ func runCompare(ctx context.Context, c compareConfig) error {
 	}
 	printTable(os.Stdout, c, records)
 	return nil
+}
+
+// createJSONL returns an encoder writing JSON lines to a new file at path
+// (its directory created), or discarding them if path is empty, and the
+// function that closes the file.
+func createJSONL(path string) (*json.Encoder, func(), error) {
+	if path == "" {
+		return json.NewEncoder(io.Discard), func() {}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return json.NewEncoder(f), func() { f.Close() }, nil
 }
 
 // errNoPublish marks a target that cannot run fan-out scenarios.

@@ -107,10 +107,7 @@ func (f *fleet) connect(url string, total, conc int, auth string) (connectResult
 	start := time.Now()
 	n := len(f.procs)
 	reps, err := f.each(func(i int, w *workerProc) (workerReply, error) {
-		share := total / n
-		if i < total%n {
-			share++
-		}
+		share := shareOf(total, n, i)
 		if share == 0 {
 			return workerReply{}, nil
 		}
@@ -126,6 +123,14 @@ func (f *fleet) connect(url string, total, conc int, auth string) (connectResult
 	}
 	r.Took = time.Since(start)
 	return r, err
+}
+
+// shareOf is worker i's share when total clients are spread over n workers.
+func shareOf(total, n, i int) int {
+	if i < total%n {
+		return total/n + 1
+	}
+	return total / n
 }
 
 // stats aggregates every worker's counters; expect is the number of measured

@@ -26,7 +26,7 @@ func TestAgainstNodeBaselineRecovery(t *testing.T) {
 		t.Fatalf("go build siorelay: %v\n%s", err, out)
 	}
 	c := compareConfig{
-		Node: "node", NodeScript: "../node/recovery.js", NodeArgs: []string{"--expose-gc"}, NodeEnv: []string{"RECOVERY_MS=60000"},
+		Node: "node", NodeScript: "../node/recovery.js", NodeEnv: []string{"RECOVERY_MS=60000"},
 		RelayBin: bin, RelayArgs: "serve --addr {addr} --grpc-addr {grpc} --recovery 1m",
 		Opts: runOpts{Conc: 16, Workers: 2},
 	}

@@ -269,10 +269,7 @@ func runRecovery(ctx context.Context, t target, cfg recoveryConfig, o runOpts) (
 func (f *fleet) recConnect(url string, total, conc int) (connected, failed int, firstErr string, err error) {
 	n := len(f.procs)
 	reps, err := f.each(func(i int, w *workerProc) (workerReply, error) {
-		share := total / n
-		if i < total%n {
-			share++
-		}
+		share := shareOf(total, n, i)
 		if share == 0 {
 			return workerReply{}, nil
 		}

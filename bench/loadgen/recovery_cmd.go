@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -103,7 +101,7 @@ func recoveryCompare(ctx context.Context, args []string) error {
 	fs.StringVar(&c.ServerCPUs, "server-cpus", "", "taskset -c list for the servers")
 	fs.StringVar(&c.Node, "node", "node", "node binary")
 	fs.StringVar(&c.NodeScript, "node-script", "bench/node/recovery.js", "Node baseline with connectionStateRecovery")
-	nodeArgs := fs.String("node-args", "--expose-gc --max-old-space-size=8192", "node flags")
+	nodeArgs := fs.String("node-args", "--max-old-space-size=8192", "node flags")
 	nodeEnv := fs.String("node-env", "RECOVERY_MS=120000", "environment for Node, comma-separated")
 	fs.StringVar(&c.RelayBin, "relay-bin", ".tmp/bin/siorelay", "relay binary")
 	fs.StringVar(&c.RelayArgs, "relay-args", "serve --addr {addr} --grpc-addr {grpc} --recovery 2m", "relay arguments; {addr} and {grpc} are filled in, and the broadcasts go to {grpc}")
@@ -129,19 +127,11 @@ func recoveryCompare(ctx context.Context, args []string) error {
 		return fmt.Errorf("-relay-args: the relay must serve gRPC on {grpc} and have no {redis} (the benchmark is one server)")
 	}
 
-	var out io.Writer = io.Discard
-	if c.Out != "" {
-		if err := os.MkdirAll(filepath.Dir(c.Out), 0o755); err != nil {
-			return err
-		}
-		f, err := os.Create(c.Out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		out = f
+	enc, closeOut, err := createJSONL(c.Out)
+	if err != nil {
+		return err
 	}
-	enc := json.NewEncoder(out)
+	defer closeOut()
 	var records []record
 	c.Opts.logf("loadgen recovery-compare: targets %v, %d reps, %d clients, %v broadcasts/s", c.Targets, c.Reps, cfg.N, rateList)
 	for _, rate := range rateList {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -73,44 +72,25 @@ func (w *worker) recoveryOp(req workerRequest) workerReply {
 // recConnect opens req.N recovery clients, req.Conc handshakes at a time.
 func (w *worker) recConnect(req workerRequest) workerReply {
 	var (
-		next atomic.Int64
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		rep  workerReply
-		cls  = make([]*recClient, 0, req.N)
+		mu  sync.Mutex
+		rep workerReply
+		cls = make([]*recClient, 0, req.N)
 	)
-	for range max(1, min(req.Conc, req.N)) {
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(req.N) {
-					return
-				}
-				rc := &recClient{firstLive: -1}
-				c, _, err := recDial(context.Background(), req.URL, nil, w.key, recHandshakeTimeout, rc)
-				if err == nil {
-					rc.mu.Lock()
-					rc.conn = c
-					rc.mu.Unlock()
-					if err = w.pollers[int(i)%len(w.pollers)].add(c); err != nil {
-						unix.Close(c.fd)
-					}
-				}
-				mu.Lock()
-				if err != nil {
-					rep.Failed++
-					if rep.FirstErr == "" {
-						rep.FirstErr = err.Error()
-					}
-				} else {
-					rep.Connected++
-					cls = append(cls, rc)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	forEachConc(req.N, req.Conc, func(i int) {
+		rc := &recClient{firstLive: -1}
+		c, _, err := recDial(context.Background(), req.URL, nil, w.key, recHandshakeTimeout, rc)
+		if err == nil {
+			rc.mu.Lock()
+			rc.conn = c
+			rc.mu.Unlock()
+			err = w.addClient(c, i)
+		}
+		mu.Lock()
+		if rep.count(err) {
+			cls = append(cls, rc)
+		}
+		mu.Unlock()
+	})
 	w.rec.mu.Lock()
 	w.rec.clients = append(w.rec.clients, cls...)
 	w.rec.mu.Unlock()
@@ -191,8 +171,7 @@ func (w *worker) recReconnectOne(url string, rc *recClient, old *client, i int) 
 	rc.mu.Lock()
 	rc.conn = c
 	rc.mu.Unlock()
-	if err := w.pollers[i%len(w.pollers)].add(c); err != nil {
-		unix.Close(c.fd)
+	if err := w.addClient(c, i); err != nil {
 		fail(err)
 	}
 }

@@ -103,43 +103,22 @@ func newWorker(npollers int, batchDelay time.Duration) (*worker, error) {
 }
 
 func (w *worker) connect(req workerRequest) workerReply {
-	conc := max(1, min(req.Conc, req.N))
 	var (
-		next   atomic.Int64
-		wg     sync.WaitGroup
 		mu     sync.Mutex
 		rep    workerReply
 		newCls = make([]*client, 0, req.N)
 	)
-	for range conc {
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(req.N) {
-					return
-				}
-				c, err := dialClient(context.Background(), req.URL, []byte(req.Auth), w.key)
-				if err == nil {
-					p := w.pollers[int(i)%len(w.pollers)]
-					if err = p.add(c); err != nil {
-						unix.Close(c.fd)
-					}
-				}
-				mu.Lock()
-				if err != nil {
-					rep.Failed++
-					if rep.FirstErr == "" {
-						rep.FirstErr = err.Error()
-					}
-				} else {
-					rep.Connected++
-					newCls = append(newCls, c)
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	forEachConc(req.N, req.Conc, func(i int) {
+		c, err := dialClient(context.Background(), req.URL, []byte(req.Auth), w.key)
+		if err == nil {
+			err = w.addClient(c, i)
+		}
+		mu.Lock()
+		if rep.count(err) {
+			newCls = append(newCls, c)
+		}
+		mu.Unlock()
+	})
 	w.mu.Lock()
 	w.clients = append(w.clients, newCls...)
 	w.mu.Unlock()
@@ -147,6 +126,45 @@ func (w *worker) connect(req workerRequest) workerReply {
 		rep.SIDs = append(rep.SIDs, c.sid)
 	}
 	return rep
+}
+
+// forEachConc calls fn(i) for every i in [0, n), conc calls at a time, and
+// returns when all have returned.
+func forEachConc(n, conc int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range max(1, min(conc, n)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// addClient hands c, the i-th client of a connect request, to a poller; on
+// failure it closes c's socket.
+func (w *worker) addClient(c *client, i int) error {
+	err := w.pollers[i%len(w.pollers)].add(c)
+	if err != nil {
+		unix.Close(c.fd)
+	}
+	return err
+}
+
+// count adds the outcome of one connect to rep, and reports whether it
+// succeeded.
+func (rep *workerReply) count(err error) bool {
+	if err != nil {
+		rep.Failed++
+		if rep.FirstErr == "" {
+			rep.FirstErr = err.Error()
+		}
+		return false
+	}
+	rep.Connected++
+	return true
 }
 
 func (w *worker) stats(expect uint32) *workerStats {

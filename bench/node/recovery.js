@@ -6,7 +6,7 @@
 // cannot recover), WebSocket transport only, permessage-deflate off,
 // bufferutil/utf-8-validate installed. No middleware and no application code.
 //
-// Run:  node --expose-gc --max-old-space-size=8192 recovery.js
+// Run:  node --max-old-space-size=8192 recovery.js
 // Env:  PORT (default 0 = any free port), HOST (default 127.0.0.1),
 //       RECOVERY_MS (default 120000: maxDisconnectionDuration, as `siorelay serve --recovery 2m`),
 //       REDIS_URL is ignored (the driver passes it to every Node target).
@@ -19,7 +19,6 @@
 //                     before the 204 reply. This is how the load generator makes Node
 //                     emit the same numbered packets, at the same rate, as the relay
 //                     emits for its gRPC EmitterService.EmitBatch.
-//   GET /bench/gc     runs gc() three times, replies with process.memoryUsage() as JSON
 //   GET /bench/stats  replies {"clients":N,"recovered":R,"restoreMisses":{"noSession":S,"noOffset":O},
 //                     "memory":{...}} without collecting (S: CONNECTs with a pid the adapter held no
 //                     session for, not yet stored or expired; O: the offset was not in its log)
@@ -32,16 +31,6 @@ const { Server } = require("socket.io");
 const host = process.env.HOST || "127.0.0.1";
 const port = Number(process.env.PORT || 0);
 const recoveryMs = Number(process.env.RECOVERY_MS || 120000);
-
-function collect() {
-  if (typeof global.gc !== "function") {
-    return false;
-  }
-  global.gc();
-  global.gc();
-  global.gc();
-  return true;
-}
 
 let recovered = 0;
 
@@ -67,12 +56,6 @@ const httpServer = http.createServer((req, res) => {
       res.writeHead(204);
       res.end();
     });
-    return;
-  }
-  if (req.url === "/bench/gc") {
-    const ok = collect();
-    res.writeHead(ok ? 200 : 500, { "content-type": "application/json" });
-    res.end(JSON.stringify({ gc: ok, clients: io.engine.clientsCount, memory: process.memoryUsage() }));
     return;
   }
   if (req.url === "/bench/stats") {
