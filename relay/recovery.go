@@ -41,7 +41,7 @@ type Recovery struct {
 	// maxDisconnectionDuration). Zero means 2 minutes.
 	MaxDisconnection time.Duration
 	// MaxBytes bounds the packet log's memory: the encoded packets plus
-	// about 160 bytes of bookkeeping each. When it is reached the oldest
+	// about 225 bytes of bookkeeping each. When it is reached the oldest
 	// packets are dropped, and clients that missed them get a new socket
 	// instead. Zero means 64 MiB.
 	MaxBytes int64
