@@ -3,7 +3,6 @@ package relay_test
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +18,7 @@ import (
 func compatServer(t *testing.T) (*relay.Server, string, *sync.Map) {
 	t.Helper()
 	var sockets sync.Map // id → *relay.Socket
-	srv, err := relay.NewServer(relay.Config{
+	srv, url := startRelay(t, relay.Config{
 		OnConnection: func(ctx context.Context, s *relay.Socket) { sockets.Store(s.ID(), s) },
 		Namespaces:   []string{"/", "/custom"},
 		OnConnect: func(ctx context.Context, h *relay.Handshake) (relay.ConnectResult, error) {
@@ -44,17 +43,7 @@ func compatServer(t *testing.T) (*relay.Server, string, *sync.Map) {
 			s.Emit(ctx, ev.Name+"-back", ev.Values()...)
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		hs.Close()
-	})
-	return srv, hs.URL, &sockets
+	return srv, url, &sockets
 }
 
 func decode(t *testing.T, args []json.RawMessage) []any {

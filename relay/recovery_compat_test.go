@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
@@ -42,7 +41,7 @@ func relayRecoverySide(t *testing.T, rec relay.Recovery) *recoverySide {
 	t.Helper()
 	var sockets sync.Map // id → *relay.Socket (the latest)
 	gone := newLineLog()
-	srv, err := relay.NewServer(relay.Config{
+	srv, url := startRelay(t, relay.Config{
 		Recovery: &rec,
 		OnConnect: func(ctx context.Context, h *relay.Handshake) (relay.ConnectResult, error) {
 			var auth struct {
@@ -55,16 +54,6 @@ func relayRecoverySide(t *testing.T, rec relay.Recovery) *recoverySide {
 		OnConnection: func(ctx context.Context, s *relay.Socket) { sockets.Store(s.ID(), s) },
 		OnDisconnect: func(s *relay.Socket, reason string) { gone.add(s.ID(), reason) },
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		hs.Close()
-	})
 	socket := func(id string) (*relay.Socket, error) {
 		v, ok := sockets.Load(id)
 		if !ok {
@@ -73,7 +62,7 @@ func relayRecoverySide(t *testing.T, rec relay.Recovery) *recoverySide {
 		return v.(*relay.Socket), nil
 	}
 	return &recoverySide{
-		url: hs.URL,
+		url: url,
 		emit: func(ctx context.Context, tg nodetest.Target, ack bool, event string, args ...any) error {
 			op := srv.Of(tg.Nsp).To(tg.To...).Except(tg.Except...)
 			if tg.Volatile {

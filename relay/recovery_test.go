@@ -14,9 +14,9 @@ import (
 	"github.com/siorelay/siorelay/relay"
 )
 
-// recoveryServer starts a relay with cfg (Recovery set by the caller) and
-// returns it with its URL.
-func recoveryServer(t *testing.T, cfg relay.Config) (*relay.Server, string) {
+// startRelay starts a relay with cfg behind an httptest server, shut down
+// at the end of the test, and returns it with its URL.
+func startRelay(t *testing.T, cfg relay.Config) (*relay.Server, string) {
 	t.Helper()
 	srv, err := relay.NewServer(cfg)
 	if err != nil {
@@ -77,7 +77,7 @@ func dropAndWait(t *testing.T, ctx context.Context, srv *relay.Server, cl *nodet
 
 func TestRecoveryExpired(t *testing.T) {
 	nodetest.Require(t)
-	srv, url := recoveryServer(t, relay.Config{Recovery: &relay.Recovery{MaxDisconnection: 100 * time.Millisecond}})
+	srv, url := startRelay(t, relay.Config{Recovery: &relay.Recovery{MaxDisconnection: 100 * time.Millisecond}})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	off := false
@@ -105,7 +105,7 @@ func TestRecoveryExpired(t *testing.T) {
 // missed, the client gets a new socket, never a partial replay.
 func TestRecoveryTrimmed(t *testing.T) {
 	nodetest.Require(t)
-	srv, url := recoveryServer(t, relay.Config{Recovery: &relay.Recovery{MaxBytes: 4 << 10}})
+	srv, url := startRelay(t, relay.Config{Recovery: &relay.Recovery{MaxBytes: 4 << 10}})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	off := false
@@ -159,7 +159,7 @@ func TestRecoveryTrimmed(t *testing.T) {
 // that are both strings are looked up (as socket.io does).
 func TestRecoveryBadAuth(t *testing.T) {
 	nodetest.Require(t)
-	srv, url := recoveryServer(t, relay.Config{Recovery: &relay.Recovery{}})
+	srv, url := startRelay(t, relay.Config{Recovery: &relay.Recovery{}})
 	auths := []map[string]any{
 		{"pid": "AAAAAAAAAAAAAAAAAAAA", "offset": "1"},
 		{"pid": 7, "offset": "1"},
@@ -190,7 +190,7 @@ func TestRecoveryRefusedThenAllowed(t *testing.T) {
 	nodetest.Require(t)
 	var refuse atomic.Bool
 	var seen sync.Map // socket id → *relay.Socket
-	srv, url := recoveryServer(t, relay.Config{
+	srv, url := startRelay(t, relay.Config{
 		Recovery: &relay.Recovery{},
 		OnConnect: func(ctx context.Context, h *relay.Handshake) (relay.ConnectResult, error) {
 			if h.Recovered {
@@ -253,7 +253,7 @@ func TestRecoverySeam(t *testing.T) {
 	for _, transports := range [][]string{{"websocket"}, {"polling"}} {
 		t.Run(transports[0], func(t *testing.T) {
 			t.Parallel()
-			srv, url := recoveryServer(t, relay.Config{Recovery: &relay.Recovery{}})
+			srv, url := startRelay(t, relay.Config{Recovery: &relay.Recovery{}})
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			off := false

@@ -3,7 +3,6 @@ package relay_test
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -61,19 +60,9 @@ func clusterRelay(t *testing.T, rdb redis.UniversalClient, key, name string, mod
 	if mod != nil {
 		mod(&cfg)
 	}
-	srv, err := relay.NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		hs.Close()
-	})
+	srv, url := startRelay(t, cfg)
 	waitFor(t, 10*time.Second, "relay ready", srv.Ready)
-	return srv, hs.URL, sse
+	return srv, url, sse
 }
 
 // waitFor polls cond until it holds or d passes.

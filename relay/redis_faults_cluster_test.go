@@ -169,21 +169,7 @@ func TestClassicSentinelFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "ready after failover", srv.Ready)
-	// Publish until one arrives: the emitter's own client may still be
-	// switching masters.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		_ = em.Emit(ctx, "after")
-		wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		_, err := cl.WaitEvent(wctx, "c1", "after")
-		cancel()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no delivery after failover: %v", err)
-		}
-	}
+	emitUntilDelivered(t, ctx, cl, "c1", "after", func() error { return em.Emit(ctx, "after") })
 	if err := srv.Of("/").Emit(ctx, "own"); err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +177,25 @@ func TestClassicSentinelFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	noDisconnect(t, cl)
+}
+
+// emitUntilDelivered calls emit until client gets event (after a
+// failover, the emitter's own client may still be switching masters).
+func emitUntilDelivered(t *testing.T, ctx context.Context, cl *nodetest.Clients, client, event string, emit func() error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_ = emit()
+		wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		_, err := cl.WaitEvent(wctx, client, event)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no delivery after failover: %v", err)
+		}
+	}
 }
 
 // TestClassicRedisCluster: classic pub/sub on a Redis Cluster with

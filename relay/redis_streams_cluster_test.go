@@ -513,19 +513,7 @@ func TestStreamsSentinelFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "ready after failover", srv.Ready)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		_ = em.Emit(ctx, "after")
-		wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		_, err := cl.WaitEvent(wctx, "c1", "after")
-		cancel()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no delivery after failover: %v", err)
-		}
-	}
+	emitUntilDelivered(t, ctx, cl, "c1", "after", func() error { return em.Emit(ctx, "after") })
 	if err := srv.Of("/").Emit(ctx, "own"); err != nil {
 		t.Fatal(err)
 	}
