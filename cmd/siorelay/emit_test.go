@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/siorelay/siorelay/internal/redistest"
+
+	"github.com/siorelay/siorelay/internal/proctest"
 )
 
 // runCmd runs the binary's entry point in-process.
@@ -103,7 +104,7 @@ func TestEmitSharded(t *testing.T) {
 func TestEmitErrors(t *testing.T) {
 	srv := redistest.Start(t)
 	msgs := subscribe(t, srv.Client(t), "*")
-	closed := closedPort(t)
+	closed := proctest.Addr(t)
 	tests := []struct {
 		name string
 		args []string
@@ -136,17 +137,6 @@ func TestEmitErrors(t *testing.T) {
 		})
 	}
 	noMessage(t, msgs, srv)
-}
-
-// closedPort returns a loopback address nothing listens on.
-func closedPort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 // TestEmitTopologies publishes through the Sentinel and Cluster URL forms.

@@ -15,6 +15,7 @@ import (
 	siorelayv1 "github.com/siorelay/siorelay/internal/gen/siorelay/v1"
 	"github.com/siorelay/siorelay/internal/hooks"
 	"github.com/siorelay/siorelay/internal/nodetest"
+	"github.com/siorelay/siorelay/internal/proctest"
 	"github.com/siorelay/siorelay/relay"
 )
 
@@ -52,7 +53,7 @@ func TestBackendDown(t *testing.T) {
 		// A backend that was never there.
 		rec := newRecorder()
 		_, _, url := relayWith(t, relay.Config{}, hooks.Config{
-			Routes:   []hooks.Route{{Namespace: "/", Target: targetFor(kind, closedAddr(t))}},
+			Routes:   []hooks.Route{{Namespace: "/", Target: targetFor(kind, proctest.Addr(t))}},
 			Timeout:  timeout,
 			Observer: rec,
 		})
