@@ -18,11 +18,19 @@ TEST_DEPS ?=
 GOTESTFLAGS ?= -race -shuffle=on -timeout 15m
 FUZZTIME ?= 30s
 
-.PHONY: all build deps test test-go lint fuzz bench run clean
+.PHONY: all build install deps test test-go lint fuzz bench run clean
 all: test lint ## Run every test and the linters
 
+# -buildvcs=auto: the commit goes into the binary (`siorelay version`) when
+# this is a git checkout, whatever GOFLAGS says.
 build: ## Build bin/siorelay
-	$(GO) build -o bin/siorelay ./cmd/siorelay
+	$(GO) build -buildvcs=auto -o bin/siorelay ./cmd/siorelay
+
+install: ## Install the siorelay command into $(go env GOPATH)/bin (go install ./cmd/siorelay)
+	$(GO) install -buildvcs=auto ./cmd/siorelay
+	@bin="$$($(GO) env GOBIN)"; bin="$${bin:-$$($(GO) env GOPATH)/bin}"; \
+	case ":$$PATH:" in *":$$bin:"*) echo "installed $$bin/siorelay";; \
+	*) echo "installed $$bin/siorelay; $$bin is not on your PATH: export PATH=\"$$bin:\$$PATH\"";; esac
 
 run: ## Run the relay on 127.0.0.1:3000 with the gRPC EmitterService on 127.0.0.1:50051 (no Redis needed)
 	$(GO) run ./cmd/siorelay serve --addr 127.0.0.1:3000 --grpc-addr 127.0.0.1:50051 --demo-chat

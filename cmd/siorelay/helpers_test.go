@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/siorelay/siorelay/internal/proctest"
 )
+
+// TestMain removes the binaries that tests built (proctest.Build).
+func TestMain(m *testing.M) { os.Exit(proctest.Main(m)) }
 
 // running is a subcommand run in-process by startCmd.
 type running struct {
