@@ -26,7 +26,12 @@ func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Var(&except, "except", "room whose sockets are excluded (repeatable)")
 	volatile := fs.Bool("volatile", false, "mark the event volatile")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
+	var lf logFlags
+	lf.registerLevel(fs, "error") // its own failure is the one-line error
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if _, err := lf.logger(stderr); err != nil {
 		return err
 	}
 	if *redisURL == "" {
