@@ -32,8 +32,8 @@ install: ## Install the siorelay command into $(go env GOPATH)/bin (go install .
 	case ":$$PATH:" in *":$$bin:"*) echo "installed $$bin/siorelay";; \
 	*) echo "installed $$bin/siorelay; $$bin is not on your PATH: export PATH=\"$$bin:\$$PATH\"";; esac
 
-run: ## Run the relay on 127.0.0.1:3000 with the gRPC EmitterService on 127.0.0.1:50051 (no Redis needed)
-	$(GO) run ./cmd/siorelay serve --addr 127.0.0.1:3000 --grpc-addr 127.0.0.1:50051 --demo-chat
+run: ## Run the relay on 127.0.0.1:3000 with its demo chat page and the gRPC EmitterService on 127.0.0.1:50051 (no Redis needed)
+	$(GO) run ./cmd/siorelay serve --addr 127.0.0.1:3000 --grpc-addr 127.0.0.1:50051 --demo --demo-chat
 
 deps: $(TEST_DEPS) ## Install what the tests need into the tree (npm ci, venvs)
 

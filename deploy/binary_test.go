@@ -147,3 +147,16 @@ func httpStatus(t *testing.T, url string) int {
 	res.Body.Close()
 	return res.StatusCode
 }
+
+// checkNoDemo fails the test if the relay at base publishes the demo chat
+// page at / (serve --demo is for trying siorelay out, not for production);
+// the socket.io-client bundle is served, as Node serves it.
+func checkNoDemo(t *testing.T, base string) {
+	t.Helper()
+	if code := httpStatus(t, base+"/"); code != http.StatusNotFound {
+		t.Errorf("GET /: %d, want 404 (no demo page in production)", code)
+	}
+	if code := httpStatus(t, base+"/socket.io/socket.io.min.js"); code != http.StatusOK {
+		t.Errorf("GET /socket.io/socket.io.min.js: %d, want 200 (the client bundle, as Node's serveClient)", code)
+	}
+}

@@ -340,6 +340,7 @@ func TestDockerfileCommand(t *testing.T) {
 			t.Errorf("GET %s: %d, want 200", p, code)
 		}
 	}
+	checkNoDemo(t, base)
 }
 
 // TestDockerignore checks that the build context keeps every file the

@@ -390,6 +390,7 @@ func TestManifestsRun(t *testing.T) {
 						t.Errorf("GET %s: %d, want 200", p, code)
 					}
 				}
+				checkNoDemo(t, base)
 			case "emitter":
 				rds := redistest.Start(t)
 				env = append(env, "SIORELAY_REDIS="+rds.URL(), "SIORELAY_TOKEN=manifest-test")

@@ -1,7 +1,9 @@
 // Package demo is the relay's demo page: a small chat at "/" that loads the
 // stock socket.io browser client from the relay itself and shows the events
 // it receives, so a newcomer sees events sent with `siorelay emit` or the
-// gRPC EmitterService arrive in a browser.
+// gRPC EmitterService arrive in a browser. `siorelay serve` mounts the
+// page only with --demo (make run sets it), and the bundle alone otherwise
+// (unless --serve-client=false).
 //
 // It also serves the official socket.io-client 4.8.4 browser bundle the way
 // a Node socket.io server does (serveClient), at <path>socket.io.js and

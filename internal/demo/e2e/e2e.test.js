@@ -29,7 +29,7 @@ const FLAGS = [
 // startRelay runs `siorelay serve` on kernel-chosen loopback ports and
 // reads both addresses from what it prints.
 function startRelay() {
-  const proc = spawn(SIORELAY, ["serve", "--addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn"],
+  const proc = spawn(SIORELAY, ["serve", "--addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--demo", "--demo-chat", "--log-level", "warn"],
     { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   proc.stderr.on("data", (d) => { stderr += d; });
