@@ -35,6 +35,12 @@ install: ## Install the siorelay command into $(go env GOPATH)/bin (go install .
 run: ## Run the relay on 127.0.0.1:3000 with its demo chat page and the gRPC EmitterService on 127.0.0.1:50051 (no Redis needed)
 	$(GO) run ./cmd/siorelay serve --addr 127.0.0.1:3000 --grpc-addr 127.0.0.1:50051 --demo --demo-chat
 
+.PHONY: test-readme
+test-readme: ## Run the README's quickstart lines as written (make run, make install, siorelay emit; needs ports 3000 and 50051)
+	$(GO) test -race -count=1 -tags readme -run '^TestREADMEQuickstart$$' -timeout 10m ./cmd/siorelay
+
+TEST_TARGETS += test-readme
+
 deps: $(TEST_DEPS) ## Install what the tests need into the tree (npm ci, venvs)
 
 test: ## Run every test: Go (with -race), Node and Python clients, interop with real Node peers and Redis

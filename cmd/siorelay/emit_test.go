@@ -111,7 +111,7 @@ func TestEmitErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no redis", []string{"emit", "ev"}, 2, "--redis (or SIORELAY_REDIS) is required"},
+		{"no redis", []string{"emit", "ev"}, 2, "--redis (or SIORELAY_REDIS) or --grpc (or SIORELAY_GRPC) is required"},
 		{"no event", []string{"emit", "--redis", srv.URL()}, 2, "missing EVENT"},
 		{"bad json", []string{"emit", "--redis", srv.URL(), "ev", "1", "hi"}, 2, `argument 2 is not a JSON value: "hi"`},
 		{"bad flag", []string{"emit", "--redis", srv.URL(), "--bogus", "ev"}, 2, "flag provided but not defined: -bogus"},
