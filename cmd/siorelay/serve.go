@@ -39,7 +39,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
 	shutdownDelay := fs.Duration("shutdown-delay", 0, "on SIGTERM, first keep serving this long with /readyz answering 503, so that load balancers and Kubernetes stop sending new clients before the relay closes the connections (instead of a preStop sleep)")
 	web := registerWebFlags(fs)
-	demoChat := fs.Bool("demo-chat", false, "broadcast every client's \"chat\" event to all clients of / (lets demo pages chat; any client can then message everyone)")
 	redisURL := fs.String("redis", "", "join the Redis adapter cluster of this Redis: Node socket.io servers with @socket.io/redis-adapter, other relays and emitters (empty: a single server). "+redisaddr.Help)
 	key := fs.String("key", "socket.io", "with --redis: channel prefix (the adapter's key / channelPrefix)")
 	sharded := fs.Bool("sharded", false, "with --redis: speak createShardedAdapter (SPUBLISH/SSUBSCRIBE, Redis 7+) instead of createAdapter")
@@ -102,13 +101,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	var srv *relay.Server
-	if *demoChat {
-		// The demo chat: "chat" from any page goes to every client of "/".
-		cfg.OnEvent = func(ctx context.Context, s *relay.Socket, ev relay.Event, ack relay.AckFunc) {
-			if ev.Name == "chat" && s.Namespace() == "/" {
-				_ = srv.Of("/").Emit(ctx, "chat", ev.Values()...)
-			}
-		}
+	if web.chat {
+		cfg.OnEvent = chatRelay(&srv)
 	}
 	m, err := mf.newServeMetrics()
 	if err != nil {
@@ -152,6 +146,7 @@ func listenAndServe(ctx context.Context, srv *relay.Server, web *webFlags, addr,
 			return err
 		}
 		g = &grpcEndpoint{srv: gs, ln: gln}
+		web.grpcAddr = gln.Addr().String()
 	}
 	return serve(ctx, ln, srv, g, web, path, st, m, stdout, log)
 }

@@ -24,15 +24,35 @@ var pageSource string
 
 var page = template.Must(template.New("page").Parse(pageSource))
 
+// Config is what the page needs to know about the relay it is served by.
+// The zero value describes a relay on "/socket.io/" that does not relay
+// chat messages and has no gRPC EmitterService.
+type Config struct {
+	// Path is the relay's Socket.IO path; empty means "/socket.io/".
+	Path string
+	// Chat says that the relay passes each page's "chat" event on to the
+	// other pages (serve --demo-chat); the page's hint says who sees what
+	// is typed.
+	Chat bool
+	// GRPCAddr is the relay's gRPC EmitterService (serve --grpc-addr), for
+	// the page's example command; empty means none.
+	GRPCAddr string
+}
+
 // Handler serves the demo page at "/" and the socket.io browser client at
 // path+"socket.io.js", path+"socket.io.min.js" and path+"socket.io.LICENSE"
-// (path is the relay's Socket.IO path, "/socket.io/" when empty). Any other
-// request gets 404. Use [Register] to mount it beside the relay.
-func Handler(path string) http.Handler {
-	path = normPath(path)
+// (path is cfg.Path, normalized). Any other request gets 404. Use
+// [Register] to mount it beside the relay.
+func Handler(cfg Config) http.Handler {
+	path := normPath(cfg.Path)
 	var html bytes.Buffer
-	if err := page.Execute(&html, struct{ Path string }{path}); err != nil {
-		panic(err) // the template and its data are fixed
+	data := struct {
+		Path     string
+		Chat     bool
+		GRPCAddr string
+	}{path, cfg.Chat, cfg.GRPCAddr}
+	if err := page.Execute(&html, data); err != nil {
+		panic(err) // the template is fixed and its data plain strings
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -52,10 +72,10 @@ func Handler(path string) http.Handler {
 
 // Register mounts [Handler] on mux for the page ("GET /{$}") and the
 // client bundle's exact paths, which take precedence over a pattern for
-// path itself (the relay's).
-func Register(mux *http.ServeMux, path string) {
-	path = normPath(path)
-	h := Handler(path)
+// cfg.Path itself (the relay's).
+func Register(mux *http.ServeMux, cfg Config) {
+	path := normPath(cfg.Path)
+	h := Handler(cfg)
 	mux.Handle("GET /{$}", h)
 	for _, p := range clientPaths(path) {
 		mux.Handle("GET "+p, h)
@@ -68,7 +88,7 @@ func Register(mux *http.ServeMux, path string) {
 // Those exact paths take precedence over a pattern for path itself.
 func RegisterClient(mux *http.ServeMux, path string) {
 	path = normPath(path)
-	h := Handler(path)
+	h := Handler(Config{Path: path})
 	for _, p := range clientPaths(path) {
 		mux.Handle("GET "+p, h)
 	}

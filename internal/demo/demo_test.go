@@ -111,7 +111,7 @@ func TestRegisterBesideRelay(t *testing.T) {
 			defer srv.Shutdown(t.Context())
 			mux := http.NewServeMux()
 			mux.Handle(path, srv)
-			demo.Register(mux, path)
+			demo.Register(mux, demo.Config{Path: path})
 			hs := httptest.NewServer(mux)
 			defer hs.Close()
 
@@ -183,5 +183,36 @@ func TestRegisterClientOnly(t *testing.T) {
 	}
 	if resp, body := get(t, hs.URL+"/socket.io/socket.io.min.js"); resp.StatusCode != 200 || sum([]byte(body)) != bundleSHA256 {
 		t.Errorf("GET bundle: %d, %d bytes", resp.StatusCode, len(body))
+	}
+}
+
+// TestPageHint: the page says who sees what is typed, as the relay is
+// configured, and the command that reaches it over gRPC.
+func TestPageHint(t *testing.T) {
+	for _, tt := range []struct {
+		cfg      demo.Config
+		want     []string
+		dontWant []string
+	}{
+		{demo.Config{Chat: true, GRPCAddr: "127.0.0.1:50051"},
+			[]string{"passes it on to every\n    other page", "--demo-chat", `siorelay emit --grpc 127.0.0.1:50051 chat '"hello"'`},
+			[]string{"--hook", "grpcurl"}},
+		{demo.Config{},
+			[]string{"other pages see\n    it only if a backend sends it on (<code>--hook</code>)"},
+			[]string{"every\n    other page", "siorelay emit", "grpcurl"}},
+	} {
+		rec := httptest.NewRecorder()
+		demo.Handler(tt.cfg).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		body := rec.Body.String()
+		for _, w := range tt.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%+v: page lacks %q:\n%s", tt.cfg, w, body[strings.Index(body, `<p class="hint">`):][:900])
+			}
+		}
+		for _, w := range tt.dontWant {
+			if strings.Contains(body, w) {
+				t.Errorf("%+v: page has %q", tt.cfg, w)
+			}
+		}
 	}
 }

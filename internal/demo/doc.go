@@ -14,17 +14,22 @@
 // exact paths take precedence over the relay's path prefix):
 //
 //	mux.Handle(path, relaySrv)
-//	demo.Register(mux, path)
+//	demo.Register(mux, demo.Config{Path: path, Chat: true, GRPCAddr: "127.0.0.1:50051"})
 //
 // [RegisterClient] mounts the bundle alone, for a server whose page at "/"
 // comes from elsewhere (for example relay/demo's page, pointed at
 // [ClientURL] instead of a CDN).
 //
-// The page connects to the relay's main namespace, lists every event it
-// receives (a "chat" event with a string, or an object with "text" and
-// optionally "user", is shown as a chat line) and sends what is typed in its
-// text box as a "chat" event, which the relay hands to its hooks (they
-// decide whether other pages see it).
+// The page connects to the relay's main namespace under a random guest
+// name, lists every event it receives (a "chat" event with an object with
+// "text" and "user" is a chat line by that author, one with a string a
+// line from the server) and sends what is typed in its text box as a
+// "chat" event {user, text}, showing it at once as its own line. With
+// Config.Chat the relay passes that event on to the other pages (serve
+// --demo-chat broadcasts it to every client of "/" but the sender, so
+// nobody sees their own line twice); otherwise the hint says that a
+// backend decides. With Config.GRPCAddr the hint shows the `siorelay emit
+// --grpc` command that reaches the page.
 //
 // Concurrency: the handlers are stateless and safe for concurrent use.
 package demo
