@@ -5,19 +5,9 @@ import (
 	_ "embed"
 	"html/template"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
-
-// ClientVersion is the version of the embedded socket.io-client bundle.
-const ClientVersion = "4.8.4"
-
-//go:embed client/socket.io.min.js
-var bundle []byte
-
-//go:embed client/LICENSE
-var bundleLicense []byte
 
 //go:embed page.html
 var pageSource string
@@ -39,10 +29,11 @@ type Config struct {
 	GRPCAddr string
 }
 
-// Handler serves the demo page at "/" and the socket.io browser client at
-// path+"socket.io.js", path+"socket.io.min.js" and path+"socket.io.LICENSE"
-// (path is cfg.Path, normalized). Any other request gets 404. Use
-// [Register] to mount it beside the relay.
+// Handler serves the demo page at "/", and the socket.io browser client
+// as a Node server does at path+"socket.io.js", "socket.io.min.js",
+// "socket.io.esm.min.js" and their ".map" files, with its license at
+// path+"socket.io.LICENSE" (path is cfg.Path, normalized). Any other
+// request gets 404. Use [Register] to mount it beside the relay.
 func Handler(cfg Config) http.Handler {
 	path := normPath(cfg.Path)
 	var html bytes.Buffer
@@ -60,8 +51,8 @@ func Handler(cfg Config) http.Handler {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(html.Bytes()))
 	})
-	for _, name := range []string{"socket.io.js", "socket.io.min.js"} {
-		mux.HandleFunc("GET "+path+name, serveBundle)
+	for _, name := range clientNames {
+		mux.HandleFunc("GET "+path+name, clientFiles[name].serve)
 	}
 	mux.HandleFunc("GET "+path+"socket.io.LICENSE", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -82,10 +73,10 @@ func Register(mux *http.ServeMux, cfg Config) {
 	}
 }
 
-// RegisterClient mounts only the socket.io browser client (and its license)
-// on mux at path+"socket.io.js", path+"socket.io.min.js" and
-// path+"socket.io.LICENSE", for a server whose page at "/" is another one.
-// Those exact paths take precedence over a pattern for path itself.
+// RegisterClient mounts only the socket.io browser client files (and its
+// license) on mux under path, as [Handler] serves them, for a server whose
+// page at "/" is another one. Those exact paths take precedence over a
+// pattern for path itself.
 func RegisterClient(mux *http.ServeMux, path string) {
 	path = normPath(path)
 	h := Handler(Config{Path: path})
@@ -99,7 +90,11 @@ func RegisterClient(mux *http.ServeMux, path string) {
 func ClientURL(path string) string { return normPath(path) + "socket.io.min.js" }
 
 func clientPaths(path string) []string {
-	return []string{path + "socket.io.js", path + "socket.io.min.js", path + "socket.io.LICENSE"}
+	paths := []string{path + "socket.io.LICENSE"}
+	for _, name := range clientNames {
+		paths = append(paths, path+name)
+	}
+	return paths
 }
 
 func normPath(path string) string {
@@ -110,26 +105,4 @@ func normPath(path string) string {
 		path += "/"
 	}
 	return path
-}
-
-// etag is what a Node socket.io server sends for the bundle: the client
-// version, quoted.
-const etag = `"` + ClientVersion + `"`
-
-// serveBundle answers like socket.io's Server.serve: a 304 for a matching
-// If-None-Match (strong or weak), else the bundle with Node's headers.
-func serveBundle(w http.ResponseWriter, r *http.Request) {
-	if inm := r.Header.Get("If-None-Match"); inm == etag || inm == "W/"+etag {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	h := w.Header()
-	h.Set("Cache-Control", "public, max-age=0")
-	h.Set("Content-Type", "application/javascript; charset=utf-8")
-	h.Set("ETag", etag)
-	h.Set("Content-Length", strconv.Itoa(len(bundle)))
-	if r.Method == http.MethodHead {
-		return
-	}
-	w.Write(bundle)
 }

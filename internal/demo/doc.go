@@ -5,10 +5,13 @@
 // page only with --demo (make run sets it), and the bundle alone otherwise
 // (unless --serve-client=false).
 //
-// It also serves the official socket.io-client 4.8.4 browser bundle the way
-// a Node socket.io server does (serveClient), at <path>socket.io.js and
-// <path>socket.io.min.js, embedded in the binary (see client/README.md for
-// its origin and license).
+// It also serves the official socket.io-client 4.8.4 browser client the
+// way a Node socket.io server does (serveClient): at <path>socket.io.js
+// the unminified build, at socket.io.min.js and socket.io.esm.min.js the
+// minified ones, and each one's .map, embedded in the binary (see
+// client/README.md for their origin and license), with Node's headers
+// (ETag "4.8.4", 304 for If-None-Match, Cache-Control public, max-age=0)
+// and Node's choice of gzip or deflate (Node's brotli excepted).
 //
 // Typical use, next to the relay on one mux (Go 1.22 patterns: the bundle's
 // exact paths take precedence over the relay's path prefix):
@@ -31,5 +34,7 @@
 // backend decides. With Config.GRPCAddr the hint shows the `siorelay emit
 // --grpc` command that reaches the page.
 //
-// Concurrency: the handlers are stateless and safe for concurrent use.
+// Concurrency: the handlers are safe for concurrent use. Each client
+// file compresses itself once per encoding, on first demand, under a
+// sync.Once; nothing else is shared or locked.
 package demo
