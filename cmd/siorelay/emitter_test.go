@@ -124,7 +124,7 @@ func TestEmitterSidecar(t *testing.T) {
 		}
 		msgsLogged = append(msgsLogged, rec.Msg)
 	}
-	if want := []string{"serving EmitterService", "shutting down", "stopped"}; strings.Join(msgsLogged, "|") != strings.Join(want, "|") {
+	if want := []string{"publishing to Redis", "shutting down", "stopped"}; strings.Join(msgsLogged, "|") != strings.Join(want, "|") {
 		t.Errorf("logged %q, want %q (one line per start and stop, none per call)", msgsLogged, want)
 	}
 }

@@ -193,14 +193,14 @@ func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpo
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	// Each address is announced once, on stdout (scripts and tests read
+	// these lines), not again in the log.
 	url := fmt.Sprintf("http://%s%s", ln.Addr(), path)
 	fmt.Fprintf(stdout, "siorelay: serving Socket.IO on %s\n", url)
-	log.Info("serving", "addr", ln.Addr().String(), "path", path)
 	gerrc := make(chan error, 1)
 	if g != nil {
 		go func() { gerrc <- g.srv.Serve(g.ln) }()
 		fmt.Fprintf(stdout, "siorelay: serving gRPC EmitterService on %s\n", g.ln.Addr())
-		log.Info("serving EmitterService", "addr", g.ln.Addr().String())
 	}
 
 	select {
