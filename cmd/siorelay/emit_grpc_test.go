@@ -186,6 +186,7 @@ func TestEmitGRPCUsage(t *testing.T) {
 		{[]string{"--grpc", "127.0.0.1:1", "--redis", "redis://127.0.0.1:1", "ev"}, 2, "--redis and --grpc: use one of them"},
 		{[]string{"--grpc", "127.0.0.1:1", "--key", "k", "ev"}, 2, "--key (or SIORELAY_KEY) is for --redis"},
 		{[]string{"--grpc", "127.0.0.1:1", "--sharded", "ev"}, 2, "--sharded (or SIORELAY_SHARDED) is for --redis"},
+		{[]string{"--grpc", "127.0.0.1:1", "--adapter", "streams", "ev"}, 2, "--adapter (or SIORELAY_ADAPTER) is for --redis"},
 		{[]string{"--grpc", "127.0.0.1:1", "--tls-ca", "/nonexistent/ca.pem", "ev"}, 2, "--tls-ca"},
 		{[]string{"--grpc", "127.0.0.1:1", "--token", "a", "--token-file", "f", "ev"}, 2, "mutually exclusive"},
 		{[]string{"--grpc", "127.0.0.1:1", "ev", "not json"}, 2, "argument 1 is not a JSON value"},
