@@ -151,9 +151,11 @@ func (f *Forwarder) Connect(ctx context.Context, h *relay.Handshake) (relay.Conn
 		return relay.ConnectResult{}, &relay.ConnectError{Message: clientMessage(OutcomeBusy)}
 	}
 	defer f.release()
+	// Timed from before the deadline starts, so that a call cut off by
+	// it lasts at least Config.Timeout.
+	start := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	stop := context.AfterFunc(f.ctx, cancel)
-	start := time.Now()
 	res, err := b.Connect(cctx, connectRequest(h, dataText(pre.Data)))
 	stop()
 	cancel()
@@ -422,8 +424,8 @@ func (f *Forwarder) callEvent(s *relay.Socket, j job) {
 	r := j.event
 	r.Rooms = s.Rooms()
 	r.Data = dataText(s.Data())
+	start := time.Now() // before the deadline starts, as in Connect
 	ctx, cancel := context.WithTimeout(f.ctx, f.cfg.Timeout)
-	start := time.Now()
 	res, err := j.b.Event(ctx, r)
 	cancel()
 	f.release()
