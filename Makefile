@@ -7,25 +7,46 @@ GO ?= go
 # Each part of the tree adds its own targets in mk/<part>.mk and appends the
 # names of its test targets to TEST_TARGETS.
 TEST_TARGETS :=
+# Checks that CI runs besides the tests (`make ci`).
+CI_TARGETS :=
 include $(sort $(wildcard mk/*.mk))
 
 .PHONY: help
 help: ## Show this help
-	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | LC_ALL=C sort -t: -k1,1 | awk 'BEGIN {FS = ":.*## "} \
+		{ name[NR] = $$1; text[NR] = $$2; if (length($$1) > w) w = length($$1) } \
+		END { for (i = 1; i <= NR; i++) printf "  %-" w "s  %s\n", name[i], text[i] }'
 
 # Parts of `make test` that install what the tests need (npm ci, venvs).
 TEST_DEPS ?=
 GOTESTFLAGS ?= -race -shuffle=on -timeout 15m
 FUZZTIME ?= 30s
 
-.PHONY: all build deps test test-go lint fuzz bench run clean
+.PHONY: all ci build install deps test test-go lint fuzz bench run clean
 all: test lint ## Run every test and the linters
 
-build: ## Build bin/siorelay
-	$(GO) build -o bin/siorelay ./cmd/siorelay
+ci: test ## What CI runs (.ci/run): every test, then the checks of CI_TARGETS (checkgenerate)
+	@$(MAKE) --no-print-directory $(CI_TARGETS)
 
-run: ## Run the relay on 127.0.0.1:3000 with the gRPC EmitterService on 127.0.0.1:50051 (no Redis needed)
-	$(GO) run ./cmd/siorelay serve --addr 127.0.0.1:3000 --grpc-addr 127.0.0.1:50051 --demo-chat
+# -buildvcs=auto: the commit goes into the binary (`siorelay version`) when
+# this is a git checkout, whatever GOFLAGS says.
+build: ## Build bin/siorelay
+	$(GO) build -buildvcs=auto -o bin/siorelay ./cmd/siorelay
+
+install: ## Install the siorelay command into $(go env GOPATH)/bin (go install ./cmd/siorelay)
+	$(GO) install -buildvcs=auto ./cmd/siorelay
+	@bin="$$($(GO) env GOBIN)"; bin="$${bin:-$$($(GO) env GOPATH)/bin}"; \
+	case ":$$PATH:" in *":$$bin:"*) echo "installed $$bin/siorelay";; \
+	*) echo "installed $$bin/siorelay; $$bin is not on your PATH: export PATH=\"$$bin:\$$PATH\"";; esac
+
+run: ## Run the relay on 127.0.0.1:3000 with its demo chat page and the gRPC EmitterService on 127.0.0.1:50051 (no Redis needed)
+	$(GO) run ./cmd/siorelay serve --addr 127.0.0.1:3000 --grpc-addr 127.0.0.1:50051 --demo --demo-chat
+
+.PHONY: test-readme
+test-readme: ## Run the README's quickstart lines as written (make run, make install, siorelay emit; needs ports 3000 and 50051)
+	$(GO) test -race -count=1 -tags readme -run '^TestREADMEQuickstart$$' -timeout 10m ./cmd/siorelay
+
+TEST_TARGETS += test-readme
 
 deps: $(TEST_DEPS) ## Install what the tests need into the tree (npm ci, venvs)
 
@@ -48,7 +69,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 30s)
 	    echo "== $$pkg $$f"; $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; \
 	  done; done
 
-bench: ## Go micro-benchmarks (BENCH=regexp, default all)
+bench: deps-compat ## Go micro-benchmarks (BENCH=regexp, default all; some compare with Node peers)
 	$(GO) test ./... -run '^$$' -bench '$(or $(BENCH),.)' -benchmem
 
 clean: ## Remove build output and installed test dependencies

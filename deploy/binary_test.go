@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/siorelay/siorelay/internal/proctest"
 )
 
 // flagInfo is one flag of a siorelay subcommand, as its --help lists it.
@@ -111,59 +112,22 @@ func portOf(t *testing.T, hostport string) int {
 	return n
 }
 
-// process is a siorelay process started by a test, killed at cleanup.
-type process struct {
-	args []string
-	out  *lockedBuffer
-	done chan struct{}
-}
-
-// startProcess runs bin with args and env (nil: the test's own).
-func startProcess(t *testing.T, bin string, args, env []string) *process {
+// startProcess runs bin with args and env (nil: the test's own), killed
+// at cleanup.
+func startProcess(t *testing.T, bin string, args, env []string) *proctest.Process {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
-	p := &process{args: args, out: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			t.Logf("siorelay %v output:\n%s", args, p.out.String())
-		}
-	})
+	p := proctest.Start(t, "siorelay "+strings.Join(args, " "), cmd)
+	p.Grace = 0 // nothing to learn from a graceful stop here
 	return p
-}
-
-// line waits for marker in the output and returns the rest of its line.
-func (p *process) line(t *testing.T, marker string) string {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, rest, ok := strings.Cut(p.out.String(), marker); ok {
-			if line, _, ok := strings.Cut(rest, "\n"); ok {
-				return line
-			}
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("siorelay %v exited before printing %q:\n%s", p.args, marker, p.out.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	t.Fatalf("siorelay %v did not print %q:\n%s", p.args, marker, p.out.String())
-	return ""
 }
 
 // startServe runs `siorelay serve` (args from the subcommand on) and
 // returns its base URL.
 func startServe(t *testing.T, bin string, args, env []string) string {
 	t.Helper()
-	line := startProcess(t, bin, args, env).line(t, "serving Socket.IO on http://")
+	line := startProcess(t, bin, args, env).Line(t, "serving Socket.IO on http://")
 	addr, _, _ := strings.Cut(line, "/")
 	return "http://" + addr
 }
@@ -184,19 +148,15 @@ func httpStatus(t *testing.T, url string) int {
 	return res.StatusCode
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+// checkNoDemo fails the test if the relay at base publishes the demo chat
+// page at / (serve --demo is for trying siorelay out, not for production);
+// the socket.io-client bundle is served, as Node serves it.
+func checkNoDemo(t *testing.T, base string) {
+	t.Helper()
+	if code := httpStatus(t, base+"/"); code != http.StatusNotFound {
+		t.Errorf("GET /: %d, want 404 (no demo page in production)", code)
+	}
+	if code := httpStatus(t, base+"/socket.io/socket.io.min.js"); code != http.StatusOK {
+		t.Errorf("GET /socket.io/socket.io.min.js: %d, want 200 (the client bundle, as Node's serveClient)", code)
+	}
 }

@@ -14,30 +14,20 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/siorelay/siorelay/internal/proctest"
 )
 
 // repoRoot is the Docker build context: the module root, above deploy/.
 const repoRoot = ".."
 
 var (
-	binDir string // made by TestMain, removed after the tests
-
 	buildOnce sync.Once
 	buildBin  string
 	buildErr  error
 )
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "deploy-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(proctest.Main(m)) }
 
 // instruction is one Dockerfile instruction, continuation lines joined.
 type instruction struct {
@@ -213,7 +203,7 @@ func buildLikeDocker(t *testing.T) string {
 			}
 			env = append(env, k+"="+v)
 		}
-		buildBin = filepath.Join(binDir, "siorelay")
+		buildBin = filepath.Join(proctest.BinDir(t), "siorelay-docker")
 		args := slices.Clone(bc.Args)
 		args[slices.Index(args, "-o")+1] = buildBin
 		cmd := exec.Command("go", args...)
@@ -350,6 +340,7 @@ func TestDockerfileCommand(t *testing.T) {
 			t.Errorf("GET %s: %d, want 200", p, code)
 		}
 	}
+	checkNoDemo(t, base)
 }
 
 // TestDockerignore checks that the build context keeps every file the

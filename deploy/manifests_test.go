@@ -390,13 +390,14 @@ func TestManifestsRun(t *testing.T) {
 						t.Errorf("GET %s: %d, want 200", p, code)
 					}
 				}
+				checkNoDemo(t, base)
 			case "emitter":
 				rds := redistest.Start(t)
 				env = append(env, "SIORELAY_REDIS="+rds.URL(), "SIORELAY_TOKEN=manifest-test")
 				args = withAddr(args, "metrics-addr", "127.0.0.1:0")
 				p := startProcess(t, bin, args, env)
-				addr := p.line(t, "serving gRPC EmitterService on ")
-				metrics := p.line(t, "serving metrics on ")
+				addr := p.Line(t, "serving gRPC EmitterService on ")
+				metrics := p.Line(t, "serving metrics on ")
 				if code := httpStatus(t, metrics); code != 200 {
 					t.Errorf("GET %s: %d, want 200", metrics, code)
 				}

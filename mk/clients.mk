@@ -9,7 +9,7 @@ CLIENTS_PY       := $(CURDIR)/$(CLIENTS_VENV)/bin/python
 
 TEST_TARGETS += test-client-node test-client-python
 
-.PHONY: clients-deps-check clients-sidecar clients-compat-deps test-client-node test-client-python \
+.PHONY: clients-deps-check clients-sidecar test-client-node test-client-python \
 	generate-clients checkgenerate-clients
 
 clients-deps-check:
@@ -20,12 +20,7 @@ clients-sidecar: ## Build the siorelay binary the client tests start (.tmp/bin/s
 	@mkdir -p .tmp/bin
 	$(GO) build -o $(CLIENTS_SIORELAY) ./cmd/siorelay
 
-# clients/compat's pinned Socket.IO server and client (npm ci from its lockfile).
-clients-compat-deps:
-	@if [ ! -d clients/compat/node_modules ] || [ clients/compat/package-lock.json -nt clients/compat/node_modules ]; then \
-		cd clients/compat && npm ci --no-audit --no-fund && touch node_modules; fi
-
-test-client-node: clients-deps-check clients-sidecar clients-compat-deps ## Node client: unit + compat tests (npm ci, node --test)
+test-client-node: clients-deps-check clients-sidecar deps-compat ## Node client: unit + compat tests (npm ci, node --test)
 	cd clients/node && npm ci --no-audit --no-fund
 	cd clients/node && SIORELAY_BIN=$(CURDIR)/$(CLIENTS_SIORELAY) npm test
 
@@ -35,7 +30,7 @@ $(CLIENTS_VENV)/.installed: clients/python/pyproject.toml clients/python/constra
 	$(CLIENTS_PY) -m pip install --quiet --disable-pip-version-check -c clients/python/constraints.txt -e 'clients/python[test]'
 	touch $@
 
-test-client-python: clients-deps-check clients-sidecar clients-compat-deps $(CLIENTS_VENV)/.installed ## Python client: stale-stub check, unit + compat tests (venv, pytest)
+test-client-python: clients-deps-check clients-sidecar deps-compat $(CLIENTS_VENV)/.installed ## Python client: stale-stub check, unit + compat tests (venv, pytest)
 	PYTHON=$(CLIENTS_PY) clients/python/scripts/generate.sh --check
 	cd clients/python && GRPC_VERBOSITY=ERROR SIORELAY_BIN=$(CURDIR)/$(CLIENTS_SIORELAY) $(CLIENTS_PY) -m pytest -q
 

@@ -15,7 +15,7 @@ TEST_TARGETS += test-pyclient test-demo-e2e
 .PHONY: test-pyclient test-demo-e2e protocol-suites protocol-diff
 
 $(PYCLIENT_VENV)/.installed: clients/pyclient/requirements.txt
-	@command -v python3 >/dev/null || { echo 'test-pyclient: python3 not found (Python 3.9+ with venv is needed)' >&2; exit 1; }
+	@command -v python3 >/dev/null || { echo 'test-pyclient: python3 not found (Python 3.10+ with venv is needed)' >&2; exit 1; }
 	test -x $(PYCLIENT_PY) || python3 -m venv $(PYCLIENT_VENV)
 	$(PYCLIENT_PY) -m pip install --quiet --disable-pip-version-check -r clients/pyclient/requirements.txt
 	touch $@
@@ -30,7 +30,7 @@ test-demo-e2e: ## The demo page in headless Chromium (Debian package chromium): 
 	@command -v npm >/dev/null || { echo 'test-demo-e2e: npm not found (Node.js 18+ with npm is needed)' >&2; exit 1; }
 	@mkdir -p .tmp/bin
 	$(GO) build -o $(DEMO_E2E_BIN) ./cmd/siorelay
-	cd $(DEMO_E2E_DIR) && npm ci --no-audit --no-fund --silent
+	cd $(DEMO_E2E_DIR) && npm ci --no-audit --no-fund
 	cd $(DEMO_E2E_DIR) && SIORELAY_BIN=$(CURDIR)/$(DEMO_E2E_BIN) SCREENSHOT_DIR=$(CURDIR)/.tmp/demo-e2e npm test
 
 protocol-suites: ## Public engine.io/socket.io protocol suites against the relay (EIO_SUITE=… SIO_SUITE=… [SERVER=hooks [HOOK=http]|echo] [RUNS=N]; see scripts/protocol-suites)

@@ -22,12 +22,12 @@ examples-relay:
 
 # The test driver's pinned socket.io-client (npm ci from its lockfile).
 examples-test-deps: examples-deps-check
-	cd $(EXAMPLES_DIR)/test && npm ci --no-audit --no-fund --silent
+	cd $(EXAMPLES_DIR)/test && npm ci --no-audit --no-fund
 
 # The Python example's venv: the siorelay package (clients/python: grpcio,
 # protobuf and the generated stubs) at the versions of its constraints.
 $(EXAMPLES_VENV)/.installed: clients/python/pyproject.toml clients/python/constraints.txt $(wildcard clients/python/src/siorelay/*.py clients/python/src/siorelay/v1/*.py)
-	@command -v python3 >/dev/null || { echo "examples: python3 not found (Python 3.9+ with venv is needed)" >&2; exit 1; }
+	@command -v python3 >/dev/null || { echo "examples: python3 not found (Python 3.10+ with venv is needed)" >&2; exit 1; }
 	test -x $(EXAMPLES_PY) || python3 -m venv $(EXAMPLES_VENV)
 	$(EXAMPLES_PY) -m pip install --quiet --disable-pip-version-check -c clients/python/constraints.txt ./clients/python
 	touch $@
@@ -37,5 +37,5 @@ test-example-python-grpc: examples-test-deps examples-relay $(EXAMPLES_VENV)/.in
 		node --test --test-concurrency=1 python-grpc-chat.test.js
 
 test-example-node-http: examples-test-deps examples-relay ## Node chat backend (HTTP hook, node:http) behind siorelay serve, driven by socket.io-client
-	cd $(EXAMPLES_DIR)/node-http-chat && npm ci --no-audit --no-fund --silent
+	cd $(EXAMPLES_DIR)/node-http-chat && npm ci --no-audit --no-fund
 	cd $(EXAMPLES_DIR)/test && SIORELAY_BIN=$(CURDIR)/$(EXAMPLES_BIN) node --test --test-concurrency=1 node-http-chat.test.js

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/siorelay/siorelay/internal/redistest"
+
+	"github.com/siorelay/siorelay/internal/proctest"
 )
 
 // runCmd runs the binary's entry point in-process.
@@ -103,14 +104,14 @@ func TestEmitSharded(t *testing.T) {
 func TestEmitErrors(t *testing.T) {
 	srv := redistest.Start(t)
 	msgs := subscribe(t, srv.Client(t), "*")
-	closed := closedPort(t)
+	closed := proctest.Addr(t)
 	tests := []struct {
 		name string
 		args []string
 		code int
 		want string
 	}{
-		{"no redis", []string{"emit", "ev"}, 2, "--redis (or SIORELAY_REDIS) is required"},
+		{"no redis", []string{"emit", "ev"}, 2, "--redis (or SIORELAY_REDIS) or --grpc (or SIORELAY_GRPC) is required"},
 		{"no event", []string{"emit", "--redis", srv.URL()}, 2, "missing EVENT"},
 		{"bad json", []string{"emit", "--redis", srv.URL(), "ev", "1", "hi"}, 2, `argument 2 is not a JSON value: "hi"`},
 		{"bad flag", []string{"emit", "--redis", srv.URL(), "--bogus", "ev"}, 2, "flag provided but not defined: -bogus"},
@@ -136,17 +137,6 @@ func TestEmitErrors(t *testing.T) {
 		})
 	}
 	noMessage(t, msgs, srv)
-}
-
-// closedPort returns a loopback address nothing listens on.
-func closedPort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 // TestEmitTopologies publishes through the Sentinel and Cluster URL forms.

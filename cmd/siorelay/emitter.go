@@ -109,8 +109,10 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer stopMetrics()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// The address is announced once, on stdout; the log says where the
+	// events go.
 	fmt.Fprintf(stdout, "siorelay: serving gRPC EmitterService on %s\n", ln.Addr())
-	log.Info("serving EmitterService", "addr", ln.Addr().String(), "redis", redisaddr.Redacted(*redisURL),
+	log.Info("publishing to Redis", "redis", redisaddr.Redacted(*redisURL),
 		"key", cluster.key, "sharded", cluster.sharded, "adapter", cluster.adapter, "tls", tlsCfg != nil, "auth", tok != "")
 
 	select {

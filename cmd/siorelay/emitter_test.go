@@ -29,13 +29,15 @@ import (
 
 	siorelayv1 "github.com/siorelay/siorelay/internal/gen/siorelay/v1"
 	"github.com/siorelay/siorelay/internal/redistest"
+
+	"github.com/siorelay/siorelay/internal/proctest"
 )
 
 // sidecar is a runEmitter running in-process.
 type sidecar struct {
 	addr   string
-	stdout *lockedBuffer
-	stderr *lockedBuffer
+	stdout *proctest.Buffer
+	stderr *proctest.Buffer
 	cancel context.CancelFunc
 	done   <-chan error
 }
@@ -43,35 +45,8 @@ type sidecar struct {
 // startSidecar runs runEmitter with args and waits for its serving line.
 func startSidecar(t *testing.T, args ...string) *sidecar {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr lockedBuffer
-	done := make(chan error, 1)
-	finished := make(chan struct{})
-	go func() {
-		done <- runEmitter(ctx, args, &stdout, &stderr)
-		close(finished)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-finished:
-		case <-time.After(15 * time.Second):
-			t.Error("runEmitter did not return")
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, rest, ok := strings.Cut(stdout.String(), "serving gRPC EmitterService on "); ok {
-			return &sidecar{addr: strings.SplitN(rest, "\n", 2)[0], stdout: &stdout, stderr: &stderr, cancel: cancel, done: done}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("runEmitter returned %v; stderr: %s", err, stderr.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	t.Fatalf("no serving line; stderr: %s", stderr.String())
-	return nil
+	r := startCmd(t, "runEmitter", runEmitter, "serving gRPC EmitterService on ", args...)
+	return &sidecar{addr: r.line, stdout: r.stdout, stderr: r.stderr, cancel: r.cancel, done: r.done}
 }
 
 func dialInsecure(t *testing.T, addr string) *grpc.ClientConn {
@@ -149,7 +124,7 @@ func TestEmitterSidecar(t *testing.T) {
 		}
 		msgsLogged = append(msgsLogged, rec.Msg)
 	}
-	if want := []string{"serving EmitterService", "shutting down", "stopped"}; strings.Join(msgsLogged, "|") != strings.Join(want, "|") {
+	if want := []string{"publishing to Redis", "shutting down", "stopped"}; strings.Join(msgsLogged, "|") != strings.Join(want, "|") {
 		t.Errorf("logged %q, want %q (one line per start and stop, none per call)", msgsLogged, want)
 	}
 }

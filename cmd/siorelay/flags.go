@@ -91,25 +91,33 @@ type logFlags struct {
 	level  string
 }
 
-func (l *logFlags) register(fs *flag.FlagSet) {
+func (l *logFlags) register(fs *flag.FlagSet) { l.registerLevel(fs, "info") }
+
+// registerLevel is register with another default level.
+func (l *logFlags) registerLevel(fs *flag.FlagSet, level string) {
 	fs.StringVar(&l.format, "log-format", "text", "log format: text or json")
-	fs.StringVar(&l.level, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&l.level, "log-level", level, "log level: debug, info, warn or error")
 }
 
-// logger builds the process logger the flags describe, writing to w.
+// logger builds the process logger the flags describe, writing to w, and
+// makes it the destination of the libraries' own loggers (liblog.go).
 func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(l.level)); err != nil {
 		return nil, usagef("invalid --log-level %q (want debug, info, warn or error)", l.level)
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	var log *slog.Logger
 	switch l.format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		log = slog.New(slog.NewTextHandler(w, opts))
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		log = slog.New(slog.NewJSONHandler(w, opts))
+	default:
+		return nil, usagef("invalid --log-format %q (want text or json)", l.format)
 	}
-	return nil, usagef("invalid --log-format %q (want text or json)", l.format)
+	routeLibraryLogs(log)
+	return log, nil
 }
 
 // secret returns a flag's value or the content of its -file variant

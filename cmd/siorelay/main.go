@@ -26,6 +26,7 @@ var commands = map[string]command{
 	"emitter": {"run the gRPC EmitterService sidecar", runEmitter},
 	"emit":    {"publish one event into Redis, as @socket.io/redis-emitter would, and exit", runEmit},
 	"serve":   {"run the relay: a Socket.IO server for stock clients", runServe},
+	"version": {"print the version, VCS commit and Go version (also --version)", runVersion},
 }
 
 func main() {
@@ -44,6 +45,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

@@ -121,7 +121,6 @@ func (m *serveMetrics) start(mux *http.ServeMux, stdout io.Writer, log *slog.Log
 		}
 	}()
 	fmt.Fprintf(stdout, "siorelay: serving metrics on http://%s/metrics\n", ln.Addr())
-	log.Info("serving metrics", "addr", ln.Addr().String())
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

@@ -22,6 +22,8 @@ import (
 	"github.com/siorelay/siorelay/emitter"
 	siorelayv1 "github.com/siorelay/siorelay/internal/gen/siorelay/v1"
 	"github.com/siorelay/siorelay/internal/redistest"
+
+	"github.com/siorelay/siorelay/internal/proctest"
 )
 
 // scrape GETs a /metrics URL, checks it with promlint (the checks of
@@ -128,20 +130,6 @@ func expectMetrics(t *testing.T, url string, checks ...metricCheck) map[string]*
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// afterLine returns what follows prefix on its line in out.
-func afterLine(t *testing.T, out *lockedBuffer, prefix string) string {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, rest, ok := strings.Cut(out.String(), prefix); ok {
-			return strings.SplitN(rest, "\n", 2)[0]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no %q line in %q", prefix, out.String())
-	return ""
 }
 
 // TestServeMetrics runs `serve` with a real redis-server, a real
@@ -291,7 +279,7 @@ func TestServeMetricsFlags(t *testing.T) {
 	if code, _ := get(t, strings.TrimSuffix(url, "/socket.io/")+"/metrics"); code != http.StatusNotFound {
 		t.Errorf("/metrics with SIORELAY_METRICS=false: %d; want 404", code)
 	}
-	var stderr lockedBuffer
+	var stderr proctest.Buffer
 	err := runServe(context.Background(), []string{"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, io.Discard, &stderr)
 	if _, ok := err.(usageError); !ok {
 		t.Errorf("--metrics=false with --metrics-addr: %v; want a usage error", err)

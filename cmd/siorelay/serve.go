@@ -12,13 +12,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/siorelay/siorelay/internal/demo"
 	"github.com/siorelay/siorelay/internal/emittergrpc"
 	"github.com/siorelay/siorelay/internal/redisaddr"
 	"github.com/siorelay/siorelay/relay"
 )
 
-const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s] [--shutdown-delay 0s] [--redis URL [--key PREFIX] [--requests-timeout 5s] [--sharded [--subscription-mode dynamic]] [--adapter pubsub|streams [--stream-name socket.io] [--stream-count 1] [--stream-max-len 10000] [--session-key-prefix sio:session:]]] [--recovery 2m [--recovery-max-bytes 64MiB] [--recovery-skip-hooks]] [--hook NSP=URL]... [--hook-events LIST] [--jwt-secret S | --jwt-public-key F | --jwt-jwks-url U] [--metrics=false | --metrics-addr 127.0.0.1:9100]"
+const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s] [--shutdown-delay 0s] [--demo [--demo-chat]] [--serve-client=false] [--redis URL [--key PREFIX] [--requests-timeout 5s] [--sharded [--subscription-mode dynamic]] [--adapter pubsub|streams [--stream-name socket.io] [--stream-count 1] [--stream-max-len 10000] [--session-key-prefix sio:session:]]] [--recovery 2m [--recovery-max-bytes 64MiB] [--recovery-skip-hooks]] [--hook NSP=URL]... [--hook-events LIST] [--jwt-secret S | --jwt-public-key F | --jwt-jwks-url U] [--metrics=false | --metrics-addr 127.0.0.1:9100]"
 
 // runServe runs the relay: Socket.IO on --addr, with /healthz and /readyz,
 // until ctx is cancelled; then it shuts down gracefully within
@@ -39,8 +38,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxBuf := fs.Int64("max-http-buffer-size", 1e6, "largest message or polling request body, in bytes")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
 	shutdownDelay := fs.Duration("shutdown-delay", 0, "on SIGTERM, first keep serving this long with /readyz answering 503, so that load balancers and Kubernetes stop sending new clients before the relay closes the connections (instead of a preStop sleep)")
-	demoPage := fs.Bool("demo", true, "serve the demo chat page at / and the socket.io-client bundle at <path>socket.io(.min).js")
-	demoChat := fs.Bool("demo-chat", false, "broadcast every client's \"chat\" event to all clients of / (lets demo pages chat; any client can then message everyone)")
+	web := registerWebFlags(fs)
 	redisURL := fs.String("redis", "", "join the Redis adapter cluster of this Redis: Node socket.io servers with @socket.io/redis-adapter, other relays and emitters (empty: a single server). "+redisaddr.Help)
 	key := fs.String("key", "socket.io", "with --redis: channel prefix (the adapter's key / channelPrefix)")
 	sharded := fs.Bool("sharded", false, "with --redis: speak createShardedAdapter (SPUBLISH/SSUBSCRIBE, Redis 7+) instead of createAdapter")
@@ -59,6 +57,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q (usage: siorelay %s)", fs.Args(), serveSynopsis)
+	}
+	if err := web.validate(); err != nil {
+		return err
 	}
 	log, err := lf.logger(stderr)
 	if err != nil {
@@ -100,13 +101,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	var srv *relay.Server
-	if *demoChat {
-		// The demo chat: "chat" from any page goes to every client of "/".
-		cfg.OnEvent = func(ctx context.Context, s *relay.Socket, ev relay.Event, ack relay.AckFunc) {
-			if ev.Name == "chat" && s.Namespace() == "/" {
-				_ = srv.Of("/").Emit(ctx, "chat", ev.Values()...)
-			}
-		}
+	if web.chat {
+		cfg.OnEvent = chatRelay(&srv)
 	}
 	m, err := mf.newServeMetrics()
 	if err != nil {
@@ -122,14 +118,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{err.Error()}
 	}
 	m.registerRelay(srv)
-	return listenAndServe(ctx, srv, *demoPage, *addr, *grpcAddr, *grpcToken, *path, shutdownTimes{*shutdownTimeout, *shutdownDelay}, m, stdout, log)
+	return listenAndServe(ctx, srv, web, *addr, *grpcAddr, *grpcToken, *path, shutdownTimes{*shutdownTimeout, *shutdownDelay}, m, stdout, log)
 }
 
 // shutdownTimes are the --shutdown-timeout and --shutdown-delay of serve.
 type shutdownTimes struct{ timeout, delay time.Duration }
 
 // listenAndServe opens the listeners and runs serve.
-func listenAndServe(ctx context.Context, srv *relay.Server, withDemo bool, addr, grpcAddr, grpcToken, path string, st shutdownTimes, m *serveMetrics, stdout io.Writer, log *slog.Logger) error {
+func listenAndServe(ctx context.Context, srv *relay.Server, web *webFlags, addr, grpcAddr, grpcToken, path string, st shutdownTimes, m *serveMetrics, stdout io.Writer, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		srv.Shutdown(context.Background())
@@ -150,8 +146,9 @@ func listenAndServe(ctx context.Context, srv *relay.Server, withDemo bool, addr,
 			return err
 		}
 		g = &grpcEndpoint{srv: gs, ln: gln}
+		web.grpcAddr = gln.Addr().String()
 	}
-	return serve(ctx, ln, srv, g, withDemo, path, st, m, stdout, log)
+	return serve(ctx, ln, srv, g, web, path, st, m, stdout, log)
 }
 
 // grpcEndpoint is the optional EmitterService of `serve`.
@@ -162,15 +159,13 @@ type grpcEndpoint struct {
 
 // serve runs srv on ln (and g, if not nil) until ctx ends, then reports
 // not ready for st.delay and shuts down within st.timeout.
-func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpoint, withDemo bool, path string, st shutdownTimes, m *serveMetrics, stdout io.Writer, log *slog.Logger) error {
+func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpoint, web *webFlags, path string, st shutdownTimes, m *serveMetrics, stdout io.Writer, log *slog.Logger) error {
 	if !strings.HasSuffix(path, "/") {
 		path += "/"
 	}
 	mux := http.NewServeMux()
 	mux.Handle(path, srv)
-	if withDemo {
-		demo.Register(mux, path)
-	}
+	web.mount(mux, path)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
@@ -198,14 +193,14 @@ func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpo
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	// Each address is announced once, on stdout (scripts and tests read
+	// these lines), not again in the log.
 	url := fmt.Sprintf("http://%s%s", ln.Addr(), path)
 	fmt.Fprintf(stdout, "siorelay: serving Socket.IO on %s\n", url)
-	log.Info("serving", "addr", ln.Addr().String(), "path", path)
 	gerrc := make(chan error, 1)
 	if g != nil {
 		go func() { gerrc <- g.srv.Serve(g.ln) }()
 		fmt.Fprintf(stdout, "siorelay: serving gRPC EmitterService on %s\n", g.ln.Addr())
-		log.Info("serving EmitterService", "addr", g.ln.Addr().String())
 	}
 
 	select {

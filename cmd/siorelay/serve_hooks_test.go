@@ -202,6 +202,14 @@ func TestServeHooksDemoChat(t *testing.T) {
 	if _, err := cl.WaitEvent(ctx, "b", "chat"); err != nil {
 		t.Fatal(err)
 	}
+	// The sender does not get its own line back (its page shows it): the
+	// first chat a gets is b's answer, sent after a's was passed on.
+	if err := cl.Emit(ctx, "b", "chat", "back"); err != nil {
+		t.Fatal(err)
+	}
+	if ev, err := cl.WaitEvent(ctx, "a", "chat"); err != nil || string(ev.Args[0]) != `"back"` {
+		t.Fatalf("a's first chat: %v %v, want b's \"back\" (not its own \"hello\")", ev.Args, err)
+	}
 	ack, err := cl.EmitWithAck(ctx, "c", 5*time.Second, "chat", "x")
 	if err != nil || ackObject(t, ack)["event"] != "chat" {
 		t.Fatalf("/chat ack %s, %v", ack, err)

@@ -12,31 +12,14 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+
+	"github.com/siorelay/siorelay/internal/proctest"
 )
-
-// lockedBuffer collects output written by runServe.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // startServe runs runServe with args and returns the Socket.IO URL it
 // prints, a cancel func and the channel of its result.
@@ -45,38 +28,10 @@ func startServe(t *testing.T, args ...string) (string, context.CancelFunc, <-cha
 	return url, cancel, done
 }
 
-func startServeOut(t *testing.T, args ...string) (string, *lockedBuffer, context.CancelFunc, <-chan error) {
+func startServeOut(t *testing.T, args ...string) (string, *proctest.Buffer, context.CancelFunc, <-chan error) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr lockedBuffer
-	done := make(chan error, 1)
-	finished := make(chan struct{})
-	go func() {
-		done <- runServe(ctx, args, &stdout, &stderr)
-		close(finished)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-finished:
-		case <-time.After(10 * time.Second):
-			t.Error("runServe did not return")
-		}
-	})
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if out := stdout.String(); strings.Contains(out, "serving Socket.IO on ") {
-			line := strings.SplitN(strings.SplitN(out, "serving Socket.IO on ", 2)[1], "\n", 2)[0]
-			return line, &stdout, cancel, done
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("runServe returned %v; stderr: %s", err, stderr.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	t.Fatalf("no serving line; stderr: %s", stderr.String())
-	return "", nil, nil, nil
+	r := startCmd(t, "runServe", runServe, "serving Socket.IO on ", args...)
+	return r.line, r.stdout, r.cancel, r.done
 }
 
 func get(t *testing.T, url string) (int, string) {

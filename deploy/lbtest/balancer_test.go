@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"github.com/siorelay/siorelay/internal/proctest"
 	"io"
 	"net/http"
 	"os"
@@ -76,7 +77,7 @@ const (
 func startHAProxy(t *testing.T, relays [2]string) *frontend {
 	t.Helper()
 	bin := requireTool(t, "haproxy")
-	port, statsPort := freePort(t), freePort(t)
+	port, statsPort := proctest.Port(t), proctest.Port(t)
 	cfg := render(t, readConfig(t, "haproxy/haproxy.cfg"),
 		"bind :8080", fmt.Sprintf("bind 127.0.0.1:%d", port),
 		"bind 127.0.0.1:8404", fmt.Sprintf("bind 127.0.0.1:%d", statsPort),
@@ -96,8 +97,8 @@ func startHAProxy(t *testing.T, relays [2]string) *frontend {
 		url:     fmt.Sprintf("http://127.0.0.1:%d", port),
 		cookies: true,
 		serverState: func(i int) (string, error) {
-			if p.exited() {
-				return "", fmt.Errorf("haproxy exited: %v", p.err)
+			if p.Exited() {
+				return "", fmt.Errorf("haproxy exited: %v", p.Err())
 			}
 			st, err := haproxyStats(statsURL)
 			if err != nil {
@@ -167,7 +168,7 @@ func startNginx(t *testing.T, relays [2]string) *frontend {
 	t.Helper()
 	bin := requireTool(t, "nginx")
 	dir := t.TempDir()
-	port := freePort(t)
+	port := proctest.Port(t)
 	var temps strings.Builder
 	for _, d := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
 		fmt.Fprintf(&temps, "    %s_temp_path %s;\n", d, filepath.Join(dir, d))
@@ -203,8 +204,8 @@ func startNginx(t *testing.T, relays [2]string) *frontend {
 	defer cancel()
 	// The committed configuration answers 404 itself outside /socket.io/.
 	err := poll(ctx, func() error {
-		if p.exited() {
-			return fmt.Errorf("nginx exited: %v", p.err)
+		if p.Exited() {
+			return fmt.Errorf("nginx exited: %v", p.Err())
 		}
 		res, err := httpClient.Get(fe.url + "/")
 		if err != nil {

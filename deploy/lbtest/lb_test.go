@@ -25,6 +25,7 @@ import (
 	"github.com/siorelay/siorelay/internal/adapter"
 	siorelayv1 "github.com/siorelay/siorelay/internal/gen/siorelay/v1"
 	"github.com/siorelay/siorelay/internal/nodetest"
+	"github.com/siorelay/siorelay/internal/proctest"
 	"github.com/siorelay/siorelay/internal/redistest"
 )
 
@@ -125,13 +126,13 @@ func testBalancer(t *testing.T, lb balancer) {
 	// of one FETCH_SOCKETS answer are disconnected; they reconnect through
 	// the balancer to the other relay.
 	victim := relays[0]
-	if err := victim.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := victim.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	if err := victim.wait(ctx); err != nil {
-		t.Fatalf("%s after SIGTERM: %v (want a clean exit within --shutdown-timeout)", victim.name, err)
+	if err := victim.Wait(ctx); err != nil {
+		t.Fatalf("%s after SIGTERM: %v (want a clean exit within --shutdown-timeout)", victim.Name, err)
 	}
 	if fe.cookies {
 		// Before the health checks notice (two failures, 2s apart).
@@ -139,7 +140,7 @@ func testBalancer(t *testing.T, lb balancer) {
 	}
 	first, err := cl.WaitFor(ctx, func(l nodetest.Line) bool { return l.Type == "disconnect" })
 	if err != nil {
-		t.Fatalf("no client was disconnected by stopping %s: %v", victim.name, err)
+		t.Fatalf("no client was disconnected by stopping %s: %v", victim.Name, err)
 	}
 	stopped := clients[slices.IndexFunc(clients, func(c *client) bool { return c.Name == first.Str("client") })].server
 	var moved, stayed []*client
@@ -174,7 +175,7 @@ func testBalancer(t *testing.T, lb balancer) {
 		err := poll(ctx, func() error {
 			s, err := fe.serverState(0)
 			if err == nil && !strings.HasPrefix(s, "DOWN") {
-				err = fmt.Errorf("%s is %q in the balancer's stats, want DOWN", victim.name, s)
+				err = fmt.Errorf("%s is %q in the balancer's stats, want DOWN", victim.Name, s)
 			}
 			return err
 		})
@@ -362,7 +363,7 @@ func checkRoomEmit(t *testing.T, ec siorelayv1.EmitterServiceClient, cl *nodetes
 // --- relays and the sidecar ---
 
 type relayProc struct {
-	*proc
+	*proctest.Process
 	addr string // host:port
 }
 
@@ -373,11 +374,11 @@ func startRelay(t *testing.T, bin, name, redisURL string) *relayProc {
 	p := startProc(t, name, bin, "serve", "--addr=127.0.0.1:0", "--redis="+redisURL, "--demo=false", "--shutdown-timeout=5s")
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	line, err := p.waitOutput(ctx, "serving Socket.IO on http://")
+	line, err := p.WaitLine(ctx, "serving Socket.IO on http://")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &relayProc{proc: p, addr: strings.TrimSuffix(line, "/socket.io/")}
+	r := &relayProc{Process: p, addr: strings.TrimSuffix(line, "/socket.io/")}
 	err = poll(ctx, func() error {
 		res, err := httpClient.Get("http://" + r.addr + "/readyz")
 		if err != nil {
@@ -413,12 +414,12 @@ func relaySockets(t *testing.T, r *relayProc) int {
 		if v, ok := strings.CutPrefix(line, series); ok {
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				t.Fatalf("%s /metrics: %q: %v", r.name, line, err)
+				t.Fatalf("%s /metrics: %q: %v", r.Name, line, err)
 			}
 			return n
 		}
 	}
-	t.Fatalf("%s /metrics has no %s", r.name, series)
+	t.Fatalf("%s /metrics has no %s", r.Name, series)
 	return 0
 }
 
@@ -439,7 +440,7 @@ func startSidecar(t *testing.T, bin, redisURL string) siorelayv1.EmitterServiceC
 	p := startProc(t, "emitter", bin, "emitter", "--redis="+redisURL, "--grpc-addr=127.0.0.1:0")
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	addr, err := p.waitOutput(ctx, "serving gRPC EmitterService on ")
+	addr, err := p.WaitLine(ctx, "serving gRPC EmitterService on ")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,34 +5,45 @@ import (
 	_ "embed"
 	"html/template"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
-
-// ClientVersion is the version of the embedded socket.io-client bundle.
-const ClientVersion = "4.8.4"
-
-//go:embed client/socket.io.min.js
-var bundle []byte
-
-//go:embed client/LICENSE
-var bundleLicense []byte
 
 //go:embed page.html
 var pageSource string
 
 var page = template.Must(template.New("page").Parse(pageSource))
 
-// Handler serves the demo page at "/" and the socket.io browser client at
-// path+"socket.io.js", path+"socket.io.min.js" and path+"socket.io.LICENSE"
-// (path is the relay's Socket.IO path, "/socket.io/" when empty). Any other
+// Config is what the page needs to know about the relay it is served by.
+// The zero value describes a relay on "/socket.io/" that does not relay
+// chat messages and has no gRPC EmitterService.
+type Config struct {
+	// Path is the relay's Socket.IO path; empty means "/socket.io/".
+	Path string
+	// Chat says that the relay passes each page's "chat" event on to the
+	// other pages (serve --demo-chat); the page's hint says who sees what
+	// is typed.
+	Chat bool
+	// GRPCAddr is the relay's gRPC EmitterService (serve --grpc-addr), for
+	// the page's example command; empty means none.
+	GRPCAddr string
+}
+
+// Handler serves the demo page at "/", and the socket.io browser client
+// as a Node server does at path+"socket.io.js", "socket.io.min.js",
+// "socket.io.esm.min.js" and their ".map" files, with its license at
+// path+"socket.io.LICENSE" (path is cfg.Path, normalized). Any other
 // request gets 404. Use [Register] to mount it beside the relay.
-func Handler(path string) http.Handler {
-	path = normPath(path)
+func Handler(cfg Config) http.Handler {
+	path := normPath(cfg.Path)
 	var html bytes.Buffer
-	if err := page.Execute(&html, struct{ Path string }{path}); err != nil {
-		panic(err) // the template and its data are fixed
+	data := struct {
+		Path     string
+		Chat     bool
+		GRPCAddr string
+	}{path, cfg.Chat, cfg.GRPCAddr}
+	if err := page.Execute(&html, data); err != nil {
+		panic(err) // the template is fixed and its data plain strings
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -40,8 +51,8 @@ func Handler(path string) http.Handler {
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(html.Bytes()))
 	})
-	for _, name := range []string{"socket.io.js", "socket.io.min.js"} {
-		mux.HandleFunc("GET "+path+name, serveBundle)
+	for _, name := range clientNames {
+		mux.HandleFunc("GET "+path+name, clientFiles[name].serve)
 	}
 	mux.HandleFunc("GET "+path+"socket.io.LICENSE", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -52,23 +63,23 @@ func Handler(path string) http.Handler {
 
 // Register mounts [Handler] on mux for the page ("GET /{$}") and the
 // client bundle's exact paths, which take precedence over a pattern for
-// path itself (the relay's).
-func Register(mux *http.ServeMux, path string) {
-	path = normPath(path)
-	h := Handler(path)
+// cfg.Path itself (the relay's).
+func Register(mux *http.ServeMux, cfg Config) {
+	path := normPath(cfg.Path)
+	h := Handler(cfg)
 	mux.Handle("GET /{$}", h)
 	for _, p := range clientPaths(path) {
 		mux.Handle("GET "+p, h)
 	}
 }
 
-// RegisterClient mounts only the socket.io browser client (and its license)
-// on mux at path+"socket.io.js", path+"socket.io.min.js" and
-// path+"socket.io.LICENSE", for a server whose page at "/" is another one.
-// Those exact paths take precedence over a pattern for path itself.
+// RegisterClient mounts only the socket.io browser client files (and its
+// license) on mux under path, as [Handler] serves them, for a server whose
+// page at "/" is another one. Those exact paths take precedence over a
+// pattern for path itself.
 func RegisterClient(mux *http.ServeMux, path string) {
 	path = normPath(path)
-	h := Handler(path)
+	h := Handler(Config{Path: path})
 	for _, p := range clientPaths(path) {
 		mux.Handle("GET "+p, h)
 	}
@@ -79,7 +90,11 @@ func RegisterClient(mux *http.ServeMux, path string) {
 func ClientURL(path string) string { return normPath(path) + "socket.io.min.js" }
 
 func clientPaths(path string) []string {
-	return []string{path + "socket.io.js", path + "socket.io.min.js", path + "socket.io.LICENSE"}
+	paths := []string{path + "socket.io.LICENSE"}
+	for _, name := range clientNames {
+		paths = append(paths, path+name)
+	}
+	return paths
 }
 
 func normPath(path string) string {
@@ -90,26 +105,4 @@ func normPath(path string) string {
 		path += "/"
 	}
 	return path
-}
-
-// etag is what a Node socket.io server sends for the bundle: the client
-// version, quoted.
-const etag = `"` + ClientVersion + `"`
-
-// serveBundle answers like socket.io's Server.serve: a 304 for a matching
-// If-None-Match (strong or weak), else the bundle with Node's headers.
-func serveBundle(w http.ResponseWriter, r *http.Request) {
-	if inm := r.Header.Get("If-None-Match"); inm == etag || inm == "W/"+etag {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
-	h := w.Header()
-	h.Set("Cache-Control", "public, max-age=0")
-	h.Set("Content-Type", "application/javascript; charset=utf-8")
-	h.Set("ETag", etag)
-	h.Set("Content-Length", strconv.Itoa(len(bundle)))
-	if r.Method == http.MethodHead {
-		return
-	}
-	w.Write(bundle)
 }

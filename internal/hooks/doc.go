@@ -59,5 +59,8 @@
 // an event dropped, acked with {"error":"backend busy"} if the client
 // asked for an ack. Disconnect calls wait for a slot instead of being
 // refused. [Forwarder.Close] waits for every goroutine the Forwarder
-// started.
+// started; calls that come once Close has begun are refused, so no
+// goroutine starts after it (f.mu orders them: Close sets closed under it
+// before it waits, and a call is queued, and its goroutine counted, under
+// it).
 package hooks

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	siorelayv1 "github.com/siorelay/siorelay/internal/gen/siorelay/v1"
 	"github.com/siorelay/siorelay/internal/hooks"
 	"github.com/siorelay/siorelay/internal/nodetest"
+	"github.com/siorelay/siorelay/internal/proctest"
 	"github.com/siorelay/siorelay/relay"
 )
 
@@ -52,7 +54,7 @@ func TestBackendDown(t *testing.T) {
 		// A backend that was never there.
 		rec := newRecorder()
 		_, _, url := relayWith(t, relay.Config{}, hooks.Config{
-			Routes:   []hooks.Route{{Namespace: "/", Target: targetFor(kind, closedAddr(t))}},
+			Routes:   []hooks.Route{{Namespace: "/", Target: targetFor(kind, proctest.Addr(t))}},
 			Timeout:  timeout,
 			Observer: rec,
 		})
@@ -478,5 +480,78 @@ func TestCloseAfterShutdown(t *testing.T) {
 		if err := f.Close(ctx); err != nil {
 			t.Errorf("second Close: %v", err)
 		}
+	})
+}
+
+// TestEventDuringClose sends an event while Close waits for a running
+// call. Close has begun: the event must be refused (acked with an error,
+// never sent to the backend), not started in a goroutine that Close may no
+// longer wait for. Before the guard it was queued, and when the running
+// call had ended first its goroutine was added to the WaitGroup from zero
+// during Wait (a misuse the race detector reports, and that can panic
+// with "WaitGroup is reused before previous Wait has returned").
+func TestEventDuringClose(t *testing.T) {
+	forEachKind(t, func(t *testing.T, kind string) {
+		ctx := testContext(t)
+		arrived := make(chan string, 4)
+		release := make(chan struct{})
+		target, _ := startBackend(t, kind, &backendFuncs{
+			event: func(ctx context.Context, r *siorelayv1.EventRequest) (*siorelayv1.EventResponse, error) {
+				arrived <- r.Event
+				if r.Event == "first" {
+					select {
+					case <-release:
+					case <-ctx.Done():
+					}
+				}
+				return &siorelayv1.EventResponse{Ack: []*siorelayv1.Arg{jsonArg(`"ok"`)}}, nil
+			},
+		})
+		_, f, url := relayWith(t, relay.Config{}, hooks.Config{Routes: []hooks.Route{{Namespace: "/", Target: target}}})
+		cl := nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{{Name: "a"}, {Name: "b"}}})
+		if err := cl.Emit(ctx, "a", "first"); err != nil {
+			t.Fatal(err)
+		}
+		if ev := <-arrived; ev != "first" {
+			t.Fatalf("backend got %q", ev)
+		}
+		closed := make(chan error, 1)
+		go func() { closed <- f.Close(ctx) }()
+		waitCloseWaiting(t)
+
+		ack, err := cl.EmitWithAck(ctx, "b", 10*time.Second, "second")
+		close(release)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-closed; err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if len(ack) != 1 || string(ack[0]) != `{"error":"backend unavailable"}` {
+			t.Errorf("ack of an event sent while Close runs: %s, want {\"error\":\"backend unavailable\"}", ack)
+		}
+		select {
+		case ev := <-arrived:
+			t.Errorf("the backend got %q after Close began", ev)
+		default:
+		}
+	})
+}
+
+// waitCloseWaiting waits until a Forwarder's Close is blocked waiting for
+// the calls in flight (its goroutine in sync.WaitGroup.Wait). Close offers
+// no signal for that moment, so the goroutine dump is read until it shows
+// it.
+func waitCloseWaiting(t *testing.T) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	waitFor(t, "Close to wait for the running call", func() bool {
+		n := runtime.Stack(buf, true)
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			if strings.Contains(g, "sync.(*WaitGroup).Wait") && strings.Contains(g, "hooks.(*Forwarder).Close") {
+				return true
+			}
+		}
+		return false
 	})
 }

@@ -151,9 +151,11 @@ func (f *Forwarder) Connect(ctx context.Context, h *relay.Handshake) (relay.Conn
 		return relay.ConnectResult{}, &relay.ConnectError{Message: clientMessage(OutcomeBusy)}
 	}
 	defer f.release()
+	// Timed from before the deadline starts, so that a call cut off by
+	// it lasts at least Config.Timeout.
+	start := time.Now()
 	cctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	stop := context.AfterFunc(f.ctx, cancel)
-	start := time.Now()
 	res, err := b.Connect(cctx, connectRequest(h, dataText(pre.Data)))
 	stop()
 	cancel()
@@ -271,6 +273,12 @@ func (f *Forwarder) Event(ctx context.Context, s *relay.Socket, ev relay.Event, 
 		f.busy(s, ack)
 	case socketGone:
 		f.release()
+	case closing:
+		f.release()
+		f.obs.HookCall(HookEvent, OutcomeError, 0)
+		if ack != nil {
+			_ = ack(errorAck(OutcomeError))
+		}
 	}
 }
 
@@ -294,7 +302,11 @@ func (f *Forwarder) Disconnect(s *relay.Socket, reason string) {
 	f.mu.Lock()
 	f.leaving[socketKey{s.Namespace(), s.ID()}] = left
 	f.mu.Unlock()
-	f.enqueue(s, job{b: b, reason: reason, left: left})
+	j := job{b: b, reason: reason, left: left}
+	if f.enqueue(s, j) == closing {
+		f.obs.HookCall(HookDisconnect, OutcomeError, 0)
+		f.disconnected(s, j) // no call: a recovering client need not wait
+	}
 }
 
 // awaitDisconnect waits, for up to Config.Timeout, until the Disconnect
@@ -333,11 +345,18 @@ const (
 	queued enqueueResult = iota
 	queueFull
 	socketGone
+	closing // Close has been called: no call is made any more
 )
 
-// enqueue adds j to s's queue and starts its goroutine if none runs.
+// enqueue adds j to s's queue and starts its goroutine if none runs. Once
+// Close has begun, it refuses: a goroutine started then could be added to
+// the WaitGroup from zero while Close waits on it, or outlive Close.
 func (f *Forwarder) enqueue(s *relay.Socket, j job) enqueueResult {
 	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return closing
+	}
 	if j.event != nil && s.Context().Err() != nil {
 		// The socket left and its Disconnect is queued (the relay marks
 		// it closed before calling OnDisconnect): nothing may follow it.
@@ -405,8 +424,8 @@ func (f *Forwarder) callEvent(s *relay.Socket, j job) {
 	r := j.event
 	r.Rooms = s.Rooms()
 	r.Data = dataText(s.Data())
+	start := time.Now() // before the deadline starts, as in Connect
 	ctx, cancel := context.WithTimeout(f.ctx, f.cfg.Timeout)
-	start := time.Now()
 	res, err := j.b.Event(ctx, r)
 	cancel()
 	f.release()
@@ -523,7 +542,10 @@ func (f *Forwarder) InFlight() int { return len(f.sem) }
 // Close waits for the queued and running calls (call it after the relay
 // has shut down, so that the Disconnect calls of its last sockets are
 // made), then closes the backend connections. When ctx ends first, the
-// calls still running are cancelled. A second call returns nil.
+// calls still running are cancelled. From the moment Close is called, no
+// new call is made: an event is acked with {"error":"backend unavailable"}
+// and a Disconnect is dropped (both counted as errors by the Observer). A
+// second call returns nil.
 func (f *Forwarder) Close(ctx context.Context) error {
 	f.mu.Lock()
 	if f.closed {

@@ -255,18 +255,6 @@ func authField(r *siorelayv1.ConnectRequest, name string) string {
 	return s
 }
 
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func targetFor(kind, addr string) string {
 	if kind == "grpc" {
 		return "grpc://" + addr

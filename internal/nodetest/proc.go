@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/siorelay/siorelay/internal/proctest"
 	"io"
 	"maps"
 	"os/exec"
@@ -60,7 +61,7 @@ func (e *CallError) Error() string {
 type Proc struct {
 	name   string
 	cmd    *exec.Cmd
-	stderr *tailBuffer
+	stderr *proctest.Buffer // the last stderrBytes
 	nextID atomic.Int64
 	done   chan struct{} // closed once the process exited and stdout is drained
 
@@ -97,7 +98,7 @@ func StartProc(t testing.TB, script string, config any) *Proc {
 	p := &Proc{
 		name:    script,
 		cmd:     cmd,
-		stderr:  &tailBuffer{max: stderrBytes},
+		stderr:  &proctest.Buffer{Max: stderrBytes},
 		done:    make(chan struct{}),
 		calls:   make(map[int64]chan Line),
 		changed: make(chan struct{}),
@@ -339,31 +340,4 @@ func describe(lines []Line) string {
 		fmt.Fprintf(&b, "  %s\n", s)
 	}
 	return b.String()
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	max int
-	mu  sync.Mutex
-	buf []byte // guarded by mu
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > 2*b.max {
-		b.buf = append(b.buf[:0], b.buf[len(b.buf)-b.max:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf
-	if len(s) > b.max {
-		s = s[len(s)-b.max:]
-	}
-	return string(s)
 }

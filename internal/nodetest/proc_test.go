@@ -3,12 +3,12 @@ package nodetest_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/siorelay/siorelay/internal/nodetest"
+	"github.com/siorelay/siorelay/internal/proctest"
 	"github.com/siorelay/siorelay/internal/redistest"
 )
 
@@ -18,13 +18,7 @@ func TestProcErrors(t *testing.T) {
 	t.Parallel()
 
 	// A port nobody listens on.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	err = nodetest.RunEmitter(t, nodetest.EmitterConfig{Redis: "redis://" + addr, Ops: []nodetest.EmitterOp{{Op: "emit", Event: "x"}}})
+	err := nodetest.RunEmitter(t, nodetest.EmitterConfig{Redis: "redis://" + proctest.Addr(t), Ops: []nodetest.EmitterOp{{Op: "emit", Event: "x"}}})
 	if err == nil || !strings.Contains(err.Error(), "ECONNREFUSED") {
 		t.Errorf("RunEmitter with no Redis: err = %v, want ECONNREFUSED", err)
 	}

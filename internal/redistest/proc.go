@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/siorelay/siorelay/internal/proctest"
 )
 
 // missingBinary is the failure message when redis-server is not installed.
@@ -30,17 +32,11 @@ func redisServerPath() (string, error) {
 	return path, nil
 }
 
-// process is one running redis-server (or sentinel) process.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd.Wait returns
-	err  error         // result of cmd.Wait; valid after done is closed
-}
-
 // spawn starts redis-server with the given config file. Output that the
 // server writes before it opens its logfile (config errors) goes to
-// stderrPath.
-func spawn(confPath, stderrPath string, sentinel bool, cpus string) (*process, error) {
+// stderrPath. The process dies with the test binary (on Linux); the
+// caller kills it (Server.Stop, the cleanup).
+func spawn(confPath, stderrPath string, sentinel bool, cpus string) (*proctest.Process, error) {
 	bin, err := redisServerPath()
 	if err != nil {
 		return nil, err
@@ -61,44 +57,12 @@ func spawn(confPath, stderrPath string, sentinel bool, cpus string) (*process, e
 	if err != nil {
 		return nil, fmt.Errorf("redistest: open %s: %w", stderrPath, err)
 	}
+	defer out.Close() // the child holds its own copy
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = filepath.Dir(confPath)
 	cmd.Stdout = out
 	cmd.Stderr = out
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		out.Close()
-		return nil, fmt.Errorf("redistest: start %s: %w", bin, err)
-	}
-	out.Close() // the child holds its own copy
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// kill sends SIGKILL and waits for the process to be reaped. It is safe to
-// call on a process that already exited.
-func (p *process) kill() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Kill()
-	<-p.done
-}
-
-// exited reports whether the process has exited.
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
+	return proctest.Run("redis-server", cmd)
 }
 
 // errExited is returned by waitReady when the process died during startup.
@@ -106,20 +70,20 @@ var errExited = errors.New("redis-server exited during startup")
 
 // waitReady polls addr with PING until it answers +PONG, the process exits,
 // or the deadline passes.
-func waitReady(p *process, addr string, deadline time.Time) error {
+func waitReady(p *proctest.Process, addr string, deadline time.Time) error {
 	delay := time.Millisecond
 	var last error
 	for {
-		if p.exited() {
-			return fmt.Errorf("%w (%v)", errExited, p.err)
+		if p.Exited() {
+			return fmt.Errorf("%w (%v)", errExited, p.Err())
 		}
 		if last = ping(addr); last == nil {
 			// Another process (a test binary running beside this one)
-			// may have started its server on the port between pickPort
+			// may have started its server on the port between FreePort
 			// and our bind; then ours exits with "Address already in
 			// use" and the PONG came from theirs.
 			pid, err := serverPID(addr)
-			if err == nil && pid == p.cmd.Process.Pid {
+			if err == nil && pid == p.Pid() {
 				return nil
 			}
 			last = err
@@ -131,7 +95,7 @@ func waitReady(p *process, addr string, deadline time.Time) error {
 			return fmt.Errorf("not answering PING on %s after %v: %v", addr, startTimeout, last)
 		}
 		select {
-		case <-p.done:
+		case <-p.Done():
 		case <-time.After(delay):
 		}
 		if delay < 20*time.Millisecond {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/siorelay/siorelay/internal/proctest"
 )
 
 // Option changes the configuration of the servers a Start function runs.
@@ -67,9 +69,9 @@ type Server struct {
 	conf       func(*Server) string // renders redis.conf for the current ports
 
 	mu      sync.Mutex
-	proc    *process // guarded by mu; nil after Stop
-	paused  bool     // guarded by mu
-	started bool     // guarded by mu; a launch has succeeded before
+	proc    *proctest.Process // guarded by mu; nil after Stop
+	paused  bool              // guarded by mu
+	started bool              // guarded by mu; a launch has succeeded before
 }
 
 // Start runs a standalone redis-server on a free 127.0.0.1 port, with its
@@ -158,11 +160,11 @@ func startServer(t testing.TB, name string, sentinel, cluster bool, cpus string,
 
 func (s *Server) pickPorts(cluster bool) error {
 	var err error
-	if s.port, err = pickPort(); err != nil {
+	if s.port, err = proctest.FreePort(); err != nil {
 		return err
 	}
 	if cluster {
-		if s.busPort, err = pickPort(); err != nil {
+		if s.busPort, err = proctest.FreePort(); err != nil {
 			return err
 		}
 	}
@@ -170,8 +172,8 @@ func (s *Server) pickPorts(cluster bool) error {
 }
 
 func (s *Server) releasePorts() {
-	releasePort(s.port)
-	releasePort(s.busPort)
+	proctest.ReleasePort(s.port)
+	proctest.ReleasePort(s.busPort)
 	s.port, s.busPort = 0, 0
 }
 
@@ -198,7 +200,7 @@ func (s *Server) launch() error {
 		return err
 	}
 	if err := waitReady(p, s.Addr(), time.Now().Add(startTimeout)); err != nil {
-		p.kill()
+		p.Kill()
 		return err
 	}
 	s.mu.Lock()
@@ -244,7 +246,7 @@ func (s *Server) Client(t testing.TB) *redis.Client {
 func (s *Server) Running() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.proc != nil && !s.proc.exited()
+	return s.proc != nil && !s.proc.Exited()
 }
 
 // PID returns the server's process id, or 0 while it is stopped (for
@@ -255,7 +257,7 @@ func (s *Server) PID() int {
 	if s.proc == nil {
 		return 0
 	}
-	return s.proc.cmd.Process.Pid
+	return s.proc.Pid()
 }
 
 // Stop kills the server with SIGKILL and waits for it to exit, simulating
@@ -268,7 +270,7 @@ func (s *Server) Stop() {
 	s.paused = false
 	s.mu.Unlock()
 	if p != nil {
-		p.kill()
+		p.Kill()
 	}
 }
 
@@ -314,13 +316,13 @@ func (s *Server) signal(sig os.Signal, paused bool) {
 	s.t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.proc == nil || s.proc.exited() {
+	if s.proc == nil || s.proc.Exited() {
 		s.t.Fatalf("redistest: %s on %s is not running", s.name, s.Addr())
 	}
 	if sig == nil {
 		s.t.Fatalf("redistest: pausing a process is not supported on this platform")
 	}
-	if err := s.proc.cmd.Process.Signal(sig); err != nil {
+	if err := s.proc.Signal(sig); err != nil {
 		s.t.Fatalf("redistest: signal %s: %v", s.name, err)
 	}
 	s.paused = paused

@@ -342,7 +342,7 @@ func TestStartOnTakenPort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.kill()
+	defer p.Kill()
 	err = waitReady(p, other.Addr(), time.Now().Add(startTimeout))
 	if !errors.Is(err, errExited) {
 		t.Fatalf("waitReady on a taken port: %v, want errExited", err)

@@ -29,7 +29,7 @@ const FLAGS = [
 // startRelay runs `siorelay serve` on kernel-chosen loopback ports and
 // reads both addresses from what it prints.
 function startRelay() {
-  const proc = spawn(SIORELAY, ["serve", "--addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn"],
+  const proc = spawn(SIORELAY, ["serve", "--addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--demo", "--demo-chat", "--log-level", "warn"],
     { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   proc.stderr.on("data", (d) => { stderr += d; });
@@ -139,7 +139,7 @@ test("the demo page shows events sent over the gRPC EmitterService", async (t) =
 
   const text = 'hello from gRPC <i id="markup">not markup</i> é';
   await emitter.emit({ target: { namespace: "/" }, event: "chat", args: [{ json: JSON.stringify({ user: "grpc", text }) }] });
-  await shows("hello from gRPC");
+  await shows("grpc: hello from gRPC");
   assert.ok((await page.innerText("body")).includes(JSON.stringify(text).slice(1, -1)) || (await page.innerText("body")).includes(text),
     "the event's text is not on the page verbatim");
   assert.equal(await page.locator("#markup").count(), 0, "event text was rendered as HTML");
@@ -148,16 +148,40 @@ test("the demo page shows events sent over the gRPC EmitterService", async (t) =
   await shows("a.bin");
   await shows("<3 bytes>");
 
-  // Sending from the page: its first text box and Enter. The page (or the
-  // relay's demo echo) shows it; the connection stays up.
-  await page.locator("form input").first().fill("hi from the page");
+  // The hint says what `make run` does with what is typed (--demo-chat:
+  // every other page), and how to send from a terminal, not grpcurl.
+  const hint = await page.innerText("p.hint");
+  assert.match(hint, /passes it on to every\s+other page/, `hint: ${hint}`);
+  assert.ok(hint.includes(`siorelay emit --grpc ${grpcAddr} chat '"hello"'`), `hint: ${hint}`);
+  assert.ok(!/hooks|grpcurl/.test(hint), `hint: ${hint}`);
+
+  // A second tab, as the hint suggests.
+  const other = await browser.newPage();
+  other.on("pageerror", (err) => problems.push(`second page error: ${err.message}`));
+  await other.goto(url + "/", { timeout: TIMEOUT });
+  await other.waitForFunction(() => /connected as \S+ \(websocket\)/.test(document.body.innerText), null, { timeout: TIMEOUT });
+  const me = await page.innerText("#me");
+  assert.match(me, /^guest-[0-9a-f]+$/);
+  assert.notEqual(await other.innerText("#me"), me, "two tabs have the same name");
+
+  // Sending from the first page: its first text box and Enter. It shows
+  // its own line at once, the other page gets it with its author's name;
+  // the connection stays up.
+  const typed = "hi from the page";
+  await page.locator("form input").first().fill(typed);
   await page.locator("form input").first().press("Enter");
-  await shows("hi from the page");
+  await shows(`${me} (you): ${typed}`);
+  await other.waitForFunction((t) => document.body.innerText.includes(t), `${me}: ${typed}`, { timeout: TIMEOUT });
+  // A later event reaches the first page after anything sent to it
+  // before, so if the relay echoed the line back it would be there now.
   await emitter.emit({ event: "chat", args: [{ json: '"still connected"' }] });
-  await shows("still connected");
+  await shows("server: still connected");
+  const count = (await page.innerText("#log")).split(typed).length - 1;
+  assert.equal(count, 1, `the sender sees "${typed}" ${count} times:\n${await page.innerText("#log")}`);
   assert.match(await page.innerText("body"), /connected as \S+ \(websocket\)/);
 
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, "demo.png"), fullPage: true });
+  await other.screenshot({ path: path.join(SHOTS, "demo-second-tab.png"), fullPage: true });
   assert.deepEqual(problems, []);
 });
