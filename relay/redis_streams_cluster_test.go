@@ -140,8 +140,11 @@ func streamsInterop(t *testing.T, s streamsSetup) {
 		if err := srv.Of("/").In(nc.ID("n1")).SocketsJoin(ctx, "joined-by-relay"); err != nil {
 			t.Fatal(err)
 		}
-		// Ordered after the joins in the stream.
-		if err := peer.Emit(ctx, nodetest.Target{To: []string{"joined-by-relay"}}, "to-joined", 1); err != nil {
+		// The relay's broadcast follows its joins in the stream, and every
+		// server handles the stream in order. (A Node server's own
+		// broadcast would not wait: it delivers locally at once, before it
+		// may have read the joins.)
+		if err := srv.Of("/").To("joined-by-relay").Emit(ctx, "to-joined", 1); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range []*nodetest.Clients{rc, nc} {
