@@ -9,12 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/siorelay/siorelay/internal/adapter"
 	"github.com/siorelay/siorelay/internal/notepack"
+	"github.com/siorelay/siorelay/internal/servercount"
 	"github.com/siorelay/siorelay/internal/socketio"
 )
 
@@ -577,13 +577,6 @@ func (b *shardedBroker) unsubscribe(ctx context.Context, ps *redis.PubSub, ch st
 	return ps.SUnsubscribe(ctx, ch)
 }
 
-func (b *shardedBroker) numSub(ctx context.Context, c redis.Cmdable, ch string) (map[string]int64, error) {
-	if b.plain {
-		return c.PubSubNumSub(ctx, ch).Result()
-	}
-	return c.PubSubShardNumSub(ctx, ch).Result()
-}
-
 // isDown reports whether a subscription connection is known to be down
 // (then publishing fails at once with ErrRedisUnavailable).
 func (b *shardedBroker) isDown() bool {
@@ -638,22 +631,8 @@ func (b *shardedBroker) disconnectSockets(ctx context.Context, nsp string, opts 
 // serverCount is PUBSUB SHARDNUMSUB of the namespace channel, summed over
 // the masters of a cluster.
 func (b *shardedBroker) serverCount(ctx context.Context, nsp string) (int, error) {
-	return countWithFreshSlots(ctx, b.cluster, func() (int, error) { return b.countOnce(ctx, nsp) })
-}
-
-func (b *shardedBroker) countOnce(ctx context.Context, nsp string) (int, error) {
-	ch := adapter.ShardedChannel(b.prefix, nsp)
-	if b.cluster != nil {
-		var total atomic.Int64
-		err := b.cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			m, err := b.numSub(ctx, c, ch)
-			total.Add(m[ch])
-			return err
-		})
-		return int(total.Load()), err
-	}
-	m, err := b.numSub(ctx, b.rdb, ch)
-	return int(m[ch]), err
+	// The streams adapter (b.plain) counts plain subscribers, NUMSUB.
+	return servercount.Count(ctx, b.rdb, adapter.ShardedChannel(b.prefix, nsp), !b.plain)
 }
 
 func (b *shardedBroker) close() error {

@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/siorelay/siorelay/internal/adapter"
+	"github.com/siorelay/siorelay/internal/servercount"
 	"github.com/siorelay/siorelay/internal/socketio"
 )
 
@@ -253,43 +253,7 @@ func (b *redisBroker) failRequests() {
 // serverCount is PUBSUB NUMSUB of the request channel, summed over every
 // master of a cluster, as the Node adapter counts.
 func (b *redisBroker) serverCount(ctx context.Context, nsp string) (int, error) {
-	cc, _ := b.rdb.(*redis.ClusterClient)
-	return countWithFreshSlots(ctx, cc, func() (int, error) { return b.countOnce(ctx, nsp) })
-}
-
-// countWithFreshSlots runs count, and on a Redis Cluster retries it for up
-// to a second while it finds no server at all: this server's own
-// subscription is always counted once it is ready, so 0 means the client's
-// view of the masters is stale (go-redis reloads it lazily after a
-// failover, and counting commands never get the MOVED that would trigger
-// it).
-func countWithFreshSlots(ctx context.Context, cc *redis.ClusterClient, count func() (int, error)) (int, error) {
-	n, err := count()
-	for tries := 0; cc != nil && err == nil && n < 1 && tries < 20; tries++ {
-		cc.ReloadState(ctx)
-		select {
-		case <-ctx.Done():
-			return n, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		n, err = count()
-	}
-	return n, err
-}
-
-func (b *redisBroker) countOnce(ctx context.Context, nsp string) (int, error) {
-	ch := adapter.RequestChannel(b.key, nsp)
-	if cc, ok := b.rdb.(*redis.ClusterClient); ok {
-		var total atomic.Int64
-		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			m, err := c.PubSubNumSub(ctx, ch).Result()
-			total.Add(m[ch])
-			return err
-		})
-		return int(total.Load()), err
-	}
-	m, err := b.rdb.PubSubNumSub(ctx, ch).Result()
-	return int(m[ch]), err
+	return servercount.Count(ctx, b.rdb, adapter.RequestChannel(b.key, nsp), false)
 }
 
 // request publishes a request with a new id built by build, and collects
