@@ -53,7 +53,9 @@ type reqInfo struct {
 }
 
 func newReqInfo(r *http.Request) *reqInfo {
-	n := 0
+	// net/http moves the Host header out of r.Header; Node's req.headers
+	// (and so socket.handshake.headers) keeps it.
+	n := len("Host: \r\n") + len(r.Host)
 	for k, vs := range r.Header {
 		for _, v := range vs {
 			n += len(k) + len(v) + 4
@@ -61,6 +63,11 @@ func newReqInfo(r *http.Request) *reqInfo {
 	}
 	var b strings.Builder
 	b.Grow(n)
+	if r.Host != "" {
+		b.WriteString("Host: ")
+		b.WriteString(r.Host)
+		b.WriteString("\r\n")
+	}
 	for k, vs := range r.Header {
 		for _, v := range vs {
 			b.WriteString(k)
