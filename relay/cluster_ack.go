@@ -229,7 +229,7 @@ func (b *redisBroker) onResponse(payload []byte) {
 		case adapter.BroadcastClientCount:
 			ac.addServer(res.ClientCount)
 		case adapter.BroadcastAck:
-			ac.addAck(msgpackAckJSON(res.Packet))
+			ac.addAck("", msgpackAckJSON(res.Packet))
 		}
 		return
 	}
@@ -284,8 +284,9 @@ func (b *redisBroker) request(ctx context.Context, nsp string, build func(reques
 }
 
 // awaitAnswers receives the want answers of a request from ch. When
-// timeout passes or ctx ends first, it returns those that arrived with
-// ErrRequestTimeout or ctx's error.
+// timeout or ctx's deadline passes first, it returns those that arrived
+// with an error wrapping ErrRequestTimeout (and ctx's error); when ctx is
+// cancelled, with ctx's error.
 func awaitAnswers[T any](ctx context.Context, ch <-chan T, want int, timeout time.Duration) ([]T, error) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -295,8 +296,11 @@ func awaitAnswers[T any](ctx context.Context, ch <-chan T, want int, timeout tim
 		case v := <-ch:
 			out = append(out, v)
 		case <-timer.C:
-			return out, fmt.Errorf("%w: %d of %d servers answered", ErrRequestTimeout, len(out), want)
+			return out, fmt.Errorf("%w: %d of %d other servers answered", ErrRequestTimeout, len(out), want)
 		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return out, fmt.Errorf("%w: %d of %d other servers answered: %w", ErrRequestTimeout, len(out), want, ctx.Err())
+			}
 			return out, ctx.Err()
 		}
 	}
@@ -321,7 +325,9 @@ func (srv *Server) ServerCount(ctx context.Context, nsp string) (int, error) {
 }
 
 // AllRooms returns the rooms of namespace nsp on every server of the
-// cluster (socket id rooms included), like adapter.allRooms().
+// cluster (socket id rooms included), like adapter.allRooms(). When some
+// servers do not answer in time, it returns the rooms of those that did
+// with an error wrapping [ErrRequestTimeout].
 func (srv *Server) AllRooms(ctx context.Context, nsp string) ([]string, error) {
 	nsp = nspOrRoot(nsp)
 	rooms := localRooms(srv.namespace(nsp, false))
@@ -333,7 +339,7 @@ func (srv *Server) AllRooms(ctx context.Context, nsp string) ([]string, error) {
 		return rooms, nil
 	}
 	res, err := b.request(ctx, nsp, func(id string) []byte { return adapter.AppendAllRoomsRequest(nil, b.uid, id) })
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrRequestTimeout) {
 		return nil, err
 	}
 	seen := make(map[string]bool, len(rooms))
@@ -348,7 +354,7 @@ func (srv *Server) AllRooms(ctx context.Context, nsp string) ([]string, error) {
 			}
 		}
 	}
-	return rooms, nil
+	return rooms, err
 }
 
 // ServerSideEmit sends an event to the other servers of the cluster

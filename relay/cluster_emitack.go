@@ -24,16 +24,17 @@ func init() { broadcastAckIDs.Store(1 << 32) }
 // count grows with every server's client count; it is complete when every
 // server answered and every expected ack arrived.
 type ackCollector struct {
+	servers     int // servers asked, this one included
 	mu          sync.Mutex
-	acks        []json.RawMessage // guarded by mu
-	expected    int               // guarded by mu
-	serversLeft int               // guarded by mu
+	acks        []Ack // guarded by mu
+	expected    int   // guarded by mu
+	serversLeft int   // guarded by mu
 	done        chan struct{}
 	closed      bool // guarded by mu
 }
 
 func newAckCollector(servers int) *ackCollector {
-	return &ackCollector{serversLeft: servers, done: make(chan struct{})}
+	return &ackCollector{servers: servers, serversLeft: servers, done: make(chan struct{})}
 }
 
 func (c *ackCollector) addServer(clients int) {
@@ -44,9 +45,11 @@ func (c *ackCollector) addServer(clients int) {
 	c.mu.Unlock()
 }
 
-func (c *ackCollector) addAck(a json.RawMessage) {
+// addAck records one client's ack; sid is "" when the answer came from
+// another server (the adapters do not say which socket answered).
+func (c *ackCollector) addAck(sid string, a json.RawMessage) {
 	c.mu.Lock()
-	c.acks = append(c.acks, a)
+	c.acks = append(c.acks, Ack{SocketID: sid, Value: a})
 	c.checkLocked()
 	c.mu.Unlock()
 }
@@ -58,10 +61,33 @@ func (c *ackCollector) checkLocked() {
 	}
 }
 
-func (c *ackCollector) result() []json.RawMessage {
+func (c *ackCollector) result() Acks {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]json.RawMessage(nil), c.acks...)
+	return Acks{Answers: append([]Ack(nil), c.acks...), Clients: c.expected, Servers: c.servers - max(c.serversLeft, 0)}
+}
+
+// Acks is what [Operator.EmitWithAcks] gathered.
+type Acks struct {
+	// Answers are the clients' acks in the order they arrived.
+	Answers []Ack
+	// Clients is the number of clients the event was sent to: this
+	// server's and the counts the other servers reported.
+	Clients int
+	// Servers is the number of servers that reported their count, this
+	// one included.
+	Servers int
+}
+
+// Ack is one client's acknowledgement of a broadcast.
+type Ack struct {
+	// SocketID is the socket that answered when it is one of this
+	// server's; "" for a client of another server (the Redis adapters do
+	// not say which socket answered).
+	SocketID string
+	// Value is the ack's first argument as JSON (null without arguments;
+	// binary as Node writes a Buffer in JSON).
+	Value json.RawMessage
 }
 
 // msgpackAckJSON turns a remote ack argument (msgpack) into JSON, binary
@@ -101,12 +127,24 @@ func localAckJSON(a ackData) json.RawMessage {
 // deadline, after Config.RequestsTimeout): then it returns the acks that
 // arrived and [ErrAckTimeout].
 func (o Operator) EmitWithAck(ctx context.Context, event string, args ...any) ([]json.RawMessage, error) {
+	res, err := o.EmitWithAcks(ctx, event, args...)
+	var values []json.RawMessage
+	for _, a := range res.Answers {
+		values = append(values, a.Value)
+	}
+	return values, err
+}
+
+// EmitWithAcks is [Operator.EmitWithAck] that also reports which of this
+// server's sockets answered, how many clients the event was sent to and
+// how many servers reported.
+func (o Operator) EmitWithAcks(ctx context.Context, event string, args ...any) (Acks, error) {
 	if o.srv.isClosed() {
-		return nil, ErrServerClosed
+		return Acks{}, ErrServerClosed
 	}
 	p, err := eventPacket(o.nsp, event, args)
 	if err != nil {
-		return nil, err
+		return Acks{}, err
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -122,7 +160,7 @@ func (o Operator) EmitWithAck(ctx context.Context, event string, args ...any) ([
 	case *redisBroker:
 		n, err := b.serverCount(ctx, o.nsp)
 		if err != nil {
-			return nil, fmt.Errorf("relay: count servers: %w", err)
+			return Acks{}, fmt.Errorf("relay: count servers: %w", err)
 		}
 		if n > 1 {
 			id := randomUID(6)
@@ -130,7 +168,7 @@ func (o Operator) EmitWithAck(ctx context.Context, event string, args ...any) ([
 			ao.Flags = ao.Flags.WithTimeout(timeoutMS)
 			data, err := jsonToNotepack(nil, p.Data, p.Attachments)
 			if err != nil {
-				return nil, err
+				return Acks{}, err
 			}
 			msg := adapter.AppendBroadcastWithAck(nil, b.uid, id, o.nsp, data, ao)
 			c := newAckCollector(n) // the other servers and this one
@@ -148,7 +186,7 @@ func (o Operator) EmitWithAck(ctx context.Context, event string, args ...any) ([
 
 // collect delivers p locally with one ack id, publishes the remote
 // request, and waits for c.
-func (o Operator) collect(ctx context.Context, p socketio.Packet, c *ackCollector, unregister func(), publish func() error) ([]json.RawMessage, error) {
+func (o Operator) collect(ctx context.Context, p socketio.Packet, c *ackCollector, unregister func(), publish func() error) (Acks, error) {
 	defer unregister()
 	id := broadcastAckIDs.Add(1)
 	p.ID, p.HasID = id, true
@@ -160,7 +198,7 @@ func (o Operator) collect(ctx context.Context, p socketio.Packet, c *ackCollecto
 			// A socket that disconnects first never answers: the wait
 			// ends with the timeout, as in socket.io.
 			if ok {
-				c.addAck(localAckJSON(a))
+				c.addAck(a.sid, localAckJSON(a))
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/siorelay/siorelay/internal/adapter"
 )
@@ -20,8 +21,9 @@ type RemoteSocket struct {
 }
 
 // FetchSockets returns the selected sockets of every server of the cluster
-// (this one first), like io.in(room).fetchSockets(). Servers that do not
-// answer within Config.RequestsTimeout make it fail with
+// (this one first), like io.in(room).fetchSockets(). When some servers do
+// not answer within Config.RequestsTimeout (or before ctx's deadline), it
+// returns the sockets of those that did with an error wrapping
 // [ErrRequestTimeout].
 func (o Operator) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
 	var out []RemoteSocket
@@ -30,22 +32,27 @@ func (o Operator) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
 			out = append(out, RemoteSocket{ID: sk.id, Rooms: sk.Rooms(), Data: socketDataJSON(sk), Handshake: appendHandshakeJSON(nil, sk)})
 		})
 	}
-	var raw []json.RawMessage
+	var (
+		raw      []json.RawMessage
+		fetchErr error // a timeout: the answers that arrived are kept
+	)
 	switch b := o.srv.broker.(type) {
 	case *redisBroker:
 		ao := adapterOpts(o.opts)
 		res, err := b.request(ctx, o.nsp, func(id string) []byte { return adapter.AppendFetchRequest(nil, b.uid, id, ao) })
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrRequestTimeout) {
 			return nil, err
 		}
+		fetchErr = err
 		for _, r := range res {
 			raw = append(raw, r.Sockets...)
 		}
 	case clusterBroker:
 		res, err := b.member().fetch(ctx, o.nsp, adapterOpts(o.opts))
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrRequestTimeout) {
 			return nil, err
 		}
+		fetchErr = err
 		for _, r := range res {
 			for _, v := range r.Sockets {
 				js, err := v.AppendJSON(nil, nil)
@@ -61,5 +68,5 @@ func (o Operator) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
 			out = append(out, s)
 		}
 	}
-	return out, nil
+	return out, fetchErr
 }

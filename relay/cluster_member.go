@@ -266,14 +266,14 @@ func (m *clusterMember) onResponse(msg adapter.ClusterMessage) {
 		c.addServer(msg.ClientCount)
 	case adapter.ShardedBroadcastAck:
 		if msg.Packet.IsZero() {
-			c.addAck(json.RawMessage("null"))
+			c.addAck("", json.RawMessage("null"))
 			return
 		}
 		js, err := msg.Packet.AppendJSON(nil, nil)
 		if err != nil {
 			js = json.RawMessage("null")
 		}
-		c.addAck(js)
+		c.addAck("", js)
 	}
 }
 
@@ -305,10 +305,10 @@ func (m *clusterMember) fetch(ctx context.Context, nsp string, opts adapter.Opts
 
 // emitWithAck asks the other servers of the cluster for a broadcast with
 // ack, and collects their answers with the local ones (Operator.collect).
-func (m *clusterMember) emitWithAck(ctx context.Context, o Operator, p socketio.Packet, timeoutMS int64) ([]json.RawMessage, error) {
+func (m *clusterMember) emitWithAck(ctx context.Context, o Operator, p socketio.Packet, timeoutMS int64) (Acks, error) {
 	n, err := m.tr.serverCount(ctx, o.nsp)
 	if err != nil {
-		return nil, fmt.Errorf("relay: count servers: %w", err)
+		return Acks{}, fmt.Errorf("relay: count servers: %w", err)
 	}
 	if n <= 1 {
 		return o.collect(ctx, p, newAckCollector(1), func() {}, func() error { return nil })
@@ -318,11 +318,11 @@ func (m *clusterMember) emitWithAck(ctx context.Context, o Operator, p socketio.
 	ao.Flags = ao.Flags.WithTimeout(timeoutMS)
 	data, err := m.eventData(p)
 	if err != nil {
-		return nil, err
+		return Acks{}, err
 	}
 	msg, err := m.wire.broadcastWithAck(m.uid, o.nsp, id, data, ao)
 	if err != nil {
-		return nil, err
+		return Acks{}, err
 	}
 	c := newAckCollector(n) // the other servers and this one
 	m.reqMu.Lock()

@@ -84,6 +84,7 @@ type ackHandler func(a ackData, ok bool)
 type ackData struct {
 	args []json.RawMessage
 	atts [][]byte
+	sid  string // the socket that acked
 }
 
 func newSocket(s *session, ns *namespace, id string, auth []byte, data any) *Socket {
@@ -375,5 +376,5 @@ func (sk *Socket) onAck(p socketio.Packet) {
 	if p.Data != nil {
 		_ = json.Unmarshal(p.Data, &args)
 	}
-	h(ackData{args: args, atts: p.Attachments}, true)
+	h(ackData{args: args, atts: p.Attachments, sid: sk.id}, true)
 }
