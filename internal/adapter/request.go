@@ -42,18 +42,20 @@ func DecodeRequest(b []byte) (Request, error) {
 	return decodeMsgpackRequest(b)
 }
 
-// jsonRooms accepts rooms as strings or numbers (Node accepts numeric rooms).
-type jsonRooms []string
+// RoomList is a JSON array of rooms that accepts numbers besides strings
+// (Node accepts numeric rooms), named by their JavaScript string form.
+type RoomList []string
 
-func (r *jsonRooms) UnmarshalJSON(b []byte) error {
+// UnmarshalJSON implements json.Unmarshaler.
+func (r *RoomList) UnmarshalJSON(b []byte) error {
 	rooms, err := parseJSONRooms(b)
 	*r = rooms
 	return err
 }
 
 type jsonOpts struct {
-	Rooms  jsonRooms       `json:"rooms"`
-	Except jsonRooms       `json:"except"`
+	Rooms  RoomList        `json:"rooms"`
+	Except RoomList        `json:"except"`
 	Flags  json.RawMessage `json:"flags"`
 }
 
@@ -77,7 +79,7 @@ func decodeJSONRequest(b []byte) (Request, error) {
 		RequestID string          `json:"requestId"`
 		Type      *int            `json:"type"`
 		Opts      *jsonOpts       `json:"opts"`
-		Rooms     jsonRooms       `json:"rooms"`
+		Rooms     RoomList        `json:"rooms"`
 		Close     bool            `json:"close"`
 		Data      json.RawMessage `json:"data"`
 		SID       string          `json:"sid"`
@@ -101,7 +103,7 @@ func decodeJSONRequest(b []byte) (Request, error) {
 		r.Opts, r.HasOpts = o, true
 	}
 	if len(j.Room) > 0 {
-		var rooms jsonRooms
+		var rooms RoomList
 		if err := rooms.UnmarshalJSON(append(append([]byte{'['}, j.Room...), ']')); err != nil {
 			return r, invalid("request room: %v", err)
 		}
@@ -187,7 +189,7 @@ func DecodeResponse(b []byte) (Response, error) {
 			RequestID   string            `json:"requestId"`
 			Type        *int              `json:"type"`
 			Sockets     []json.RawMessage `json:"sockets"`
-			Rooms       jsonRooms         `json:"rooms"`
+			Rooms       RoomList          `json:"rooms"`
 			Data        json.RawMessage   `json:"data"`
 			ClientCount int               `json:"clientCount"`
 		}

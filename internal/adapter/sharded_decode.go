@@ -75,7 +75,7 @@ type jsonClusterData struct {
 	RequestID   string            `json:"requestId"`
 	Packet      json.RawMessage   `json:"packet"`
 	Opts        *jsonOpts         `json:"opts"`
-	Rooms       jsonRooms         `json:"rooms"`
+	Rooms       RoomList          `json:"rooms"`
 	Close       bool              `json:"close"`
 	Sockets     []json.RawMessage `json:"sockets"`
 	ClientCount int               `json:"clientCount"`
