@@ -51,6 +51,9 @@ type ClientConfig struct {
 	// ReconnectionDelay, with reconnection, is the fixed delay before each
 	// attempt (no randomization). Zero means socket.io-client's defaults.
 	ReconnectionDelay time.Duration
+	// NoAck makes the client never call an event's ack callback (a client
+	// that never acknowledges). It still reports the event.
+	NoAck bool
 }
 
 func (c ClientConfig) wire() map[string]any {
@@ -79,6 +82,9 @@ func (c ClientConfig) wire() map[string]any {
 	}
 	if c.ReconnectionDelay > 0 {
 		m["reconnectionDelay"] = c.ReconnectionDelay.Milliseconds()
+	}
+	if c.NoAck {
+		m["noAck"] = true
 	}
 	return m
 }
