@@ -15,8 +15,8 @@
 // emits go over pub/sub (SPUBLISH with Sharded). [Operator.EmitOffset]
 // also returns the entry's id, the offset recovering clients get.
 //
-// An Emitter holds no sockets and opens no connection of its own: it uses
-// the redis.UniversalClient it is given (standalone, Sentinel or Cluster).
+// An Emitter holds no sockets and publishes through the
+// redis.UniversalClient it is given (standalone, Sentinel or Cluster).
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 //	em, err := emitter.New(rdb, emitter.Config{})
@@ -29,6 +29,24 @@
 // by their json tags, json.RawMessage is sent as the JSON value it holds,
 // and []byte travels as binary, which Node clients receive as a Buffer (an
 // ArrayBuffer in browsers).
+//
+// It can also ask the servers of the cluster, which the Node emitter
+// cannot: [Operator.FetchSockets], [Emitter.ServerCount],
+// [Emitter.AllRooms] and [Operator.EmitWithAck] speak the adapter's
+// request/response protocol (classic or sharded), and Node servers and
+// relays answer them as they answer each other:
+//
+//	socks, err := em.In("room1").FetchSockets(ctx) // io.in("room1").fetchSockets()
+//	n, err := em.ServerCount(ctx)                  // io.of("/").adapter.serverCount()
+//	acks, err := em.To("room1").Timeout(5*time.Second).EmitWithAck(ctx, "confirm")
+//
+// Servers are counted as the adapter counts them and every query waits
+// until all of them answered, its timeout passed (then its error wraps
+// [ErrTimeout] and its result holds what arrived) or its answers grew
+// past Config.MaxResponseSize. A query receives the answers on a Redis
+// subscription of its own, opened by the first query of a namespace and
+// kept for the next ones (one connection per namespace queried, closed
+// after five idle minutes or by [Emitter.Close]).
 //
 // Unlike the Node emitter, every action reports failure: a reserved event
 // name or an argument that cannot be encoded is rejected before anything
@@ -43,4 +61,9 @@
 // pipelined to Redis together (several publishes share one round trip); an
 // action returns once Redis has acknowledged its own publish, so the
 // actions of one goroutine reach Redis in the order they were made.
+// Queries run concurrently too; each answer subscription has one reader
+// goroutine, which hands answers to the waiting queries, and
+// [Emitter.Close] waits for those goroutines. Lock order (request.go,
+// transport.go): subscriptions.mu before subscription.mu; requester.mu and
+// call.mu are each taken alone.
 package emitter

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -53,9 +54,26 @@ type Config struct {
 	// leaves and disconnects are added to the namespace's stream (XADD
 	// MAXLEN ~), server-side emits published on its channel. Key is then
 	// the adapter's channelPrefix and Sharded its useShardedPubSub. Nil
-	// means a pub/sub adapter.
+	// means a pub/sub adapter. The queries (FetchSockets, ...) do not
+	// support it yet: they fail with an error wrapping errors.ErrUnsupported.
 	Streams *StreamsConfig
+
+	// RequestsTimeout is how long a query (FetchSockets, AllRooms,
+	// EmitWithAck) waits for the servers' answers unless the call says
+	// otherwise ([Operator.Timeout]) or ctx ends first: `requestsTimeout`
+	// of createAdapter. Zero means 5s.
+	RequestsTimeout time.Duration
+
+	// MaxResponseSize bounds the bytes of answers one query gathers; past
+	// it the query fails with ErrResponseTooLarge. Zero means 64 MiB.
+	MaxResponseSize int
 }
+
+// Defaults of Config.
+const (
+	defaultRequestsTimeout = 5 * time.Second
+	defaultMaxResponseSize = 64 << 20
+)
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Key == "" {
@@ -74,6 +92,16 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if !c.Sharded && c.SubscriptionMode != Dynamic {
 		return c, errors.New("emitter: SubscriptionMode needs Sharded")
+	}
+	if c.RequestsTimeout < 0 || c.MaxResponseSize < 0 {
+		return c, errors.New("emitter: RequestsTimeout and MaxResponseSize must not be negative")
+	}
+	if c.RequestsTimeout == 0 {
+		c.RequestsTimeout = defaultRequestsTimeout
+	}
+	c.RequestsTimeout = min(c.RequestsTimeout, maxAckTimeout)
+	if c.MaxResponseSize == 0 {
+		c.MaxResponseSize = defaultMaxResponseSize
 	}
 	return c, nil
 }
@@ -105,8 +133,9 @@ type Emitter struct {
 type core struct {
 	cfg     Config
 	pipe    *pipeliner
-	uid     string                  // sharded and streams messages carry a sender uid
+	uid     string                  // sharded and streams messages, and requests, carry a sender uid
 	streams *adapter.StreamsOptions // nil unless cfg.Streams is set
+	queries *requester
 }
 
 // New returns an Emitter for the main namespace "/" that publishes through
@@ -125,6 +154,15 @@ func New(rdb redis.UniversalClient, cfg Config) (*Emitter, error) {
 	if cfg.Streams != nil {
 		opts := cfg.Streams.options(cfg.Key)
 		c.streams = &opts
+	}
+	c.queries = newRequester(cfg.MaxResponseSize)
+	switch {
+	case cfg.Streams != nil:
+		c.queries.t = unsupportedTransport{"the streams adapter"}
+	case cfg.Sharded:
+		c.queries.t = newShardedTransport(rdb, cfg.Key, c.uid, c.queries.deliver)
+	default:
+		c.queries.t = newClassicTransport(rdb, cfg.Key, c.uid, c.queries.deliver)
 	}
 	return c.emitter("/"), nil
 }

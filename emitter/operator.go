@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/siorelay/siorelay/internal/adapter"
 )
@@ -14,8 +15,9 @@ import (
 // leaves its receiver unchanged, so an Operator can be kept and reused.
 // The zero Operator is not usable; get one from an Emitter.
 type Operator struct {
-	e    *Emitter
-	opts adapter.Opts
+	e       *Emitter
+	opts    adapter.Opts
+	timeout time.Duration // of queries; zero: Config.RequestsTimeout
 }
 
 // add returns set ∪ items as a new slice, keeping first occurrences in
