@@ -17,7 +17,7 @@ import (
 	"github.com/siorelay/siorelay/internal/redisaddr"
 )
 
-const emitterSynopsis = "emitter --redis URL [--grpc-addr 127.0.0.1:50051] [--key PREFIX] [--sharded] [--subscription-mode dynamic] [--adapter pubsub|streams [--stream-name N] [--stream-count 1] [--stream-max-len 10000]] [--token T | --token-file F] [--tls-cert F --tls-key F] [--health-interval 2s] [--metrics-addr 127.0.0.1:9100] [--log-format text|json] [--log-level info] [--shutdown-timeout 10s]"
+const emitterSynopsis = "emitter --redis URL [--grpc-addr 127.0.0.1:50051] [--key PREFIX] [--sharded] [--subscription-mode dynamic] [--adapter pubsub|streams [--stream-name N] [--stream-count 1] [--stream-max-len 10000]] [--token T | --token-file F] [--tls-cert F --tls-key F] [--health-interval 2s] [--requests-timeout 5s] [--metrics-addr 127.0.0.1:9100] [--log-format text|json] [--log-level info] [--shutdown-timeout 10s]"
 
 // runEmitter runs the gRPC EmitterService sidecar until ctx is cancelled
 // (SIGINT/SIGTERM), then shuts down gracefully within --shutdown-timeout:
@@ -32,6 +32,7 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	tlsCert := fs.String("tls-cert", "", "serve TLS with this PEM certificate (needs --tls-key)")
 	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
 	healthInterval := fs.Duration("health-interval", 2*time.Second, "how often Redis is PINGed for the health service (NOT_SERVING while it fails)")
+	requestsTimeout := fs.Duration("requests-timeout", 5*time.Second, "how long the queries (FetchSockets, AllRooms, EmitWithAck without a timeout) wait for the servers' answers; a call's deadline may end them sooner")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long in-flight calls may take to finish at shutdown")
 	mf := registerMetricsFlags(fs)
 	var lf logFlags
@@ -74,10 +75,12 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer rdb.Close()
 	m := mf.newSidecarMetrics(rdb)
+	emCfg.RequestsTimeout = *requestsTimeout
 	em, err := emitter.New(rdb, emCfg)
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	defer em.Close() // the queries' answer subscriptions
 	srv, err := emittergrpc.NewServer(emittergrpc.Config{
 		Backend:       emittergrpc.NewEmitterBackend(em),
 		Token:         tok,

@@ -43,7 +43,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	key := fs.String("key", "socket.io", "with --redis: channel prefix (the adapter's key / channelPrefix)")
 	sharded := fs.Bool("sharded", false, "with --redis: speak createShardedAdapter (SPUBLISH/SSUBSCRIBE, Redis 7+) instead of createAdapter")
 	mode := fs.String("subscription-mode", "dynamic", "with --sharded: the adapter's subscriptionMode (dynamic, dynamic-private or static)")
-	requestsTimeout := fs.Duration("requests-timeout", 5*time.Second, "with --redis: how long this relay's cluster requests wait for answers")
+	requestsTimeout := fs.Duration("requests-timeout", 5*time.Second, "how long this relay's cluster requests wait for answers (with --redis), and the gRPC queries' default wait")
 	var af adapterFlags
 	af.register(fs, "with --redis: ")
 	af.registerSessions(fs)
@@ -118,28 +118,34 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{err.Error()}
 	}
 	m.registerRelay(srv)
-	return listenAndServe(ctx, srv, web, *addr, *grpcAddr, *grpcToken, *path, shutdownTimes{*shutdownTimeout, *shutdownDelay}, m, stdout, log)
+	return listenAndServe(ctx, srv, web, *addr, grpcFlags{*grpcAddr, *grpcToken, *requestsTimeout}, *path, shutdownTimes{*shutdownTimeout, *shutdownDelay}, m, stdout, log)
 }
 
 // shutdownTimes are the --shutdown-timeout and --shutdown-delay of serve.
 type shutdownTimes struct{ timeout, delay time.Duration }
 
+// grpcFlags are serve's flags for its EmitterService.
+type grpcFlags struct {
+	addr, token     string
+	requestsTimeout time.Duration // EmitWithAck's default wait
+}
+
 // listenAndServe opens the listeners and runs serve.
-func listenAndServe(ctx context.Context, srv *relay.Server, web *webFlags, addr, grpcAddr, grpcToken, path string, st shutdownTimes, m *serveMetrics, stdout io.Writer, log *slog.Logger) error {
+func listenAndServe(ctx context.Context, srv *relay.Server, web *webFlags, addr string, gf grpcFlags, path string, st shutdownTimes, m *serveMetrics, stdout io.Writer, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		srv.Shutdown(context.Background())
 		return err
 	}
 	var g *grpcEndpoint
-	if grpcAddr != "" {
-		gs, err := emittergrpc.NewServer(emittergrpc.Config{Backend: relayBackend{srv}, Token: grpcToken, Logger: log, ServerOptions: m.grpcOptions()})
+	if gf.addr != "" {
+		gs, err := emittergrpc.NewServer(emittergrpc.Config{Backend: relayBackend{srv, gf.requestsTimeout}, Token: gf.token, Logger: log, ServerOptions: m.grpcOptions()})
 		if err != nil {
 			ln.Close()
 			srv.Shutdown(context.Background())
 			return usageError{err.Error()}
 		}
-		gln, err := net.Listen("tcp", grpcAddr)
+		gln, err := net.Listen("tcp", gf.addr)
 		if err != nil {
 			ln.Close()
 			srv.Shutdown(context.Background())
@@ -265,8 +271,11 @@ func splitList(l stringList) []string {
 }
 
 // relayBackend delivers EmitterService calls to the relay's own clients
-// (the in-process broker: no Redis).
-type relayBackend struct{ srv *relay.Server }
+// and, with --redis, to its cluster; its queries are in serve_queries.go.
+type relayBackend struct {
+	srv             *relay.Server
+	requestsTimeout time.Duration // EmitWithAck's default wait
+}
 
 var _ emittergrpc.Backend = relayBackend{}
 

@@ -2,9 +2,12 @@ package emittergrpc
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/siorelay/siorelay/emitter"
 )
@@ -40,6 +43,48 @@ type Backend interface {
 	DisconnectSockets(ctx context.Context, t Target, close bool) error
 	// ServerSideEmit sends an event to the servers of namespace nsp.
 	ServerSideEmit(ctx context.Context, nsp, event string, args []any) error
+
+	// The queries ask every server of the cluster and wait for their
+	// answers until ctx's deadline (the service sets one a little before
+	// the call's) or the backend's own requests timeout. When some servers
+	// did not answer in time, FetchSockets and AllRooms return what did
+	// arrive with an error wrapping [ErrIncomplete]; answers past the
+	// backend's size limit are an error wrapping [ErrTooLarge].
+
+	// FetchSockets returns the sockets t selects (t.Volatile and
+	// t.Compress are unset).
+	FetchSockets(ctx context.Context, t Target) ([]emitter.Socket, error)
+	// ServerCount returns the number of servers serving namespace nsp.
+	ServerCount(ctx context.Context, nsp string) (int, error)
+	// AllRooms returns the rooms of namespace nsp, each once.
+	AllRooms(ctx context.Context, nsp string) ([]string, error)
+	// EmitWithAck sends ev asking each client for an acknowledgement and
+	// waits for them until timeout (zero: the backend's requests timeout)
+	// or ctx's deadline, whichever comes first. A wait cut short is not an
+	// error: it returns what arrived with Acks.TimedOut set.
+	EmitWithAck(ctx context.Context, ev Event, timeout time.Duration) (Acks, error)
+}
+
+// Acks is what a Backend's EmitWithAck gathered.
+type Acks struct {
+	// Answers are the acknowledgements in the order they arrived.
+	Answers []Ack
+	// Clients is the number of clients the event was sent to.
+	Clients int
+	// Servers is the number of servers that reported their client count.
+	Servers int
+	// TimedOut is set when the wait ended before every server reported and
+	// every client answered.
+	TimedOut bool
+}
+
+// Ack is one client's acknowledgement.
+type Ack struct {
+	// SocketID is the socket that answered, "" where the protocol does not
+	// say (an answer relayed through Redis).
+	SocketID string
+	// JSON is the ack's first argument (null without arguments).
+	JSON json.RawMessage
 }
 
 // Target selects sockets: those of Namespace in any of Rooms (all of the
@@ -167,4 +212,46 @@ func (b *EmitterBackend) DisconnectSockets(ctx context.Context, t Target, close 
 // ServerSideEmit implements [Backend].
 func (b *EmitterBackend) ServerSideEmit(ctx context.Context, nsp, event string, args []any) error {
 	return b.of(nsp).ServerSideEmit(ctx, event, args...)
+}
+
+// FetchSockets implements [Backend].
+func (b *EmitterBackend) FetchSockets(ctx context.Context, t Target) ([]emitter.Socket, error) {
+	socks, err := b.op(t).FetchSockets(ctx)
+	return socks, queryError(err)
+}
+
+// ServerCount implements [Backend].
+func (b *EmitterBackend) ServerCount(ctx context.Context, nsp string) (int, error) {
+	return b.of(nsp).ServerCount(ctx)
+}
+
+// AllRooms implements [Backend].
+func (b *EmitterBackend) AllRooms(ctx context.Context, nsp string) ([]string, error) {
+	rooms, err := b.of(nsp).AllRooms(ctx)
+	return rooms, queryError(err)
+}
+
+// EmitWithAck implements [Backend].
+func (b *EmitterBackend) EmitWithAck(ctx context.Context, ev Event, timeout time.Duration) (Acks, error) {
+	res, err := b.op(ev.Target).Timeout(timeout).EmitWithAck(ctx, ev.Name, ev.Args...)
+	timedOut := errors.Is(err, emitter.ErrTimeout)
+	if err != nil && !timedOut {
+		return Acks{}, queryError(err)
+	}
+	out := Acks{Answers: make([]Ack, len(res.Answers)), Clients: res.Clients, Servers: res.Servers, TimedOut: timedOut}
+	for i, a := range res.Answers {
+		out.Answers[i] = Ack{JSON: a}
+	}
+	return out, nil
+}
+
+// queryError marks the emitter's query errors for the service.
+func queryError(err error) error {
+	switch {
+	case errors.Is(err, emitter.ErrTimeout):
+		return fmt.Errorf("%w: %w", ErrIncomplete, err)
+	case errors.Is(err, emitter.ErrResponseTooLarge):
+		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+	}
+	return err
 }

@@ -16,9 +16,38 @@ import (
 // fail with codes.InvalidArgument (the request can never succeed as it is).
 var ErrInvalidArgument = errors.New("emittergrpc: invalid argument")
 
+// ErrIncomplete is wrapped by the error of a [Backend] query whose answer
+// lacks servers that did not answer in time; the call fails with
+// codes.DeadlineExceeded, the partial answer in the status details.
+var ErrIncomplete = errors.New("emittergrpc: some servers did not answer in time")
+
+// ErrTooLarge is wrapped by the error of a [Backend] query whose answers
+// grew past its size limit; the call fails with codes.ResourceExhausted.
+var ErrTooLarge = errors.New("emittergrpc: answers too large")
+
 // toStatus translates a Backend error into the status the caller sees.
 // This is the only place where errors become status codes.
 func toStatus(ctx context.Context, op string, err error) error {
+	return statusOf(ctx, op, err, publishWords)
+}
+
+// words are what a status message says happened, for one kind of call.
+type words struct{ late, cancelled, failed string }
+
+var (
+	publishWords = words{
+		late:      "deadline exceeded before the publish was acknowledged (it may still happen)",
+		cancelled: "cancelled before the publish was acknowledged (it may still happen)",
+		failed:    "publish failed, retry later",
+	}
+	queryWords = words{
+		late:      "deadline exceeded before the servers answered",
+		cancelled: "cancelled before the servers answered",
+		failed:    "request failed, retry later",
+	}
+)
+
+func statusOf(ctx context.Context, op string, err error, w words) error {
 	if err == nil {
 		return nil
 	}
@@ -30,12 +59,16 @@ func toStatus(ctx context.Context, op string, err error) error {
 		errors.Is(err, emitter.ErrReservedEvent),
 		errors.Is(err, emitter.ErrEncode):
 		return status.Errorf(codes.InvalidArgument, "%s: %v", op, err)
+	case errors.Is(err, ErrTooLarge):
+		return status.Errorf(codes.ResourceExhausted, "%s: %v; narrow the target", op, err)
+	case errors.Is(err, errors.ErrUnsupported):
+		return status.Errorf(codes.Unimplemented, "%s: %v", op, err)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) || deadlinePassed(ctx, err):
-		return status.Errorf(codes.DeadlineExceeded, "%s: deadline exceeded before the publish was acknowledged (it may still happen): %v", op, err)
+		return status.Errorf(codes.DeadlineExceeded, "%s: %s: %v", op, w.late, err)
 	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
-		return status.Errorf(codes.Canceled, "%s: cancelled before the publish was acknowledged (it may still happen): %v", op, err)
+		return status.Errorf(codes.Canceled, "%s: %s: %v", op, w.cancelled, err)
 	}
-	return status.Errorf(codes.Unavailable, "%s: publish failed, retry later: %v", op, err)
+	return status.Errorf(codes.Unavailable, "%s: %s: %v", op, w.failed, err)
 }
 
 // deadlinePassed reports whether err is a network timeout caused by ctx's

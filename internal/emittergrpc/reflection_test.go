@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 
@@ -84,23 +83,23 @@ func reflectService(t *testing.T, conn *grpc.ClientConn, service string) protore
 	if len(fds) == 0 {
 		t.Fatalf("reflection: no file for %s: %v", service, resp)
 	}
-	files := new(protoregistry.Files)
-	var found protoreflect.ServiceDescriptor
+	// The files come with their dependencies, in no particular order
+	// (emitter.proto first, then google/protobuf/duration.proto, ...).
+	set := new(descriptorpb.FileDescriptorSet)
 	for _, b := range fds {
 		fdp := new(descriptorpb.FileDescriptorProto)
 		if err := proto.Unmarshal(b, fdp); err != nil {
 			t.Fatal(err)
 		}
-		fd, err := protodesc.NewFile(fdp, files)
-		if err != nil {
-			t.Fatalf("reflection: file %s: %v", fdp.GetName(), err)
-		}
-		if err := files.RegisterFile(fd); err != nil {
-			t.Fatal(err)
-		}
-		if s := fd.Services().ByName(protoreflect.FullName(service).Name()); s != nil && s.FullName() == protoreflect.FullName(service) {
-			found = s
-		}
+		set.File = append(set.File, fdp)
+	}
+	files, err := protodesc.NewFiles(set)
+	if err != nil {
+		t.Fatalf("reflection: %v", err)
+	}
+	var found protoreflect.ServiceDescriptor
+	if d, err := files.FindDescriptorByName(protoreflect.FullName(service)); err == nil {
+		found, _ = d.(protoreflect.ServiceDescriptor)
 	}
 	if found == nil {
 		t.Fatalf("reflection: %s not in the returned files", service)

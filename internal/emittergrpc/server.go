@@ -45,6 +45,12 @@ type Config struct {
 	// problem, never one per call. Zero means no logging.
 	Logger *slog.Logger
 
+	// MaxResponseSize bounds the answer of a query (FetchSockets,
+	// AllRooms, EmitWithAck), in bytes of protobuf; a larger one fails
+	// with ResourceExhausted. Zero means 64 MiB. Clients must accept
+	// messages that large (grpc-go's default is 4 MiB).
+	MaxResponseSize int
+
 	// ServerOptions are added to the grpc.Server's options, before the
 	// ones the Server sets (credentials and the auth interceptors): their
 	// interceptors are the outermost, so they see every call, including
@@ -62,6 +68,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxResponseSize < 0 {
+		return c, errors.New("emittergrpc: Config.MaxResponseSize must not be negative")
+	}
+	if c.MaxResponseSize == 0 {
+		c.MaxResponseSize = defaultMaxResponseSize
 	}
 	return c, nil
 }
@@ -99,7 +111,9 @@ func NewServer(cfg Config) (*Server, error) {
 		opts = append(opts, grpc.ChainUnaryInterceptor(b.unary), grpc.ChainStreamInterceptor(b.stream))
 	}
 	gs := grpc.NewServer(opts...)
-	siorelayv1.RegisterEmitterServiceServer(gs, NewService(cfg.Backend))
+	svc := NewService(cfg.Backend)
+	svc.maxResponseSize = cfg.MaxResponseSize
+	siorelayv1.RegisterEmitterServiceServer(gs, svc)
 	hs := health.NewServer()
 	initial := healthpb.HealthCheckResponse_SERVING
 	if cfg.Ping != nil {

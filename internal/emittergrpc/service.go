@@ -22,8 +22,9 @@ import (
 // for concurrent use.
 type Service struct {
 	siorelayv1.UnimplementedEmitterServiceServer
-	backend   Backend
-	checkJSON bool // the backend does not check JSON arguments itself
+	backend         Backend
+	checkJSON       bool // the backend does not check JSON arguments itself
+	maxResponseSize int  // bytes of a query's answer
 }
 
 var _ siorelayv1.EmitterServiceServer = (*Service)(nil)
@@ -33,7 +34,7 @@ var _ siorelayv1.EmitterServiceServer = (*Service)(nil)
 // adds authentication, health and reflection.
 func NewService(b Backend) *Service {
 	_, checks := b.(JSONChecker)
-	return &Service{backend: b, checkJSON: !checks}
+	return &Service{backend: b, checkJSON: !checks, maxResponseSize: defaultMaxResponseSize}
 }
 
 // JSONChecker is implemented by a Backend that rejects a JSON argument

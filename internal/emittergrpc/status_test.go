@@ -230,6 +230,14 @@ func (f failingBackend) DisconnectSockets(context.Context, emittergrpc.Target, b
 	return f.err
 }
 func (f failingBackend) ServerSideEmit(context.Context, string, string, []any) error { return f.err }
+func (f failingBackend) FetchSockets(context.Context, emittergrpc.Target) ([]emitter.Socket, error) {
+	return nil, f.err
+}
+func (f failingBackend) ServerCount(context.Context, string) (int, error)   { return 0, f.err }
+func (f failingBackend) AllRooms(context.Context, string) ([]string, error) { return nil, f.err }
+func (f failingBackend) EmitWithAck(context.Context, emittergrpc.Event, time.Duration) (emittergrpc.Acks, error) {
+	return emittergrpc.Acks{}, f.err
+}
 
 // TestHealth follows the health status with a real redis-server stopped
 // and restarted.
