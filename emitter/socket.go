@@ -10,8 +10,19 @@ import (
 
 // decodeSocket decodes one socket of a fetch answer,
 // {"id","handshake","rooms","data"} as Node's adapters and the relay
-// write it.
+// write it. The common shape (string rooms, headers and query values)
+// decodes in one pass; anything else (numeric rooms, a repeated header or
+// query key) takes the general path.
 func decodeSocket(js []byte, nsp string) (Socket, error) {
+	var fast struct {
+		ID        string          `json:"id"`
+		Handshake plainHandshake  `json:"handshake"`
+		Rooms     []string        `json:"rooms"`
+		Data      json.RawMessage `json:"data"`
+	}
+	if json.Unmarshal(js, &fast) == nil {
+		return newSocket(fast.ID, nsp, fast.Rooms, fast.Data, fast.Handshake.handshake()), nil
+	}
 	var w struct {
 		ID        string           `json:"id"`
 		Handshake Handshake        `json:"handshake"`
@@ -21,14 +32,44 @@ func decodeSocket(js []byte, nsp string) (Socket, error) {
 	if err := json.Unmarshal(js, &w); err != nil {
 		return Socket{}, err
 	}
-	if w.Data == nil {
-		w.Data = json.RawMessage("null")
+	return newSocket(w.ID, nsp, w.Rooms, w.Data, w.Handshake), nil
+}
+
+func newSocket(id, nsp string, rooms []string, data json.RawMessage, h Handshake) Socket {
+	if data == nil {
+		data = json.RawMessage("null")
 	}
-	if w.Rooms == nil {
-		w.Rooms = []string{}
+	if rooms == nil {
+		rooms = []string{}
 	}
-	w.Handshake.fill()
-	return Socket{ID: w.ID, Namespace: nsp, Rooms: w.Rooms, Data: w.Data, Handshake: w.Handshake}, nil
+	h.fill()
+	return Socket{ID: id, Namespace: nsp, Rooms: rooms, Data: data, Handshake: h}
+}
+
+// plainHandshake is socket.handshake when every header and query value is
+// a string.
+type plainHandshake struct {
+	Headers map[string]string `json:"headers"`
+	Query   map[string]string `json:"query"`
+	Address string            `json:"address"`
+	XDomain bool              `json:"xdomain"`
+	Secure  bool              `json:"secure"`
+	Issued  float64           `json:"issued"`
+	URL     string            `json:"url"`
+	Auth    json.RawMessage   `json:"auth"`
+}
+
+func (p *plainHandshake) handshake() Handshake {
+	h := Handshake{Address: p.Address, XDomain: p.XDomain, Secure: p.Secure, URL: p.URL, Auth: p.Auth, Headers: p.Headers, Query: p.Query}
+	h.Time = issuedTime(p.Issued)
+	return h
+}
+
+func issuedTime(ms float64) time.Time {
+	if ms > 0 && ms < 1<<53 {
+		return time.UnixMilli(int64(ms))
+	}
+	return time.Time{}
 }
 
 // UnmarshalJSON decodes socket.handshake as socket.io serializes it:
@@ -37,6 +78,12 @@ func decodeSocket(js []byte, nsp string) (Socket, error) {
 // Set-Cookie header, a repeated query key); other JSON values are kept as
 // their JSON text. Missing fields are left zero, except Auth, which is {}.
 func (h *Handshake) UnmarshalJSON(b []byte) error {
+	var p plainHandshake
+	if json.Unmarshal(b, &p) == nil {
+		*h = p.handshake()
+		h.fill()
+		return nil
+	}
 	var w struct {
 		Headers map[string]json.RawMessage `json:"headers"`
 		Query   map[string]json.RawMessage `json:"query"`
@@ -51,9 +98,7 @@ func (h *Handshake) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*h = Handshake{Address: w.Address, XDomain: w.XDomain, Secure: w.Secure, URL: w.URL, Auth: w.Auth}
-	if w.Issued > 0 && w.Issued < 1<<53 {
-		h.Time = time.UnixMilli(int64(w.Issued))
-	}
+	h.Time = issuedTime(w.Issued)
 	h.Headers = flatten(w.Headers, false)
 	h.Query = flatten(w.Query, true)
 	h.fill()
