@@ -41,6 +41,14 @@ func fakeServer(t *testing.T, events int, pongs chan<- string) *httptest.Server 
 			return
 		}
 		pongs <- string(msg)
+		// An event asking for an ack (id 17): the client acks at once.
+		send(`4217["q",{"a":[1]}]`)
+		msg, err = wsutil.ReadClientText(conn)
+		if err != nil {
+			t.Errorf("ack: %v", err)
+			return
+		}
+		pongs <- string(msg)
 		// All events in one buffer, written in odd-sized pieces so frames
 		// straddle reads.
 		var all []byte
@@ -86,15 +94,17 @@ func TestWorkerAgainstFakeServer(t *testing.T) {
 			t.Errorf("sid = %q, want %q", sid, "sock-1")
 		}
 	}
-	for range clients {
+	got := map[string]int{}
+	for range 2 * clients {
 		select {
 		case p := <-pongs:
-			if p != "3" {
-				t.Errorf("pong = %q, want 3", p)
-			}
+			got[p]++
 		case <-time.After(10 * time.Second):
-			t.Fatal("no pong")
+			t.Fatal("no pong or ack")
 		}
+	}
+	if got["3"] != clients || got[`4317[1]`] != clients {
+		t.Errorf("pongs and acks: %v; want %d of 3 and of 4317[1]", got, clients)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {

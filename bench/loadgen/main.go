@@ -11,6 +11,7 @@
 //	loadgen recovery  -addr ... -pid PID -grpc ADDR|-emit-url URL -n 5000 -rate 100
 //	loadgen recovery-compare [flags]  connection state recovery, Node and the relay, ABAB
 //	loadgen compare   [flags]   start Redis, Node and the relay; run everything ABAB
+//	loadgen queries   [flags]   FetchSockets / EmitWithAck latency: two relays, Node, the sidecar
 //	loadgen worker              (internal) holds client connections for the above
 package main
 
@@ -53,6 +54,8 @@ func main() {
 		err = runRecoveryCmd(ctx, os.Args[1], os.Args[2:])
 	case "compare":
 		err = compare(ctx, os.Args[2:])
+	case "queries":
+		err = queries(ctx, os.Args[2:])
 	default:
 		usage()
 	}
@@ -63,7 +66,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: loadgen idle|broadcast|rooms|compare|worker [flags]  (-h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: loadgen idle|broadcast|rooms|compare|queries|worker [flags]  (-h for flags)")
 	os.Exit(2)
 }
 

@@ -20,6 +20,7 @@ type poller struct {
 	epfd  int
 	table fdTable
 	pong  []byte // masked client frame carrying Engine.IO "3"
+	key   [4]byte
 	buf   []byte // read buffer; only the poller goroutine uses it
 
 	batchDelay time.Duration // pause after a partial batch of events (see run)
@@ -42,6 +43,7 @@ func newPoller(table fdTable, key [4]byte) (*poller, error) {
 		epfd:    epfd,
 		table:   table,
 		pong:    appendClientFrame(nil, opText, []byte("3"), key),
+		key:     key,
 		buf:     make([]byte, 256<<10),
 		reasons: make(map[string]int),
 	}, nil
@@ -172,6 +174,16 @@ func (p *poller) onMessage(c *client, msg []byte, now int64) bool {
 		p.mu.Unlock()
 		return true
 	}
+	if id, ok := ackID(msg); ok {
+		// An event that asks for an ack (EmitWithAck): answer 43<id>[1].
+		reply := append(append([]byte("43"), id...), "[1]"...)
+		if _, err := unix.Write(c.fd, appendClientFrame(nil, opText, reply, p.key)); err != nil {
+			p.close(c, "write ack: "+err.Error())
+			return false
+		}
+		c.acks.Add(1)
+		return true
+	}
 	ev, ts, seq, ok := parseEvent(msg)
 	if !ok {
 		if len(msg) > 0 && (msg[0] == '1' || string(msg) == "41") {
@@ -226,6 +238,22 @@ func (p *poller) close(c *client, why string) {
 		p.reasons[why]++
 	}
 	p.mu.Unlock()
+}
+
+// ackID returns the ack id of an event packet to "/" that asks for one,
+// 42<id>[...].
+func ackID(m []byte) ([]byte, bool) {
+	if len(m) < 4 || m[0] != '4' || m[1] != '2' || m[2] < '0' || m[2] > '9' {
+		return nil, false
+	}
+	i := 2
+	for i < len(m) && m[i] >= '0' && m[i] <= '9' {
+		i++
+	}
+	if i == len(m) || m[i] != '[' || i-2 > 19 {
+		return nil, false
+	}
+	return m[2:i], true
 }
 
 // parseEvent recognises the load generator's own events,

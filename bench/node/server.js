@@ -15,6 +15,11 @@
 // Side endpoints on the same HTTP server (outside /socket.io/):
 //   GET /bench/gc     runs gc() three times, replies with process.memoryUsage() as JSON
 //   GET /bench/stats  replies {"clients":N,"memory":{...}} without collecting
+//   GET /bench/fetch  runs io.fetchSockets() across the cluster once, replies
+//                     {"ms":<its duration>,"count":<sockets>}
+//   GET /bench/ack?room=R&timeout=MS
+//                     runs io.to(R).timeout(MS).emitWithAck("q") once, replies
+//                     {"ms":<its duration>,"count":<acks>} ({"error":...} on a timeout)
 // SIGUSR2 also runs gc(). SIGTERM/SIGINT close everything and exit 0.
 "use strict";
 
@@ -56,6 +61,26 @@ async function main() {
     if (req.url === "/bench/stats") {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ clients: io.engine.clientsCount, memory: process.memoryUsage() }));
+      return;
+    }
+    if (req.url === "/bench/fetch" || req.url.startsWith("/bench/ack?")) {
+      // Cluster queries timed inside Node: what a Node app sees.
+      const u = new URL(req.url, "http://localhost");
+      const start = process.hrtime.bigint();
+      const query = u.pathname === "/bench/fetch"
+        ? io.fetchSockets()
+        : io.to(u.searchParams.get("room")).timeout(Number(u.searchParams.get("timeout") || 10000)).emitWithAck("q");
+      query.then(
+        (list) => {
+          const ms = Number(process.hrtime.bigint() - start) / 1e6;
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ ms, count: list.length }));
+        },
+        (err) => {
+          res.writeHead(500, { "content-type": "application/json" });
+          res.end(JSON.stringify({ error: String(err && err.message) }));
+        },
+      );
       return;
     }
     res.writeHead(404);
