@@ -67,3 +67,8 @@ TEST_TARGETS += test-bench-node
 bench-floor: ## The machine's floor for broadcast latency: a bare writer's write(2) to 10k loopback sockets, read as the load generator reads (FLOOR_ARGS)
 	$(GO) build -o .tmp/bin/floor ./bench/floor
 	.tmp/bin/floor $(FLOOR_ARGS)
+
+.PHONY: bench-queries
+bench-queries: bench-deps bench-build ## FetchSockets (2 relays x 10k clients) and EmitWithAck (1k clients) latency beside Node's, same cluster (QUERIES_ARGS)
+	$(BENCH_NICE_CMD) .tmp/bin/loadgen queries -siorelay .tmp/bin/siorelay $(QUERIES_ARGS) \
+		-out $(BENCH_OUT)/queries-$(BENCH_STAMP).jsonl | tee $(BENCH_OUT)/queries-$(BENCH_STAMP).md

@@ -75,7 +75,7 @@ $(GRPCURL):
 .PHONY: test-grpcurl
 test-grpcurl: $(GRPCURL) ## Run the README's grpcurl commands against the sidecar (pinned grpcurl)
 	@command -v redis-server >/dev/null || { echo "test-grpcurl: redis-server not found (apt-get install -y redis-server)" >&2; exit 1; }
-	SIORELAY_GRPCURL=$(GRPCURL) $(GO) test -count=1 -run '^TestGRPCurl$$' ./cmd/siorelay
+	SIORELAY_GRPCURL=$(GRPCURL) $(GO) test -count=1 -run '^TestGRPCurl(Queries)?$$' ./cmd/siorelay
 
 TEST_TARGETS += test-grpcurl
 

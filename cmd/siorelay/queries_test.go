@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -285,5 +287,73 @@ func TestQueriesServeAlone(t *testing.T) {
 	}
 	if _, err := c.FetchSockets(ctx, &siorelayv1.FetchSocketsRequest{Target: &siorelayv1.Target{Namespace: "nope"}}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("bad namespace: %v; want InvalidArgument", err)
+	}
+}
+
+// TestGRPCurlQueries runs the README's query examples exactly as written
+// (only the address differs) with the pinned grpcurl against `serve
+// --grpc-addr` without Redis, as `make run` starts it, with one stock
+// socket.io-client client that does not ack (the README's browser tab).
+func TestGRPCurlQueries(t *testing.T) {
+	grpcurl := os.Getenv("SIORELAY_GRPCURL")
+	if grpcurl == "" {
+		t.Skip("SIORELAY_GRPCURL not set; run `make test-grpcurl`")
+	}
+	nodetest.Require(t)
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "### Queries:")
+	if !ok {
+		t.Fatal("README has no Queries section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var cmds []string
+	for _, line := range strings.Split(section, "\n") {
+		if strings.HasPrefix(line, "grpcurl ") {
+			cmds = append(cmds, line)
+		}
+	}
+	if len(cmds) != 5 {
+		t.Fatalf("found %d grpcurl commands in the Queries section, want 5", len(cmds))
+	}
+	url, stdout, _, _ := startServeOut(t, "--addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--demo-chat", "--log-level", "error")
+	addr := afterLine(t, stdout, "serving gRPC EmitterService on ")
+	tab := nodetest.StartClients(t, nodetest.ClientsConfig{URL: strings.TrimSuffix(url, "/socket.io/"), Clients: []nodetest.ClientConfig{{Name: "tab", NoAck: true}}})
+	id := tab.ID("tab")
+	var outs []map[string]any
+	for _, c := range cmds {
+		c = strings.Replace(strings.Replace(c, "127.0.0.1:50051", addr, 1), "grpcurl", grpcurl, 1)
+		out, err := exec.Command("bash", "-c", c).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", c, err, out)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(out, &m); err != nil {
+			t.Fatalf("%s printed %q: %v", c, out, err)
+		}
+		outs = append(outs, m)
+	}
+	want := []func(m map[string]any) bool{
+		func(m map[string]any) bool { return m["count"] == 1.0 },
+		func(m map[string]any) bool {
+			s, _ := m["sockets"].([]any)
+			return len(s) == 1 && s[0].(map[string]any)["id"] == id
+		},
+		func(m map[string]any) bool { r, _ := m["rooms"].([]any); return len(r) == 1 && r[0] == id },
+		func(m map[string]any) bool { return len(m) == 0 },
+		func(m map[string]any) bool { return m["timedOut"] == true && m["clients"] == 1.0 && m["servers"] == 1.0 },
+	}
+	for i, ok := range want {
+		if !ok(outs[i]) {
+			t.Errorf("%s\nprinted %v", cmds[i], outs[i])
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	ev, err := tab.WaitEvent(ctx, "tab", "chat")
+	if v, _ := ev.Values(); err != nil || !cmp.Equal(v, []any{"ack please"}) {
+		t.Errorf("the tab got %v, %v", v, err)
 	}
 }
