@@ -3,10 +3,12 @@ package emitter
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/siorelay/siorelay/internal/adapter"
 )
 
 // FuzzDecodeAnswer feeds arbitrary bytes to the decoders of the servers'
-// answers (both adapters) and of the sockets they list: they must return
+// answers (each adapter) and of the sockets they list: they must return
 // an error or a value, never panic, and a socket that decodes keeps its id
 // and namespace.
 func FuzzDecodeAnswer(f *testing.F) {
@@ -23,8 +25,15 @@ func FuzzDecodeAnswer(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	f.Add(adapter.AppendStreamsClientCount(nil, "u", "/", "abc", 2))
+	f.Add(adapter.AppendStreamsPacketResponse(nil, "u", "/", adapter.ShardedBroadcastAck, "abc", []byte{0x81, 0xa1, 'a', 0x01}))
+	f.Add(adapter.AppendStreamsFetchResponse(nil, "u", "/", "abc", [][]byte{{0x81, 0xa2, 'i', 'd', 0xa1, 'x'}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, decode := range []func([]byte) (answer, bool){decodeClassicAnswer, decodeShardedAnswer} {
+		for _, decode := range []func([]byte) (answer, bool){
+			decodeClassicAnswer,
+			func(b []byte) (answer, bool) { return decodeClusterAnswer(shardedWire.decode, b) },
+			func(b []byte) (answer, bool) { return decodeClusterAnswer(streamsWire.decode, b) },
+		} {
 			a, ok := decode(b)
 			if !ok {
 				continue

@@ -54,8 +54,7 @@ type Config struct {
 	// leaves and disconnects are added to the namespace's stream (XADD
 	// MAXLEN ~), server-side emits published on its channel. Key is then
 	// the adapter's channelPrefix and Sharded its useShardedPubSub. Nil
-	// means a pub/sub adapter. The queries (FetchSockets, ...) do not
-	// support it yet: they fail with an error wrapping errors.ErrUnsupported.
+	// means a pub/sub adapter.
 	Streams *StreamsConfig
 
 	// RequestsTimeout is how long a query (FetchSockets, AllRooms,
@@ -158,9 +157,9 @@ func New(rdb redis.UniversalClient, cfg Config) (*Emitter, error) {
 	c.queries = newRequester(cfg.MaxResponseSize)
 	switch {
 	case cfg.Streams != nil:
-		c.queries.t = unsupportedTransport{"the streams adapter"}
+		c.queries.t = newClusterTransport(rdb, c.streams.ChannelPrefix, c.uid, cfg.Sharded, streamsWire, c.queries.deliver)
 	case cfg.Sharded:
-		c.queries.t = newShardedTransport(rdb, cfg.Key, c.uid, c.queries.deliver)
+		c.queries.t = newClusterTransport(rdb, cfg.Key, c.uid, true, shardedWire, c.queries.deliver)
 	default:
 		c.queries.t = newClassicTransport(rdb, cfg.Key, c.uid, c.queries.deliver)
 	}

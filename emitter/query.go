@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/siorelay/siorelay/internal/adapter"
 )
 
 // Errors of the queries (FetchSockets, ServerCount, AllRooms, EmitWithAck).
@@ -125,7 +123,7 @@ func (o Operator) EmitWithAck(ctx context.Context, event string, args ...any) (A
 	if IsReservedEvent(event) {
 		return Acks{}, fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
-	data, err := adapter.AppendEventData(nil, event, args)
+	data, err := o.e.c.queries.t.eventData(event, args)
 	if err != nil {
 		return Acks{}, encodeError(err)
 	}

@@ -2,9 +2,9 @@ package emitter_test
 
 // The queries (FetchSockets, ServerCount, AllRooms, EmitWithAck) against a
 // real cluster: a Node socket.io 4.8.4 server with @socket.io/redis-adapter
-// 8.3.0 and a siorelay relay on one real redis-server, with stock
-// socket.io-client 4.8.4 clients on both, for the classic and the sharded
-// adapter.
+// 8.3.0 (or @socket.io/redis-streams-adapter 0.3.1) and a siorelay relay
+// on one real redis-server, with stock socket.io-client 4.8.4 clients on
+// both, for the classic, sharded and streams adapters.
 
 import (
 	"context"
@@ -26,12 +26,17 @@ import (
 	"github.com/siorelay/siorelay/relay"
 )
 
-// startRelay starts a relay in the cluster behind rdb; like peer.js it
-// joins auth.rooms and sets socket.data to auth.data on connect.
-func startRelay(t *testing.T, rdb redis.UniversalClient, key string, sharded bool) string {
+// startRelay starts a relay in the cluster behind rdb, whose adapter is
+// mode (classic, sharded or streams); like peer.js it joins auth.rooms and
+// sets socket.data to auth.data on connect.
+func startRelay(t *testing.T, rdb redis.UniversalClient, key, mode string) string {
 	t.Helper()
+	var streams *relay.Streams
+	if mode == "streams" {
+		streams = &relay.Streams{}
+	}
 	srv, err := relay.NewServer(relay.Config{
-		Redis: rdb, Key: key, Sharded: sharded,
+		Redis: rdb, Key: key, Sharded: mode == "sharded", Streams: streams,
 		OnConnect: func(ctx context.Context, h *relay.Handshake) (relay.ConnectResult, error) {
 			var auth struct {
 				Rooms []string
@@ -80,7 +85,7 @@ func startCluster(t *testing.T, mode string) *cluster {
 	rs := redistest.Start(t)
 	c := &cluster{rdb: rs.Client(t), key: redistest.UniquePrefix(t), mode: mode}
 	peer := nodetest.StartPeer(t, nodetest.PeerConfig{Redis: rs.URL(), Key: c.key, Mode: mode})
-	url := startRelay(t, c.rdb, c.key, mode == "sharded")
+	url := startRelay(t, c.rdb, c.key, mode)
 	c.nc = nodetest.StartClients(t, nodetest.ClientsConfig{URL: peer.URL(), Clients: []nodetest.ClientConfig{
 		{Name: "n1", Rooms: []string{"room1"}, Data: map[string]any{"user": "nina"}, Query: map[string]string{"q": "n"}},
 		{Name: "nsilent", Rooms: []string{"quiet"}, NoAck: true},
@@ -96,6 +101,9 @@ func startCluster(t *testing.T, mode string) *cluster {
 func (c *cluster) emitter(t *testing.T, cfg emitter.Config) *emitter.Emitter {
 	t.Helper()
 	cfg.Key, cfg.Sharded = c.key, c.mode == "sharded"
+	if c.mode == "streams" {
+		cfg.Streams = &emitter.StreamsConfig{}
+	}
 	em, err := emitter.New(c.rdb, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +129,7 @@ func sorted(s ...string) []string {
 
 func TestQueries(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []string{"classic", "sharded"} {
+	for _, mode := range []string{"classic", "sharded", "streams"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			c := startCluster(t, mode)
@@ -274,9 +282,12 @@ func TestQueries(t *testing.T) {
 				// A subscriber of the channel the adapter counts servers on
 				// is a server that never answers.
 				var ps *redis.PubSub
-				if mode == "sharded" {
+				switch mode {
+				case "sharded":
 					ps = c.rdb.SSubscribe(ctx, adapter.ShardedChannel(c.key, "/"))
-				} else {
+				case "streams":
+					ps = c.rdb.Subscribe(ctx, adapter.ShardedChannel(c.key, "/"))
+				default:
 					ps = c.rdb.Subscribe(ctx, adapter.RequestChannel(c.key, "/"))
 				}
 				if _, err := ps.Receive(ctx); err != nil {
@@ -393,7 +404,7 @@ func TestQueriesRedisCluster(t *testing.T) {
 			for range 2 {
 				urls = append(urls, nodetest.StartPeer(t, nodetest.PeerConfig{Cluster: cl.Addrs(), Key: key, Mode: mode}).URL())
 			}
-			urls = append(urls, startRelay(t, rdb, key, mode == "sharded"))
+			urls = append(urls, startRelay(t, rdb, key, mode))
 			var want []string
 			for _, url := range urls {
 				cs := nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{

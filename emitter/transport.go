@@ -10,12 +10,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// transport carries the requests of one adapter flavour: it publishes
-// them, counts the servers, and receives and decodes their answers, which
-// it hands to the requester's deliver. The classic adapter (pub/sub,
-// transport_classic.go) and the sharded adapter (sharded pub/sub,
-// transport_sharded.go) are the two so far; a Redis Streams adapter
-// (whose requests travel over pub/sub too) fits the same shape.
+// transport carries the requests of one adapter flavour: it encodes and
+// publishes them, counts the servers, and receives and decodes their
+// answers, which it hands to the requester's deliver. The classic adapter
+// (transport_classic.go), and the sharded and streams adapters, both built
+// on the ClusterAdapter (transport_cluster.go), are the ones so far.
 type transport interface {
 	// serverCount counts the servers of namespace nsp as the adapter does.
 	serverCount(ctx context.Context, nsp string) (int, error)
@@ -24,6 +23,9 @@ type transport interface {
 	// the subscriptions. The caller releases the listener when its
 	// request is over.
 	listen(ctx context.Context, nsp string) (listener, error)
+	// eventData encodes [event, ...args] as the adapter's broadcasts
+	// carry it (r.data of a broadcastWithAck).
+	eventData(event string, args []any) ([]byte, error)
 	// send publishes r (its id is set).
 	send(ctx context.Context, r *request) error
 	// hasAllRooms reports whether the adapter has an ALL_ROOMS request
@@ -32,21 +34,6 @@ type transport interface {
 	// close releases the subscriptions; listeners in use break.
 	close() error
 }
-
-// unsupportedTransport is the transport of an adapter whose requests the
-// emitter does not speak yet: every query fails with an error wrapping
-// errors.ErrUnsupported.
-type unsupportedTransport struct{ adapter string }
-
-func (u unsupportedTransport) err() error {
-	return fmt.Errorf("emitter: queries are not supported with %s yet: %w", u.adapter, errors.ErrUnsupported)
-}
-
-func (u unsupportedTransport) serverCount(context.Context, string) (int, error) { return 0, u.err() }
-func (u unsupportedTransport) listen(context.Context, string) (listener, error) { return nil, u.err() }
-func (u unsupportedTransport) send(context.Context, *request) error             { return u.err() }
-func (u unsupportedTransport) hasAllRooms() bool                                { return true }
-func (u unsupportedTransport) close() error                                     { return nil }
 
 // listener is a transport's reception of answers, held by one request.
 type listener interface {

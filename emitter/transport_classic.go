@@ -47,6 +47,10 @@ func (t *classicTransport) listen(ctx context.Context, nsp string) (listener, er
 	return held{t.subs, s}, nil
 }
 
+func (t *classicTransport) eventData(event string, args []any) ([]byte, error) {
+	return adapter.AppendEventData(nil, event, args)
+}
+
 func (t *classicTransport) send(ctx context.Context, r *request) error {
 	var msg []byte
 	switch r.kind {

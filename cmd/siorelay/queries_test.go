@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"slices"
@@ -21,6 +22,7 @@ import (
 	siorelayv1 "github.com/siorelay/siorelay/internal/gen/siorelay/v1"
 	"github.com/siorelay/siorelay/internal/nodetest"
 	"github.com/siorelay/siorelay/internal/redistest"
+	"github.com/siorelay/siorelay/relay"
 )
 
 // The EmitterService queries (FetchSockets, ServerCount, AllRooms,
@@ -343,7 +345,9 @@ func TestGRPCurlQueries(t *testing.T) {
 		},
 		func(m map[string]any) bool { r, _ := m["rooms"].([]any); return len(r) == 1 && r[0] == id },
 		func(m map[string]any) bool { return len(m) == 0 },
-		func(m map[string]any) bool { return m["timedOut"] == true && m["clients"] == 1.0 && m["servers"] == 1.0 },
+		func(m map[string]any) bool {
+			return m["timedOut"] == true && m["clients"] == 1.0 && m["servers"] == 1.0
+		},
 	}
 	for i, ok := range want {
 		if !ok(outs[i]) {
@@ -355,5 +359,60 @@ func TestGRPCurlQueries(t *testing.T) {
 	ev, err := tab.WaitEvent(ctx, "tab", "chat")
 	if v, _ := ev.Values(); err != nil || !cmp.Equal(v, []any{"ack please"}) {
 		t.Errorf("the tab got %v, %v", v, err)
+	}
+}
+
+// TestQueriesGRPCStreams: the sidecar with --adapter streams, in a
+// cluster of a Node server with @socket.io/redis-streams-adapter 0.3.1 and
+// a relay (the relay package: serve has no streams flag).
+func TestQueriesGRPCStreams(t *testing.T) {
+	t.Parallel()
+	nodetest.Require(t)
+	rs := redistest.Start(t)
+	key := redistest.UniquePrefix(t)
+	peer := nodetest.StartPeer(t, nodetest.PeerConfig{Redis: rs.URL(), Key: key, Mode: "streams"})
+	srv, err := relay.NewServer(relay.Config{Redis: rs.Client(t), Key: key, Streams: &relay.Streams{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		hs.Close()
+	})
+	for deadline := time.Now().Add(10 * time.Second); !srv.Ready(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("relay not ready")
+		}
+	}
+	sc := startSidecar(t, "--grpc-addr", "127.0.0.1:0", "--log-level", "error", "--redis", rs.URL(), "--key", key, "--adapter", "streams")
+	c := siorelayv1.NewEmitterServiceClient(dialInsecure(t, sc.addr))
+	nc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: peer.URL(), Clients: []nodetest.ClientConfig{{Name: "n1", Rooms: []string{"room1"}}}})
+	rc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: hs.URL, Clients: []nodetest.ClientConfig{{Name: "r1"}, {Name: "rsilent", NoAck: true}}})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	n1, r1, rsilent := nc.ID("n1"), rc.ID("r1"), rc.ID("rsilent")
+
+	if n, err := c.ServerCount(ctx, &siorelayv1.ServerCountRequest{}); err != nil || n.GetCount() != 2 {
+		t.Fatalf("ServerCount = %v, %v; want 2", n, err)
+	}
+	socks, err := c.FetchSockets(ctx, &siorelayv1.FetchSocketsRequest{})
+	if err != nil || !cmp.Equal(sortedStrings(n1, r1, rsilent), socketIDs(socks.GetSockets())) {
+		t.Fatalf("FetchSockets = %v, %v", socks, err)
+	}
+	rooms, err := c.AllRooms(ctx, &siorelayv1.AllRoomsRequest{})
+	if err != nil || !cmp.Equal(sortedStrings("room1", n1, r1, rsilent), sortedStrings(rooms.GetRooms()...)) {
+		t.Fatalf("AllRooms = %v, %v", rooms, err)
+	}
+	acks, err := c.EmitWithAck(ctx, &siorelayv1.EmitWithAckRequest{Event: "ask", Args: []*siorelayv1.Arg{{Value: &siorelayv1.Arg_Json{Json: "1.5"}}},
+		Timeout: durationpb.New(time.Second)})
+	if err != nil || !acks.GetTimedOut() || acks.GetClients() != 3 || acks.GetServers() != 2 || len(acks.GetAcks()) != 2 {
+		t.Fatalf("EmitWithAck = %v, %v; want 2 acks of 3 clients (rsilent never acks)", acks, err)
+	}
+	ev, err := nc.WaitEvent(ctx, "n1", "ask")
+	if v, _ := ev.Values(); err != nil || !cmp.Equal(v, []any{json.Number("1.5")}) {
+		t.Errorf("n1 got %v, %v", v, err)
 	}
 }

@@ -6,8 +6,8 @@
 // into Redis in the format of @socket.io/redis-adapter (so Node servers with
 // the Redis adapter and siorelay relays deliver it), and by `siorelay serve`,
 // which delivers straight to its own clients. Which Redis adapter flavour is
-// used (classic or sharded, key prefix) is the server's configuration, not
-// the caller's.
+// used (classic, sharded or streams, key prefix) is the server's
+// configuration, not the caller's.
 //
 // Errors are gRPC status codes:
 //   - INVALID_ARGUMENT: empty or reserved event name, an argument that is not
@@ -35,7 +35,8 @@
 // adds its own sockets. Every query is bounded:
 //   - The servers are counted as the adapter counts them (PUBSUB NUMSUB of
 //     the namespace's request channel; SHARDNUMSUB of its channel for the
-//     sharded adapter), and the wait ends as soon as all of them answered.
+//     sharded adapter; NUMSUB, or SHARDNUMSUB, of its channel for the
+//     streams adapter), and the wait ends as soon as all of them answered.
 //   - FetchSockets and AllRooms wait at most for the server's requests
 //     timeout (--requests-timeout, 5s by default), EmitWithAck for its
 //     timeout, and none past the call's deadline: the server stops waiting
@@ -147,10 +148,10 @@ type EmitterServiceClient interface {
 	// cluster, each socket's own id room included
 	// (io.of(namespace).adapter.allRooms()). Fails with DEADLINE_EXCEEDED,
 	// the partial answer in the status details, when some servers did not
-	// answer in time. The sharded adapter has no such request: there the
-	// rooms are gathered from the sockets every server returns to a
-	// FetchSockets of the whole namespace (the same set, as a room exists
-	// while it has a member, at the cost of a FetchSockets).
+	// answer in time. The sharded and streams adapters have no such
+	// request: there the rooms are gathered from the sockets every server
+	// returns to a FetchSockets of the whole namespace (the same set, as a
+	// room exists while it has a member, at the cost of a FetchSockets).
 	AllRooms(ctx context.Context, in *AllRoomsRequest, opts ...grpc.CallOption) (*AllRoomsResponse, error)
 	// EmitWithAck sends one event to the clients selected by the target, each
 	// asked for an acknowledgement, and waits for every answer until the
@@ -339,10 +340,10 @@ type EmitterServiceServer interface {
 	// cluster, each socket's own id room included
 	// (io.of(namespace).adapter.allRooms()). Fails with DEADLINE_EXCEEDED,
 	// the partial answer in the status details, when some servers did not
-	// answer in time. The sharded adapter has no such request: there the
-	// rooms are gathered from the sockets every server returns to a
-	// FetchSockets of the whole namespace (the same set, as a room exists
-	// while it has a member, at the cost of a FetchSockets).
+	// answer in time. The sharded and streams adapters have no such
+	// request: there the rooms are gathered from the sockets every server
+	// returns to a FetchSockets of the whole namespace (the same set, as a
+	// room exists while it has a member, at the cost of a FetchSockets).
 	AllRooms(context.Context, *AllRoomsRequest) (*AllRoomsResponse, error)
 	// EmitWithAck sends one event to the clients selected by the target, each
 	// asked for an acknowledgement, and waits for every answer until the

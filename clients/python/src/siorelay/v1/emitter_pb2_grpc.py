@@ -194,10 +194,10 @@ class EmitterServiceServicer:
         cluster, each socket's own id room included
         (io.of(namespace).adapter.allRooms()). Fails with DEADLINE_EXCEEDED,
         the partial answer in the status details, when some servers did not
-        answer in time. The sharded adapter has no such request: there the
-        rooms are gathered from the sockets every server returns to a
-        FetchSockets of the whole namespace (the same set, as a room exists
-        while it has a member, at the cost of a FetchSockets).
+        answer in time. The sharded and streams adapters have no such
+        request: there the rooms are gathered from the sockets every server
+        returns to a FetchSockets of the whole namespace (the same set, as a
+        room exists while it has a member, at the cost of a FetchSockets).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
