@@ -63,7 +63,9 @@
 // actions of one goroutine reach Redis in the order they were made.
 // Queries run concurrently too; each answer subscription has one reader
 // goroutine, which hands answers to the waiting queries, and
-// [Emitter.Close] waits for those goroutines. Lock order (request.go,
+// [Emitter.Close] waits for those goroutines; a FetchSockets decodes a
+// large answer on up to GOMAXPROCS goroutines of its own and waits for
+// them before it returns. Lock order (request.go,
 // transport.go): subscriptions.mu before subscription.mu; requester.mu and
 // call.mu are each taken alone.
 package emitter

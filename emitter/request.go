@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -233,24 +234,43 @@ func (c *call) timeoutError() error {
 }
 
 // sockets decodes the answers of a fetch; a socket that does not decode is
-// left out.
+// left out. Big answers are decoded on every CPU (a fetch of the whole
+// cluster can list tens of thousands of sockets, each a JSON object).
 func (c *call) sockets(nsp string) []Socket {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
+	var all []json.RawMessage
 	for _, a := range c.lists {
-		n += len(a.sockets)
+		all = append(all, a.sockets...)
 	}
-	out := make([]Socket, 0, n)
-	for _, a := range c.lists {
-		for _, js := range a.sockets {
-			if s, err := decodeSocket(js, nsp); err == nil {
-				out = append(out, s)
+	c.mu.Unlock()
+	out := make([]Socket, len(all))
+	ok := make([]bool, len(all))
+	workers := min(runtime.GOMAXPROCS(0), 1+len(all)/socketsPerWorker)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*len(all)/workers, (w+1)*len(all)/workers
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				var err error
+				out[i], err = decodeSocket(all[i], nsp)
+				ok[i] = err == nil
 			}
+		})
+	}
+	wg.Wait()
+	n := 0
+	for i := range out {
+		if ok[i] {
+			out[n] = out[i]
+			n++
 		}
 	}
-	return out
+	clear(out[n:])
+	return out[:n]
 }
+
+// socketsPerWorker is the least work for which decoding gets a goroutine.
+const socketsPerWorker = 512
 
 // rooms merges the answers of allRooms, or the rooms of a fetch's sockets.
 func (c *call) rooms() []string {
