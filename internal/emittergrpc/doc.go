@@ -16,6 +16,14 @@
 // to InvalidArgument, context errors to DeadlineExceeded or Canceled, the
 // rest (Redis) to Unavailable.
 //
+// The queries (FetchSockets, ServerCount, AllRooms, EmitWithAck; query.go)
+// wait for the servers of the cluster through the Backend within a
+// deadline a tenth of the time left (at most 100 ms) before the call's, so
+// that an answer cut short still reaches the caller: FetchSockets and
+// AllRooms then fail with DeadlineExceeded and carry the partial answer in
+// the status details ([ErrIncomplete]); EmitWithAck answers with
+// timed_out. An answer past [Config.MaxResponseSize] is ResourceExhausted.
+//
 // [Server] wraps a grpc.Server with the service, optional bearer-token
 // authentication, optional TLS, the standard health service (NOT_SERVING
 // while [Config.Ping] fails) and server reflection:
