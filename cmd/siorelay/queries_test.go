@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"slices"
@@ -22,7 +21,6 @@ import (
 	siorelayv1 "github.com/siorelay/siorelay/internal/gen/siorelay/v1"
 	"github.com/siorelay/siorelay/internal/nodetest"
 	"github.com/siorelay/siorelay/internal/redistest"
-	"github.com/siorelay/siorelay/relay"
 )
 
 // The EmitterService queries (FetchSockets, ServerCount, AllRooms,
@@ -362,57 +360,49 @@ func TestGRPCurlQueries(t *testing.T) {
 	}
 }
 
-// TestQueriesGRPCStreams: the sidecar with --adapter streams, in a
-// cluster of a Node server with @socket.io/redis-streams-adapter 0.3.1 and
-// a relay (the relay package: serve has no streams flag).
+// TestQueriesGRPCStreams: the sidecar with --adapter streams and `serve
+// --adapter streams`, in a cluster with a Node server using
+// @socket.io/redis-streams-adapter 0.3.1.
 func TestQueriesGRPCStreams(t *testing.T) {
 	t.Parallel()
 	nodetest.Require(t)
 	rs := redistest.Start(t)
 	key := redistest.UniquePrefix(t)
+	flags := []string{"--redis", rs.URL(), "--key", key, "--adapter", "streams"}
 	peer := nodetest.StartPeer(t, nodetest.PeerConfig{Redis: rs.URL(), Key: key, Mode: "streams"})
-	srv, err := relay.NewServer(relay.Config{Redis: rs.Client(t), Key: key, Streams: &relay.Streams{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		hs.Close()
-	})
-	for deadline := time.Now().Add(10 * time.Second); !srv.Ready(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("relay not ready")
-		}
-	}
-	sc := startSidecar(t, "--grpc-addr", "127.0.0.1:0", "--log-level", "error", "--redis", rs.URL(), "--key", key, "--adapter", "streams")
-	c := siorelayv1.NewEmitterServiceClient(dialInsecure(t, sc.addr))
+	relayURL, serve := startServeGRPC(t, flags...)
+	sc := startSidecar(t, append([]string{"--grpc-addr", "127.0.0.1:0", "--log-level", "error"}, flags...)...)
+	sidecar := siorelayv1.NewEmitterServiceClient(dialInsecure(t, sc.addr))
 	nc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: peer.URL(), Clients: []nodetest.ClientConfig{{Name: "n1", Rooms: []string{"room1"}}}})
-	rc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: hs.URL, Clients: []nodetest.ClientConfig{{Name: "r1"}, {Name: "rsilent", NoAck: true}}})
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	rc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: relayURL, Clients: []nodetest.ClientConfig{{Name: "r1"}, {Name: "rsilent", NoAck: true}}})
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	n1, r1, rsilent := nc.ID("n1"), rc.ID("r1"), rc.ID("rsilent")
 
-	if n, err := c.ServerCount(ctx, &siorelayv1.ServerCountRequest{}); err != nil || n.GetCount() != 2 {
-		t.Fatalf("ServerCount = %v, %v; want 2", n, err)
-	}
-	socks, err := c.FetchSockets(ctx, &siorelayv1.FetchSocketsRequest{})
-	if err != nil || !cmp.Equal(sortedStrings(n1, r1, rsilent), socketIDs(socks.GetSockets())) {
-		t.Fatalf("FetchSockets = %v, %v", socks, err)
-	}
-	rooms, err := c.AllRooms(ctx, &siorelayv1.AllRoomsRequest{})
-	if err != nil || !cmp.Equal(sortedStrings("room1", n1, r1, rsilent), sortedStrings(rooms.GetRooms()...)) {
-		t.Fatalf("AllRooms = %v, %v", rooms, err)
-	}
-	acks, err := c.EmitWithAck(ctx, &siorelayv1.EmitWithAckRequest{Event: "ask", Args: []*siorelayv1.Arg{{Value: &siorelayv1.Arg_Json{Json: "1.5"}}},
-		Timeout: durationpb.New(time.Second)})
-	if err != nil || !acks.GetTimedOut() || acks.GetClients() != 3 || acks.GetServers() != 2 || len(acks.GetAcks()) != 2 {
-		t.Fatalf("EmitWithAck = %v, %v; want 2 acks of 3 clients (rsilent never acks)", acks, err)
-	}
-	ev, err := nc.WaitEvent(ctx, "n1", "ask")
-	if v, _ := ev.Values(); err != nil || !cmp.Equal(v, []any{json.Number("1.5")}) {
-		t.Errorf("n1 got %v, %v", v, err)
+	for _, ep := range []struct {
+		name string
+		c    siorelayv1.EmitterServiceClient
+	}{{"sidecar", sidecar}, {"serve", serve}} {
+		c := ep.c
+		if n, err := c.ServerCount(ctx, &siorelayv1.ServerCountRequest{}); err != nil || n.GetCount() != 2 {
+			t.Fatalf("%s: ServerCount = %v, %v; want 2", ep.name, n, err)
+		}
+		socks, err := c.FetchSockets(ctx, &siorelayv1.FetchSocketsRequest{})
+		if err != nil || !cmp.Equal(sortedStrings(n1, r1, rsilent), socketIDs(socks.GetSockets())) {
+			t.Fatalf("%s: FetchSockets = %v, %v", ep.name, socks, err)
+		}
+		rooms, err := c.AllRooms(ctx, &siorelayv1.AllRoomsRequest{})
+		if err != nil || !cmp.Equal(sortedStrings("room1", n1, r1, rsilent), sortedStrings(rooms.GetRooms()...)) {
+			t.Fatalf("%s: AllRooms = %v, %v", ep.name, rooms, err)
+		}
+		acks, err := c.EmitWithAck(ctx, &siorelayv1.EmitWithAckRequest{Event: "ask-" + ep.name, Args: []*siorelayv1.Arg{{Value: &siorelayv1.Arg_Json{Json: "1.5"}}},
+			Timeout: durationpb.New(time.Second)})
+		if err != nil || !acks.GetTimedOut() || acks.GetClients() != 3 || acks.GetServers() != 2 || len(acks.GetAcks()) != 2 {
+			t.Fatalf("%s: EmitWithAck = %v, %v; want 2 acks of 3 clients (rsilent never acks)", ep.name, acks, err)
+		}
+		ev, err := nc.WaitEvent(ctx, "n1", "ask-"+ep.name)
+		if v, _ := ev.Values(); err != nil || !cmp.Equal(v, []any{json.Number("1.5")}) {
+			t.Errorf("%s: n1 got %v, %v", ep.name, v, err)
+		}
 	}
 }
