@@ -275,17 +275,14 @@ func runQueries(ctx context.Context, c queriesConfig) error {
 		}
 	}
 	printQueries(os.Stdout, c, results)
-	if c.Out != "" {
-		out, err := os.Create(c.Out)
-		if err != nil {
+	enc, closeOut, err := createJSONL(c.Out)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
+	for _, r := range results {
+		if err := enc.Encode(r); err != nil {
 			return err
-		}
-		defer out.Close()
-		enc := json.NewEncoder(out)
-		for _, r := range results {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
