@@ -128,8 +128,14 @@ func TestUnavailable(t *testing.T) {
 			}
 		})
 	}
+	// The same over the HTTP API: 503 and the same message.
+	_, err := e.http.SocketsJoin(ctxT(t), &siorelayv1.SocketsJoinRequest{Rooms: []string{"r"}})
+	wantCode(t, err, codes.Unavailable)
+	if m := status.Convert(err).Message(); !strings.HasPrefix(m, "SocketsJoin: publish failed, retry later") {
+		t.Errorf("HTTP message %q does not say the publish failed", m)
+	}
 	// Validation still comes first.
-	_, err := e.client.Emit(ctxT(t), &siorelayv1.EmitRequest{Event: "connect"})
+	_, err = e.client.Emit(ctxT(t), &siorelayv1.EmitRequest{Event: "connect"})
 	wantCode(t, err, codes.InvalidArgument)
 }
 
