@@ -40,7 +40,8 @@ type sidecar struct {
 	done   <-chan error
 }
 
-// startSidecar runs runEmitter with args and waits for its serving line.
+// startSidecar runs runEmitter with args and waits for its serving line;
+// addr is the gRPC address, empty with --grpc-addr ”.
 func startSidecar(t *testing.T, args ...string) *sidecar {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -63,6 +64,9 @@ func startSidecar(t *testing.T, args ...string) *sidecar {
 	for time.Now().Before(deadline) {
 		if _, rest, ok := strings.Cut(stdout.String(), "serving gRPC EmitterService on "); ok {
 			return &sidecar{addr: strings.SplitN(rest, "\n", 2)[0], stdout: &stdout, stderr: &stderr, cancel: cancel, done: done}
+		}
+		if strings.Contains(stdout.String(), "serving HTTP API on ") { // --grpc-addr ''
+			return &sidecar{stdout: &stdout, stderr: &stderr, cancel: cancel, done: done}
 		}
 		select {
 		case err := <-done:
