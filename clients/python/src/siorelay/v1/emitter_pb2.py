@@ -22,47 +22,79 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19siorelay/v1/emitter.proto\x12\x0bsiorelay.v1\"@\n\x06Target\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\r\n\x05rooms\x18\x02 \x03(\t\x12\x14\n\x0c\x65xcept_rooms\x18\x03 \x03(\t\"0\n\x03\x41rg\x12\x0e\n\x04json\x18\x01 \x01(\tH\x00\x12\x10\n\x06\x62inary\x18\x02 \x01(\x0cH\x00\x42\x07\n\x05value\"\x97\x01\n\x0b\x45mitRequest\x12#\n\x06target\x18\x01 \x01(\x0b\x32\x13.siorelay.v1.Target\x12\r\n\x05\x65vent\x18\x02 \x01(\t\x12\x1e\n\x04\x61rgs\x18\x03 \x03(\x0b\x32\x10.siorelay.v1.Arg\x12\x10\n\x08volatile\x18\x04 \x01(\x08\x12\x15\n\x08\x63ompress\x18\x05 \x01(\x08H\x00\x88\x01\x01\x42\x0b\n\t_compress\"\x0e\n\x0c\x45mitResponse\"<\n\x10\x45mitBatchRequest\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.siorelay.v1.EmitRequest\"\"\n\x11\x45mitBatchResponse\x12\r\n\x05\x63ount\x18\x01 \x01(\x04\"=\n\x11\x45mitStreamRequest\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.siorelay.v1.EmitRequest\"#\n\x12\x45mitStreamResponse\x12\r\n\x05\x63ount\x18\x01 \x01(\x04\"H\n\x12SocketsJoinRequest\x12#\n\x06target\x18\x01 \x01(\x0b\x32\x13.siorelay.v1.Target\x12\r\n\x05rooms\x18\x02 \x03(\t\"\x15\n\x13SocketsJoinResponse\"I\n\x13SocketsLeaveRequest\x12#\n\x06target\x18\x01 \x01(\x0b\x32\x13.siorelay.v1.Target\x12\r\n\x05rooms\x18\x02 \x03(\t\"\x16\n\x14SocketsLeaveResponse\"N\n\x18\x44isconnectSocketsRequest\x12#\n\x06target\x18\x01 \x01(\x0b\x32\x13.siorelay.v1.Target\x12\r\n\x05\x63lose\x18\x02 \x01(\x08\"\x1b\n\x19\x44isconnectSocketsResponse\"Y\n\x15ServerSideEmitRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\r\n\x05\x65vent\x18\x02 \x01(\t\x12\x1e\n\x04\x61rgs\x18\x03 \x03(\x0b\x32\x10.siorelay.v1.Arg\"\x18\n\x16ServerSideEmitResponse2\xd0\x04\n\x0e\x45mitterService\x12;\n\x04\x45mit\x12\x18.siorelay.v1.EmitRequest\x1a\x19.siorelay.v1.EmitResponse\x12J\n\tEmitBatch\x12\x1d.siorelay.v1.EmitBatchRequest\x1a\x1e.siorelay.v1.EmitBatchResponse\x12O\n\nEmitStream\x12\x1e.siorelay.v1.EmitStreamRequest\x1a\x1f.siorelay.v1.EmitStreamResponse(\x01\x12P\n\x0bSocketsJoin\x12\x1f.siorelay.v1.SocketsJoinRequest\x1a .siorelay.v1.SocketsJoinResponse\x12S\n\x0cSocketsLeave\x12 .siorelay.v1.SocketsLeaveRequest\x1a!.siorelay.v1.SocketsLeaveResponse\x12\x62\n\x11\x44isconnectSockets\x12%.siorelay.v1.DisconnectSocketsRequest\x1a&.siorelay.v1.DisconnectSocketsResponse\x12Y\n\x0eServerSideEmit\x12\".siorelay.v1.ServerSideEmitRequest\x1a#.siorelay.v1.ServerSideEmitResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19siorelay/v1/emitter.proto\x12\x0bsiorelay.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"@\n\x06Target\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\r\n\x05rooms\x18\x02 \x03(\t\x12\x14\n\x0c\x65xcept_rooms\x18\x03 \x03(\t\"0\n\x03\x41rg\x12\x0e\n\x04json\x18\x01 \x01(\tH\x00\x12\x10\n\x06\x62inary\x18\x02 \x01(\x0cH\x00\x42\x07\n\x05value\"\x97\x01\n\x0b\x45mitRequest\x12#\n\x06target\x18\x01 \x01(\x0b\x32\x13.siorelay.v1.Target\x12\r\n\x05\x65vent\x18\x02 \x01(\t\x12\x1e\n\x04\x61rgs\x18\x03 \x03(\x0b\x32\x10.siorelay.v1.Arg\x12\x10\n\x08volatile\x18\x04 \x01(\x08\x12\x15\n\x08\x63ompress\x18\x05 \x01(\x08H\x00\x88\x01\x01\x42\x0b\n\t_compress\"\x0e\n\x0c\x45mitResponse\"<\n\x10\x45mitBatchRequest\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.siorelay.v1.EmitRequest\"\"\n\x11\x45mitBatchResponse\x12\r\n\x05\x63ount\x18\x01 \x01(\x04\"=\n\x11\x45mitStreamRequest\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.siorelay.v1.EmitRequest\"#\n\x12\x45mitStreamResponse\x12\r\n\x05\x63ount\x18\x01 \x01(\x04\"H\n\x12SocketsJoinRequest\x12#\n\x06target\x18\x01 \x01(\x0b\x32\x13.siorelay.v1.Target\x12\r\n\x05rooms\x18\x02 \x03(\t\"\x15\n\x13SocketsJoinResponse\"I\n\x13SocketsLeaveRequest\x12#\n\x06target\x18\x01 \x01(\x0b\x32\x13.siorelay.v1.Target\x12\r\n\x05rooms\x18\x02 \x03(\t\"\x16\n\x14SocketsLeaveResponse\"N\n\x18\x44isconnectSocketsRequest\x12#\n\x06target\x18\x01 \x01(\x0b\x32\x13.siorelay.v1.Target\x12\r\n\x05\x63lose\x18\x02 \x01(\x08\"\x1b\n\x19\x44isconnectSocketsResponse\"Y\n\x15ServerSideEmitRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\r\n\x05\x65vent\x18\x02 \x01(\t\x12\x1e\n\x04\x61rgs\x18\x03 \x03(\x0b\x32\x10.siorelay.v1.Arg\"\x18\n\x16ServerSideEmitResponse\":\n\x13\x46\x65tchSocketsRequest\x12#\n\x06target\x18\x01 \x01(\x0b\x32\x13.siorelay.v1.Target\"M\n\x14\x46\x65tchSocketsResponse\x12$\n\x07sockets\x18\x01 \x03(\x0b\x32\x13.siorelay.v1.Socket\x12\x0f\n\x07servers\x18\x02 \x01(\r\"o\n\x06Socket\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\r\n\x05rooms\x18\x03 \x03(\t\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\t\x12)\n\thandshake\x18\x05 \x01(\x0b\x32\x16.siorelay.v1.Handshake\"\xc8\x02\n\tHandshake\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x34\n\x07headers\x18\x02 \x03(\x0b\x32#.siorelay.v1.Handshake.HeadersEntry\x12\x30\n\x05query\x18\x03 \x03(\x0b\x32!.siorelay.v1.Handshake.QueryEntry\x12\x0c\n\x04\x61uth\x18\x04 \x01(\t\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06secure\x18\x06 \x01(\x08\x12\x0f\n\x07xdomain\x18\x07 \x01(\x08\x12\x0b\n\x03url\x18\x08 \x01(\t\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a,\n\nQueryEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\'\n\x12ServerCountRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\"$\n\x13ServerCountResponse\x12\r\n\x05\x63ount\x18\x01 \x01(\r\"$\n\x0f\x41llRoomsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\"2\n\x10\x41llRoomsResponse\x12\r\n\x05rooms\x18\x01 \x03(\t\x12\x0f\n\x07servers\x18\x02 \x01(\r\"\x94\x01\n\x12\x45mitWithAckRequest\x12#\n\x06target\x18\x01 \x01(\x0b\x32\x13.siorelay.v1.Target\x12\r\n\x05\x65vent\x18\x02 \x01(\t\x12\x1e\n\x04\x61rgs\x18\x03 \x03(\x0b\x32\x10.siorelay.v1.Arg\x12*\n\x07timeout\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"j\n\x13\x45mitWithAckResponse\x12\x1e\n\x04\x61\x63ks\x18\x01 \x03(\x0b\x32\x10.siorelay.v1.Ack\x12\x0f\n\x07\x63lients\x18\x02 \x01(\r\x12\x0f\n\x07servers\x18\x03 \x01(\r\x12\x11\n\ttimed_out\x18\x04 \x01(\x08\"&\n\x03\x41\x63k\x12\x11\n\tsocket_id\x18\x01 \x01(\t\x12\x0c\n\x04json\x18\x02 \x01(\t2\x92\x07\n\x0e\x45mitterService\x12;\n\x04\x45mit\x12\x18.siorelay.v1.EmitRequest\x1a\x19.siorelay.v1.EmitResponse\x12J\n\tEmitBatch\x12\x1d.siorelay.v1.EmitBatchRequest\x1a\x1e.siorelay.v1.EmitBatchResponse\x12O\n\nEmitStream\x12\x1e.siorelay.v1.EmitStreamRequest\x1a\x1f.siorelay.v1.EmitStreamResponse(\x01\x12P\n\x0bSocketsJoin\x12\x1f.siorelay.v1.SocketsJoinRequest\x1a .siorelay.v1.SocketsJoinResponse\x12S\n\x0cSocketsLeave\x12 .siorelay.v1.SocketsLeaveRequest\x1a!.siorelay.v1.SocketsLeaveResponse\x12\x62\n\x11\x44isconnectSockets\x12%.siorelay.v1.DisconnectSocketsRequest\x1a&.siorelay.v1.DisconnectSocketsResponse\x12Y\n\x0eServerSideEmit\x12\".siorelay.v1.ServerSideEmitRequest\x1a#.siorelay.v1.ServerSideEmitResponse\x12S\n\x0c\x46\x65tchSockets\x12 .siorelay.v1.FetchSocketsRequest\x1a!.siorelay.v1.FetchSocketsResponse\x12P\n\x0bServerCount\x12\x1f.siorelay.v1.ServerCountRequest\x1a .siorelay.v1.ServerCountResponse\x12G\n\x08\x41llRooms\x12\x1c.siorelay.v1.AllRoomsRequest\x1a\x1d.siorelay.v1.AllRoomsResponse\x12P\n\x0b\x45mitWithAck\x12\x1f.siorelay.v1.EmitWithAckRequest\x1a .siorelay.v1.EmitWithAckResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'siorelay.v1.emitter_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TARGET']._serialized_start=42
-  _globals['_TARGET']._serialized_end=106
-  _globals['_ARG']._serialized_start=108
-  _globals['_ARG']._serialized_end=156
-  _globals['_EMITREQUEST']._serialized_start=159
-  _globals['_EMITREQUEST']._serialized_end=310
-  _globals['_EMITRESPONSE']._serialized_start=312
-  _globals['_EMITRESPONSE']._serialized_end=326
-  _globals['_EMITBATCHREQUEST']._serialized_start=328
-  _globals['_EMITBATCHREQUEST']._serialized_end=388
-  _globals['_EMITBATCHRESPONSE']._serialized_start=390
-  _globals['_EMITBATCHRESPONSE']._serialized_end=424
-  _globals['_EMITSTREAMREQUEST']._serialized_start=426
-  _globals['_EMITSTREAMREQUEST']._serialized_end=487
-  _globals['_EMITSTREAMRESPONSE']._serialized_start=489
-  _globals['_EMITSTREAMRESPONSE']._serialized_end=524
-  _globals['_SOCKETSJOINREQUEST']._serialized_start=526
-  _globals['_SOCKETSJOINREQUEST']._serialized_end=598
-  _globals['_SOCKETSJOINRESPONSE']._serialized_start=600
-  _globals['_SOCKETSJOINRESPONSE']._serialized_end=621
-  _globals['_SOCKETSLEAVEREQUEST']._serialized_start=623
-  _globals['_SOCKETSLEAVEREQUEST']._serialized_end=696
-  _globals['_SOCKETSLEAVERESPONSE']._serialized_start=698
-  _globals['_SOCKETSLEAVERESPONSE']._serialized_end=720
-  _globals['_DISCONNECTSOCKETSREQUEST']._serialized_start=722
-  _globals['_DISCONNECTSOCKETSREQUEST']._serialized_end=800
-  _globals['_DISCONNECTSOCKETSRESPONSE']._serialized_start=802
-  _globals['_DISCONNECTSOCKETSRESPONSE']._serialized_end=829
-  _globals['_SERVERSIDEEMITREQUEST']._serialized_start=831
-  _globals['_SERVERSIDEEMITREQUEST']._serialized_end=920
-  _globals['_SERVERSIDEEMITRESPONSE']._serialized_start=922
-  _globals['_SERVERSIDEEMITRESPONSE']._serialized_end=946
-  _globals['_EMITTERSERVICE']._serialized_start=949
-  _globals['_EMITTERSERVICE']._serialized_end=1541
+  _globals['_HANDSHAKE_HEADERSENTRY']._loaded_options = None
+  _globals['_HANDSHAKE_HEADERSENTRY']._serialized_options = b'8\001'
+  _globals['_HANDSHAKE_QUERYENTRY']._loaded_options = None
+  _globals['_HANDSHAKE_QUERYENTRY']._serialized_options = b'8\001'
+  _globals['_TARGET']._serialized_start=107
+  _globals['_TARGET']._serialized_end=171
+  _globals['_ARG']._serialized_start=173
+  _globals['_ARG']._serialized_end=221
+  _globals['_EMITREQUEST']._serialized_start=224
+  _globals['_EMITREQUEST']._serialized_end=375
+  _globals['_EMITRESPONSE']._serialized_start=377
+  _globals['_EMITRESPONSE']._serialized_end=391
+  _globals['_EMITBATCHREQUEST']._serialized_start=393
+  _globals['_EMITBATCHREQUEST']._serialized_end=453
+  _globals['_EMITBATCHRESPONSE']._serialized_start=455
+  _globals['_EMITBATCHRESPONSE']._serialized_end=489
+  _globals['_EMITSTREAMREQUEST']._serialized_start=491
+  _globals['_EMITSTREAMREQUEST']._serialized_end=552
+  _globals['_EMITSTREAMRESPONSE']._serialized_start=554
+  _globals['_EMITSTREAMRESPONSE']._serialized_end=589
+  _globals['_SOCKETSJOINREQUEST']._serialized_start=591
+  _globals['_SOCKETSJOINREQUEST']._serialized_end=663
+  _globals['_SOCKETSJOINRESPONSE']._serialized_start=665
+  _globals['_SOCKETSJOINRESPONSE']._serialized_end=686
+  _globals['_SOCKETSLEAVEREQUEST']._serialized_start=688
+  _globals['_SOCKETSLEAVEREQUEST']._serialized_end=761
+  _globals['_SOCKETSLEAVERESPONSE']._serialized_start=763
+  _globals['_SOCKETSLEAVERESPONSE']._serialized_end=785
+  _globals['_DISCONNECTSOCKETSREQUEST']._serialized_start=787
+  _globals['_DISCONNECTSOCKETSREQUEST']._serialized_end=865
+  _globals['_DISCONNECTSOCKETSRESPONSE']._serialized_start=867
+  _globals['_DISCONNECTSOCKETSRESPONSE']._serialized_end=894
+  _globals['_SERVERSIDEEMITREQUEST']._serialized_start=896
+  _globals['_SERVERSIDEEMITREQUEST']._serialized_end=985
+  _globals['_SERVERSIDEEMITRESPONSE']._serialized_start=987
+  _globals['_SERVERSIDEEMITRESPONSE']._serialized_end=1011
+  _globals['_FETCHSOCKETSREQUEST']._serialized_start=1013
+  _globals['_FETCHSOCKETSREQUEST']._serialized_end=1071
+  _globals['_FETCHSOCKETSRESPONSE']._serialized_start=1073
+  _globals['_FETCHSOCKETSRESPONSE']._serialized_end=1150
+  _globals['_SOCKET']._serialized_start=1152
+  _globals['_SOCKET']._serialized_end=1263
+  _globals['_HANDSHAKE']._serialized_start=1266
+  _globals['_HANDSHAKE']._serialized_end=1594
+  _globals['_HANDSHAKE_HEADERSENTRY']._serialized_start=1502
+  _globals['_HANDSHAKE_HEADERSENTRY']._serialized_end=1548
+  _globals['_HANDSHAKE_QUERYENTRY']._serialized_start=1550
+  _globals['_HANDSHAKE_QUERYENTRY']._serialized_end=1594
+  _globals['_SERVERCOUNTREQUEST']._serialized_start=1596
+  _globals['_SERVERCOUNTREQUEST']._serialized_end=1635
+  _globals['_SERVERCOUNTRESPONSE']._serialized_start=1637
+  _globals['_SERVERCOUNTRESPONSE']._serialized_end=1673
+  _globals['_ALLROOMSREQUEST']._serialized_start=1675
+  _globals['_ALLROOMSREQUEST']._serialized_end=1711
+  _globals['_ALLROOMSRESPONSE']._serialized_start=1713
+  _globals['_ALLROOMSRESPONSE']._serialized_end=1763
+  _globals['_EMITWITHACKREQUEST']._serialized_start=1766
+  _globals['_EMITWITHACKREQUEST']._serialized_end=1914
+  _globals['_EMITWITHACKRESPONSE']._serialized_start=1916
+  _globals['_EMITWITHACKRESPONSE']._serialized_end=2022
+  _globals['_ACK']._serialized_start=2024
+  _globals['_ACK']._serialized_end=2062
+  _globals['_EMITTERSERVICE']._serialized_start=2065
+  _globals['_EMITTERSERVICE']._serialized_end=2979
 # @@protoc_insertion_point(module_scope)

@@ -72,6 +72,26 @@ class EmitterServiceStub:
                 request_serializer=siorelay_dot_v1_dot_emitter__pb2.ServerSideEmitRequest.SerializeToString,
                 response_deserializer=siorelay_dot_v1_dot_emitter__pb2.ServerSideEmitResponse.FromString,
                 _registered_method=True)
+        self.FetchSockets = channel.unary_unary(
+                '/siorelay.v1.EmitterService/FetchSockets',
+                request_serializer=siorelay_dot_v1_dot_emitter__pb2.FetchSocketsRequest.SerializeToString,
+                response_deserializer=siorelay_dot_v1_dot_emitter__pb2.FetchSocketsResponse.FromString,
+                _registered_method=True)
+        self.ServerCount = channel.unary_unary(
+                '/siorelay.v1.EmitterService/ServerCount',
+                request_serializer=siorelay_dot_v1_dot_emitter__pb2.ServerCountRequest.SerializeToString,
+                response_deserializer=siorelay_dot_v1_dot_emitter__pb2.ServerCountResponse.FromString,
+                _registered_method=True)
+        self.AllRooms = channel.unary_unary(
+                '/siorelay.v1.EmitterService/AllRooms',
+                request_serializer=siorelay_dot_v1_dot_emitter__pb2.AllRoomsRequest.SerializeToString,
+                response_deserializer=siorelay_dot_v1_dot_emitter__pb2.AllRoomsResponse.FromString,
+                _registered_method=True)
+        self.EmitWithAck = channel.unary_unary(
+                '/siorelay.v1.EmitterService/EmitWithAck',
+                request_serializer=siorelay_dot_v1_dot_emitter__pb2.EmitWithAckRequest.SerializeToString,
+                response_deserializer=siorelay_dot_v1_dot_emitter__pb2.EmitWithAckResponse.FromString,
+                _registered_method=True)
 
 
 class EmitterServiceServicer:
@@ -149,6 +169,53 @@ class EmitterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FetchSockets(self, request, context):
+        """FetchSockets returns the sockets the target selects on every server of
+        the cluster (io.of(namespace).in(rooms).except(except_rooms)
+        .fetchSockets()). Fails with DEADLINE_EXCEEDED, the partial answer in
+        the status details, when some servers did not answer in time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ServerCount(self, request, context):
+        """ServerCount returns the number of Socket.IO servers of the cluster that
+        serve the namespace, Node servers and relays alike
+        (io.of(namespace).adapter.serverCount()). The sidecar is not one of
+        them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AllRooms(self, request, context):
+        """AllRooms returns the rooms of the namespace on every server of the
+        cluster, each socket's own id room included
+        (io.of(namespace).adapter.allRooms()). Fails with DEADLINE_EXCEEDED,
+        the partial answer in the status details, when some servers did not
+        answer in time. The sharded adapter has no such request: there the
+        rooms are gathered from the sockets every server returns to a
+        FetchSockets of the whole namespace (the same set, as a room exists
+        while it has a member, at the cost of a FetchSockets).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EmitWithAck(self, request, context):
+        """EmitWithAck sends one event to the clients selected by the target, each
+        asked for an acknowledgement, and waits for every answer until the
+        timeout (io.of(namespace).to(rooms).timeout(timeout)
+        .emitWithAck(event, ...args)). It returns when every server reported
+        how many clients it sent the event to and all those clients answered,
+        or when the timeout passed: then with the answers that arrived and
+        timed_out set (not an error).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EmitterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -186,6 +253,26 @@ def add_EmitterServiceServicer_to_server(servicer, server):
                     servicer.ServerSideEmit,
                     request_deserializer=siorelay_dot_v1_dot_emitter__pb2.ServerSideEmitRequest.FromString,
                     response_serializer=siorelay_dot_v1_dot_emitter__pb2.ServerSideEmitResponse.SerializeToString,
+            ),
+            'FetchSockets': grpc.unary_unary_rpc_method_handler(
+                    servicer.FetchSockets,
+                    request_deserializer=siorelay_dot_v1_dot_emitter__pb2.FetchSocketsRequest.FromString,
+                    response_serializer=siorelay_dot_v1_dot_emitter__pb2.FetchSocketsResponse.SerializeToString,
+            ),
+            'ServerCount': grpc.unary_unary_rpc_method_handler(
+                    servicer.ServerCount,
+                    request_deserializer=siorelay_dot_v1_dot_emitter__pb2.ServerCountRequest.FromString,
+                    response_serializer=siorelay_dot_v1_dot_emitter__pb2.ServerCountResponse.SerializeToString,
+            ),
+            'AllRooms': grpc.unary_unary_rpc_method_handler(
+                    servicer.AllRooms,
+                    request_deserializer=siorelay_dot_v1_dot_emitter__pb2.AllRoomsRequest.FromString,
+                    response_serializer=siorelay_dot_v1_dot_emitter__pb2.AllRoomsResponse.SerializeToString,
+            ),
+            'EmitWithAck': grpc.unary_unary_rpc_method_handler(
+                    servicer.EmitWithAck,
+                    request_deserializer=siorelay_dot_v1_dot_emitter__pb2.EmitWithAckRequest.FromString,
+                    response_serializer=siorelay_dot_v1_dot_emitter__pb2.EmitWithAckResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -380,6 +467,114 @@ class EmitterService:
             '/siorelay.v1.EmitterService/ServerSideEmit',
             siorelay_dot_v1_dot_emitter__pb2.ServerSideEmitRequest.SerializeToString,
             siorelay_dot_v1_dot_emitter__pb2.ServerSideEmitResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FetchSockets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/siorelay.v1.EmitterService/FetchSockets',
+            siorelay_dot_v1_dot_emitter__pb2.FetchSocketsRequest.SerializeToString,
+            siorelay_dot_v1_dot_emitter__pb2.FetchSocketsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ServerCount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/siorelay.v1.EmitterService/ServerCount',
+            siorelay_dot_v1_dot_emitter__pb2.ServerCountRequest.SerializeToString,
+            siorelay_dot_v1_dot_emitter__pb2.ServerCountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AllRooms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/siorelay.v1.EmitterService/AllRooms',
+            siorelay_dot_v1_dot_emitter__pb2.AllRoomsRequest.SerializeToString,
+            siorelay_dot_v1_dot_emitter__pb2.AllRoomsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EmitWithAck(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/siorelay.v1.EmitterService/EmitWithAck',
+            siorelay_dot_v1_dot_emitter__pb2.EmitWithAckRequest.SerializeToString,
+            siorelay_dot_v1_dot_emitter__pb2.EmitWithAckResponse.FromString,
             options,
             channel_credentials,
             insecure,
