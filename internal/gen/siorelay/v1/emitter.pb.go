@@ -988,11 +988,7 @@ type FetchSocketsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The sockets, grouped by server, in no particular order. With `siorelay
 	// serve`, its own sockets come first.
-	Sockets []*Socket `protobuf:"bytes,1,rep,name=sockets,proto3" json:"sockets,omitempty"`
-	// The number of servers whose sockets are listed (with `siorelay serve`,
-	// itself included). In the partial answer of a DEADLINE_EXCEEDED, fewer
-	// than the servers counted.
-	Servers       uint32 `protobuf:"varint,2,opt,name=servers,proto3" json:"servers,omitempty"`
+	Sockets       []*Socket `protobuf:"bytes,1,rep,name=sockets,proto3" json:"sockets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1032,13 +1028,6 @@ func (x *FetchSocketsResponse) GetSockets() []*Socket {
 		return x.Sockets
 	}
 	return nil
-}
-
-func (x *FetchSocketsResponse) GetServers() uint32 {
-	if x != nil {
-		return x.Servers
-	}
-	return 0
 }
 
 // Socket is one socket of the cluster, as fetchSockets() describes it.
@@ -1388,10 +1377,7 @@ type AllRoomsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The rooms, each once, in no particular order: every room with at least
 	// one member on some server, and every socket's own id room.
-	Rooms []string `protobuf:"bytes,1,rep,name=rooms,proto3" json:"rooms,omitempty"`
-	// The number of servers whose rooms are listed (as in
-	// FetchSocketsResponse).
-	Servers       uint32 `protobuf:"varint,2,opt,name=servers,proto3" json:"servers,omitempty"`
+	Rooms         []string `protobuf:"bytes,1,rep,name=rooms,proto3" json:"rooms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1431,13 +1417,6 @@ func (x *AllRoomsResponse) GetRooms() []string {
 		return x.Rooms
 	}
 	return nil
-}
-
-func (x *AllRoomsResponse) GetServers() uint32 {
-	if x != nil {
-		return x.Servers
-	}
-	return 0
 }
 
 // EmitWithAckRequest is one event sent to clients, each asked for an
@@ -1700,10 +1679,9 @@ const file_siorelay_v1_emitter_proto_rawDesc = "" +
 	"\x04args\x18\x03 \x03(\v2\x10.siorelay.v1.ArgR\x04args\"\x18\n" +
 	"\x16ServerSideEmitResponse\"B\n" +
 	"\x13FetchSocketsRequest\x12+\n" +
-	"\x06target\x18\x01 \x01(\v2\x13.siorelay.v1.TargetR\x06target\"_\n" +
+	"\x06target\x18\x01 \x01(\v2\x13.siorelay.v1.TargetR\x06target\"E\n" +
 	"\x14FetchSocketsResponse\x12-\n" +
-	"\asockets\x18\x01 \x03(\v2\x13.siorelay.v1.SocketR\asockets\x12\x18\n" +
-	"\aservers\x18\x02 \x01(\rR\aservers\"\x96\x01\n" +
+	"\asockets\x18\x01 \x03(\v2\x13.siorelay.v1.SocketR\asockets\"\x96\x01\n" +
 	"\x06Socket\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x14\n" +
@@ -1731,10 +1709,9 @@ const file_siorelay_v1_emitter_proto_rawDesc = "" +
 	"\x13ServerCountResponse\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\rR\x05count\"/\n" +
 	"\x0fAllRoomsRequest\x12\x1c\n" +
-	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"B\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"(\n" +
 	"\x10AllRoomsResponse\x12\x14\n" +
-	"\x05rooms\x18\x01 \x03(\tR\x05rooms\x12\x18\n" +
-	"\aservers\x18\x02 \x01(\rR\aservers\"\xb2\x01\n" +
+	"\x05rooms\x18\x01 \x03(\tR\x05rooms\"\xb2\x01\n" +
 	"\x12EmitWithAckRequest\x12+\n" +
 	"\x06target\x18\x01 \x01(\v2\x13.siorelay.v1.TargetR\x06target\x12\x14\n" +
 	"\x05event\x18\x02 \x01(\tR\x05event\x12$\n" +

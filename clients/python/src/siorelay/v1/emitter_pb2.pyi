@@ -127,12 +127,10 @@ class FetchSocketsRequest(_message.Message):
     def __init__(self, target: _Optional[_Union[Target, _Mapping]] = ...) -> None: ...
 
 class FetchSocketsResponse(_message.Message):
-    __slots__ = ("sockets", "servers")
+    __slots__ = ("sockets",)
     SOCKETS_FIELD_NUMBER: _ClassVar[int]
-    SERVERS_FIELD_NUMBER: _ClassVar[int]
     sockets: _containers.RepeatedCompositeFieldContainer[Socket]
-    servers: int
-    def __init__(self, sockets: _Optional[_Iterable[_Union[Socket, _Mapping]]] = ..., servers: _Optional[int] = ...) -> None: ...
+    def __init__(self, sockets: _Optional[_Iterable[_Union[Socket, _Mapping]]] = ...) -> None: ...
 
 class Socket(_message.Message):
     __slots__ = ("id", "namespace", "rooms", "data", "handshake")
@@ -201,12 +199,10 @@ class AllRoomsRequest(_message.Message):
     def __init__(self, namespace: _Optional[str] = ...) -> None: ...
 
 class AllRoomsResponse(_message.Message):
-    __slots__ = ("rooms", "servers")
+    __slots__ = ("rooms",)
     ROOMS_FIELD_NUMBER: _ClassVar[int]
-    SERVERS_FIELD_NUMBER: _ClassVar[int]
     rooms: _containers.RepeatedScalarFieldContainer[str]
-    servers: int
-    def __init__(self, rooms: _Optional[_Iterable[str]] = ..., servers: _Optional[int] = ...) -> None: ...
+    def __init__(self, rooms: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class EmitWithAckRequest(_message.Message):
     __slots__ = ("target", "event", "args", "timeout")
