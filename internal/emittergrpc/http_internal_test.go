@@ -50,7 +50,11 @@ var headerService = grpc.ServiceDesc{
 				return nil, err
 			}
 			if md.Get("x-fail") != nil {
-				return nil, status.Error(codes.FailedPrecondition, "asked to fail")
+				st, err := status.New(codes.DeadlineExceeded, "partial").WithDetails(&siorelayv1.AllRoomsResponse{Rooms: []string{"a"}})
+				if err != nil {
+					return nil, err
+				}
+				return nil, st.Err()
 			}
 			return &emptypb.Empty{}, nil
 		},
@@ -58,7 +62,8 @@ var headerService = grpc.ServiceDesc{
 }
 
 // TestHTTPMetadata: request headers reach the method as incoming metadata,
-// and what it sets comes back as headers, on success and on error.
+// and what it sets comes back as headers, on success and on error; an
+// error's details come as Connect details with their JSON.
 func TestHTTPMetadata(t *testing.T) {
 	api := newHTTPAPI(nil, 1024, func() bool { return true })
 	api.register(&headerService, nil)
@@ -71,13 +76,14 @@ func TestHTTPMetadata(t *testing.T) {
 		}
 		rec := httptest.NewRecorder()
 		api.ServeHTTP(rec, req)
-		wantCode := 200
+		wantCode, wantBody := 200, "{}"
 		if fail {
-			wantCode = 400 // failed_precondition
+			wantCode = 504
+			wantBody = `{"code":"deadline_exceeded","message":"partial","details":[{"type":"siorelay.v1.AllRoomsResponse","value":"CgFh","debug":{"rooms":["a"]}}]}`
 		}
 		h := rec.Result().Header
-		if rec.Code != wantCode || h.Get("X-Echo") != "abc" || h.Get("X-Data-Bin") != "AQI" || h.Get("Trailer-X-Done") != "yes" {
-			t.Errorf("fail=%v: %d %q, headers %v", fail, rec.Code, rec.Body.String(), h)
+		if rec.Code != wantCode || rec.Body.String() != wantBody || h.Get("X-Echo") != "abc" || h.Get("X-Data-Bin") != "AQI" || h.Get("Trailer-X-Done") != "yes" {
+			t.Errorf("fail=%v: %d %s, headers %v", fail, rec.Code, rec.Body.String(), h)
 		}
 	}
 }

@@ -98,6 +98,24 @@ func TestHTTPRequestErrors(t *testing.T) {
 	}
 }
 
+// TestHTTPServesEveryUnaryMethod: every unary method of the generated
+// service description is reachable over HTTP (none answers 404), each
+// streaming one answers 501; no list of methods is kept by hand.
+func TestHTTPServesEveryUnaryMethod(t *testing.T) {
+	e := startEnv(t)
+	desc := siorelayv1.EmitterService_ServiceDesc
+	for _, m := range desc.Methods {
+		code, _, body := e.post(t, "/"+desc.ServiceName+"/"+m.MethodName, `{"target":{"namespace":"no-slash"}}`, "Content-Type", "application/json")
+		if code == 404 || code == 200 {
+			t.Errorf("%s: %d %s, want the method's own answer to an invalid request", m.MethodName, code, body)
+		}
+	}
+	for _, s := range desc.Streams {
+		code, h, body := e.post(t, "/"+desc.ServiceName+"/"+s.StreamName, `{}`, "Content-Type", "application/json")
+		wantError(t, code, h, body, 501, "unimplemented", "streaming method")
+	}
+}
+
 // TestHTTPEncodings sends valid requests in each accepted form.
 func TestHTTPEncodings(t *testing.T) {
 	must := mustMessage(t)

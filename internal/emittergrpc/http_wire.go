@@ -107,11 +107,13 @@ type wireError struct {
 	Details []wireDetail `json:"details,omitempty"`
 }
 
-// wireDetail is one status detail: its message type's full name and its
-// binary encoding in base64 (without padding).
+// wireDetail is one status detail: its message type's full name, its
+// binary encoding in base64 (without padding), and, for callers without
+// protobuf, the same message as protobuf JSON (Connect's "debug").
 type wireDetail struct {
-	Type  string `json:"type"`
-	Value string `json:"value"`
+	Type  string          `json:"type"`
+	Value string          `json:"value"`
+	Debug json.RawMessage `json:"debug,omitempty"`
 }
 
 // writeStatus answers st with the HTTP status of its code.
@@ -128,7 +130,11 @@ func writeError(w http.ResponseWriter, httpCode int, st *status.Status) {
 		if i := strings.LastIndexByte(typ, '/'); i >= 0 {
 			typ = typ[i+1:]
 		}
-		e.Details = append(e.Details, wireDetail{Type: typ, Value: base64.RawStdEncoding.EncodeToString(d.GetValue())})
+		wd := wireDetail{Type: typ, Value: base64.RawStdEncoding.EncodeToString(d.GetValue())}
+		if m, err := d.UnmarshalNew(); err == nil {
+			wd.Debug, _ = jsonCodec.marshal(m) // nil on error: no debug field
+		}
+		e.Details = append(e.Details, wd)
 	}
 	body, _ := json.Marshal(e) // strings and slices of strings only: cannot fail
 	h := w.Header()
