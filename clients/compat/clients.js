@@ -54,7 +54,7 @@ function start(c) {
   socket.onAny((event, ...args) => {
     const ack = typeof args.at(-1) === "function" ? args.pop() : null;
     out({ type: "event", ...ev, event, args, ack: !!ack });
-    if (ack) ack(cfg.ackReply ?? { ok: true, client: c.name });
+    if (ack && !c.noAck) ack(cfg.ackReply ?? { ok: true, client: c.name });
   });
 }
 

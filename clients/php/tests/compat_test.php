@@ -1,0 +1,182 @@
+<?php
+
+// Compatibility tests: this client → siorelay's HTTP API (of `siorelay
+// serve --redis`, and of the `siorelay emitter` sidecar) → a real
+// redis-server → a relay and a Node socket.io 4.8.4 server with
+// @socket.io/redis-adapter 8.3.0 in one cluster → stock socket.io-client
+// 4.8.4 clients of both. What the clients print is what is asserted.
+//
+// Ordering argument used by settle(): each call returns once its message
+// is published, and every server reads the cluster's channels on one Redis
+// connection, so an event published after a returned call is delivered
+// after it. A marker that every client has received therefore proves that
+// nothing sent before it is still on its way.
+
+declare(strict_types=1);
+
+namespace Siorelay\Tests;
+
+use Siorelay\AckTimeoutException;
+use Siorelay\Binary;
+use Siorelay\Emitter;
+use Siorelay\EmitterException;
+use Siorelay\HttpTransport;
+
+/** The cluster every compat test shares, started on first use. */
+final class Cluster
+{
+    private static ?self $c = null;
+    private static ?\Throwable $failed = null;
+
+    public string $relayApi;
+    public string $sidecarApi;
+    public Proc $relayClients;
+    public Proc $peerClients;
+    public Proc $peer;
+    /** @var array<string, string> socket id by client name */
+    public array $ids = [];
+    private int $markers = 0;
+
+    public static function get(): self
+    {
+        if (self::$failed !== null) {
+            throw new \RuntimeException('the cluster did not start: ' . self::$failed->getMessage());
+        }
+        try {
+            return self::$c ??= new self();
+        } catch (\Throwable $e) {
+            self::$failed = $e;
+            throw $e;
+        }
+    }
+
+    private function __construct()
+    {
+        [, $redis] = Stack::redis();
+        [, $relay, $this->relayApi] = Stack::relay($redis, ['--grpc-token', 'tok']);
+        [, $this->sidecarApi] = Stack::sidecar($redis, ['--token', 'tok']);
+        [$this->peer, $peerUrl] = Stack::peer(['redis' => $redis, 'mode' => 'classic', 'namespaces' => ['/', '/admin'], 'serverEvents' => ['ping']]);
+        $this->relayClients = Stack::clients($relay, [
+            ['name' => 'r1'], ['name' => 'r2'], ['name' => 'rquiet', 'noAck' => true], ['name' => 'radmin', 'nsp' => '/admin'],
+        ]);
+        $this->peerClients = Stack::clients($peerUrl, [
+            ['name' => 'p1', 'auth' => ['data' => ['user' => 'p1']]], ['name' => 'padmin', 'nsp' => '/admin'],
+        ]);
+        foreach (['r1', 'r2', 'rquiet', 'radmin'] as $n) {
+            $this->ids[$n] = Stack::idOf($this->relayClients, $n);
+        }
+        foreach (['p1', 'padmin'] as $n) {
+            $this->ids[$n] = Stack::idOf($this->peerClients, $n);
+        }
+    }
+
+    public function emitter(string $via, ?string $token = 'tok'): Emitter
+    {
+        return new Emitter($via === 'serve' ? $this->relayApi : $this->sidecarApi, ['token' => $token]);
+    }
+
+    private function procOf(string $client): Proc
+    {
+        return $client[0] === 'p' ? $this->peerClients : $this->relayClients;
+    }
+
+    /** Emits a marker on each namespace and waits until every client got it. */
+    public function settle(Emitter $e): void
+    {
+        $tag = 'm' . ++$this->markers;
+        foreach (['/' => ['r1', 'r2', 'rquiet', 'p1'], '/admin' => ['radmin', 'padmin']] as $nsp => $names) {
+            $e->of($nsp)->emit('marker', $tag);
+            foreach ($names as $n) {
+                $this->procOf($n)->waitJson(fn ($v) => ($v['type'] ?? '') === 'event' && $v['client'] === $n && $v['event'] === 'marker' && $v['args'] === [$tag],
+                    10.0, 0, "marker $tag at $n");
+            }
+        }
+    }
+
+    /**
+     * The events (name and args) a client received whose name starts with
+     * $prefix.
+     *
+     * @return list<array{string, list<mixed>}>
+     */
+    public function got(string $client, string $prefix): array
+    {
+        $out = [];
+        foreach ($this->procOf($client)->jsonLines(fn ($v) => ($v['type'] ?? '') === 'event' && $v['client'] === $client && str_starts_with($v['event'], $prefix)) as $v) {
+            $out[] = [$v['event'], $v['args']];
+        }
+        return $out;
+    }
+}
+
+foreach (['serve', 'sidecar'] as $via) {
+    Runner::test("compat ($via): emit to all, to rooms except rooms, to a namespace; JSON and binary", function () use ($via) {
+        $c = Cluster::get();
+        $e = $c->emitter($via);
+        // Rooms through the API itself: relay clients and the peer's client.
+        $e->in([$c->ids['r1'], $c->ids['r2'], $c->ids['p1']])->socketsJoin("A-$via");
+        $e->in($c->ids['r2'])->socketsJoin("B-$via");
+        $c->settle($e);
+        $e->emit("$via-all", ['n' => 1, 's' => 'é'], new Binary("\x01\x02\x03"), null, 1.5);
+        $e->to("A-$via")->except("B-$via")->emit("$via-ab", 'x');
+        $e->to("B-$via")->of('/admin')->emit("$via-admin-room"); // no /admin socket is in B
+        $e->of('/admin')->emit("$via-admin", [1, 2]);
+        $c->settle($e);
+        $all = ["$via-all", [['n' => 1, 's' => 'é'], ['$bin' => 'AQID'], null, 1.5]];
+        assertSame([$all, ["$via-ab", ['x']]], $c->got('r1', $via), 'r1');
+        assertSame([$all], $c->got('r2', $via), 'r2');
+        assertSame([$all], $c->got('rquiet', $via), 'rquiet');
+        assertSame([$all, ["$via-ab", ['x']]], $c->got('p1', $via), 'p1');
+        assertSame([["$via-admin", [[1, 2]]]], $c->got('radmin', $via), 'radmin');
+        assertSame([["$via-admin", [[1, 2]]]], $c->got('padmin', $via), 'padmin');
+    });
+
+    Runner::test("compat ($via): socketsLeave, then disconnectSockets", function () use ($via) {
+        $c = Cluster::get();
+        $e = $c->emitter($via);
+        $e->in([$c->ids['r1'], $c->ids['p1']])->socketsJoin("L-$via");
+        $e->in("L-$via")->except($c->ids['p1'])->socketsLeave("L-$via");
+        $c->settle($e);
+        $e->to("L-$via")->emit("$via-left");
+        $c->settle($e);
+        assertSame([], $c->got('r1', "$via-left"), 'r1 left');
+        assertSame([["$via-left", []]], $c->got('p1', "$via-left"), 'p1 stayed');
+
+        // A client of each server, disconnected by room.
+        $from = count($c->relayClients->lines);
+        $c->relayClients->command(['cmd' => 'add', 'client' => "rv-$via"]);
+        $c->peerClients->command(['cmd' => 'add', 'client' => "pv-$via"]);
+        $rv = Stack::idOf($c->relayClients, "rv-$via");
+        $pv = Stack::idOf($c->peerClients, "pv-$via");
+        $e->in([$rv, $pv])->socketsJoin("D-$via");
+        $e->in("D-$via")->disconnectSockets(true);
+        foreach ([[$c->relayClients, "rv-$via"], [$c->peerClients, "pv-$via"]] as [$p, $n]) {
+            $d = $p->waitJson(fn ($v) => ($v['type'] ?? '') === 'disconnect' && $v['client'] === $n, 10.0, 0, "$n disconnected");
+            assertSame('io server disconnect', $d['reason'], "$n reason");
+        }
+        assertTrue($from > 0, 'lines seen before');
+    });
+
+    Runner::test("compat ($via): serverSideEmit reaches the Node server", function () use ($via) {
+        $c = Cluster::get();
+        $c->emitter($via)->serverSideEmit("ping", $via, ['k' => true]);
+        $l = $c->peer->waitJson(fn ($v) => ($v['type'] ?? '') === 'serverSideEmit' && ($v['args'][0] ?? null) === $via, 10.0, 0, 'serverSideEmit');
+        assertSame(['/', 'ping', [$via, ['k' => true]]], [$l['nsp'], $l['event'], $l['args']], 'serverSideEmit');
+    });
+
+    Runner::test("compat ($via): errors from the server", function () use ($via) {
+        $c = Cluster::get();
+        $err = assertThrows(EmitterException::class, fn () => $c->emitter($via, 'wrong')->emit('e'), 'wrong token');
+        assertSame(['unauthenticated', 401], [$err->status, $err->httpStatus], 'wrong token');
+        $err = assertThrows(EmitterException::class, fn () => $c->emitter($via, null)->emit('e'), 'missing token');
+        assertSame(['unauthenticated', 401], [$err->status, $err->httpStatus], 'no token');
+        // What the client refuses locally, the server refuses too.
+        $raw = new HttpTransport($via === 'serve' ? $c->relayApi : $c->sidecarApi, 'tok');
+        $err = assertThrows(EmitterException::class, fn () => $raw->call('Emit', ['event' => 'connect']), 'reserved');
+        assertSame(['invalid_argument', 400], [$err->status, $err->httpStatus], 'reserved event');
+        $err = assertThrows(EmitterException::class, fn () => $raw->call('Emit', ['event' => 'e', 'args' => [['json' => '{']]]), 'invalid JSON');
+        assertSame('invalid_argument', $err->status, 'invalid JSON');
+        $err = assertThrows(EmitterException::class, fn () => $raw->call('Nope', []), 'unknown method');
+        assertSame(['unimplemented', 404], [$err->status, $err->httpStatus], 'unknown method');
+    });
+}
