@@ -24,6 +24,11 @@ type codec struct {
 	marshal     func(proto.Message) ([]byte, error)
 }
 
+// jsonOut writes every field, zero values included, so that callers
+// without protobuf see a count of 0 as 0 and an empty list as [] rather
+// than an absent field (protobuf JSON readers accept either).
+var jsonOut = protojson.MarshalOptions{EmitUnpopulated: true}
+
 var (
 	// jsonCodec is protobuf JSON. Unknown fields are an error, so that a
 	// misspelt field ("except" for "exceptRooms") is reported instead of
@@ -38,7 +43,7 @@ var (
 			return protojson.Unmarshal(b, m)
 		},
 		marshal: func(m proto.Message) ([]byte, error) {
-			b, err := protojson.Marshal(m)
+			b, err := jsonOut.Marshal(m)
 			if err != nil {
 				return nil, err
 			}
