@@ -164,6 +164,73 @@ foreach (['serve', 'sidecar'] as $via) {
         assertSame(['/', 'ping', [$via, ['k' => true]]], [$l['nsp'], $l['event'], $l['args']], 'serverSideEmit');
     });
 
+    Runner::test("compat ($via): serverCount, fetchSockets and allRooms see both servers", function () use ($via) {
+        $c = Cluster::get();
+        $e = $c->emitter($via);
+        // The relay and the Node server; a sidecar holds no sockets and is no server.
+        assertSame(2, $e->serverCount(), 'serverCount');
+        assertSame(2, $e->of('/admin')->serverCount(), 'serverCount /admin');
+
+        $want = [$c->ids['r1'], $c->ids['rquiet'], $c->ids['p1']];
+        sort($want);
+        $e->in($want)->socketsJoin("Q-$via");
+        $ids = function () use ($e, $via): array {
+            $ids = array_map(fn ($s) => $s->id, $e->in("Q-$via")->fetchSockets());
+            sort($ids);
+            return $ids;
+        };
+        $deadline = microtime(true) + 10;
+        while ($ids() !== $want && microtime(true) < $deadline) {
+            usleep(20000);
+        }
+        assertSame($want, $ids(), 'sockets in Q');
+        $byId = [];
+        foreach ($e->in("Q-$via")->fetchSockets() as $s) {
+            $byId[$s->id] = $s;
+        }
+        $p1 = $byId[$c->ids['p1']];
+        $r1 = $byId[$c->ids['r1']];
+        assertSame(['user' => 'p1'], $p1->data, 'p1 data (set by the Node server)');
+        foreach ([$p1, $r1] as $s) {
+            assertTrue(in_array($s->id, $s->rooms, true) && in_array("Q-$via", $s->rooms, true), "rooms of $s->id: " . json_encode($s->rooms));
+            assertSame('4', $s->handshake['query']['EIO'] ?? null, 'handshake query');
+            assertTrue($s->handshake['issued'] > 0 && str_contains($s->handshake['address'], '127.0.0.1'), 'handshake ' . json_encode($s->handshake));
+        }
+        $admin = array_map(fn ($s) => $s->id, $e->of('/admin')->fetchSockets());
+        sort($admin);
+        $wantAdmin = [$c->ids['radmin'], $c->ids['padmin']];
+        sort($wantAdmin);
+        assertSame($wantAdmin, $admin, '/admin sockets');
+
+        $rooms = $e->allRooms();
+        foreach (["Q-$via", $c->ids['r1'], $c->ids['p1']] as $r) {
+            assertTrue(in_array($r, $rooms, true), "$r in allRooms");
+        }
+        assertTrue(!in_array($c->ids['radmin'], $rooms, true), 'no /admin socket in the rooms of /');
+
+        // A RemoteSocket acts on its socket.
+        $p1->emit("$via-direct", 7);
+        $c->settle($e);
+        assertSame([["$via-direct", [7]]], $c->got('p1', "$via-direct"), 'direct emit');
+        assertSame([], $c->got('r1', "$via-direct"), 'direct emit elsewhere');
+    });
+
+    Runner::test("compat ($via): emitWithAck gathers answers from both servers, and times out", function () use ($via) {
+        $c = Cluster::get();
+        $e = $c->emitter($via);
+        $e->in([$c->ids['r1'], $c->ids['rquiet'], $c->ids['p1']])->socketsJoin("K-$via");
+        $c->settle($e);
+        $answers = $e->timeout(5000)->to("K-$via")->except($c->ids['rquiet'])->emitWithAck("$via-confirm", 1);
+        usort($answers, fn ($a, $b) => strcmp($a['client'], $b['client']));
+        assertSame([['ok' => true, 'client' => 'p1'], ['ok' => true, 'client' => 'r1']], $answers, 'answers');
+        assertSame([], $e->timeout(5000)->to('nobody')->emitWithAck('confirm'), 'no client');
+
+        $err = assertThrows(AckTimeoutException::class, fn () => $e->timeout(500)->to("K-$via")->emitWithAck("$via-confirm"), 'timed out');
+        $clients = array_map(fn ($a) => $a['client'], $err->responses);
+        sort($clients);
+        assertSame([['p1', 'r1'], 3], [$clients, $err->clients], 'partial answers');
+    });
+
     Runner::test("compat ($via): errors from the server", function () use ($via) {
         $c = Cluster::get();
         $err = assertThrows(EmitterException::class, fn () => $c->emitter($via, 'wrong')->emit('e'), 'wrong token');
