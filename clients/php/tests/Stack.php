@@ -66,6 +66,55 @@ final class Stack
         return [$p, "redis://127.0.0.1:$port"];
     }
 
+    /**
+     * Sends one command to the Redis at $url and returns its raw reply, read
+     * until it matches $complete (the replies used here are small).
+     */
+    public static function redisCommand(string $url, string $complete, string ...$args): string
+    {
+        $s = stream_socket_client('tcp://' . substr($url, strlen('redis://')), $errno, $errstr, 2);
+        if ($s === false) {
+            throw new \RuntimeException("redis $url: $errstr");
+        }
+        $cmd = '*' . count($args) . "\r\n";
+        foreach ($args as $a) {
+            $cmd .= '$' . strlen($a) . "\r\n$a\r\n";
+        }
+        fwrite($s, $cmd);
+        stream_set_timeout($s, 2);
+        $reply = '';
+        while (!preg_match($complete, $reply) && !str_starts_with($reply, '-')) {
+            $chunk = fread($s, 4096);
+            if ($chunk === false || $chunk === '') {
+                break;
+            }
+            $reply .= $chunk;
+        }
+        fclose($s);
+        return $reply;
+    }
+
+    /**
+     * Waits until $servers servers subscribed to a sharded room channel: the
+     * sharded adapter's "dynamic" mode subscribes when a room is created
+     * (here by socketsJoin), asynchronously, and an event published before
+     * that is lost.
+     */
+    public static function waitShardSubscribed(string $redis, string $channel, int $servers): void
+    {
+        $deadline = microtime(true) + 10;
+        for (;;) {
+            $r = self::redisCommand($redis, '/:\d+\r\n$/', 'PUBSUB', 'SHARDNUMSUB', $channel);
+            if (preg_match('/:(\d+)\r\n$/', $r, $m) && (int) $m[1] >= $servers) {
+                return;
+            }
+            if (microtime(true) > $deadline) {
+                throw new \RuntimeException("SSUBSCRIBE $channel by $servers servers: last reply " . json_encode($r));
+            }
+            usleep(20000);
+        }
+    }
+
     /** The siorelay binary: $SIORELAY_BIN, or built into .tmp/bin. */
     public static function siorelay(): string
     {

@@ -22,11 +22,14 @@ use Siorelay\Emitter;
 use Siorelay\EmitterException;
 use Siorelay\HttpTransport;
 
-/** The cluster every compat test shares, started on first use. */
+/** The cluster of one adapter mode that its compat tests share, started on first use. */
 final class Cluster
 {
-    private static ?self $c = null;
-    private static ?\Throwable $failed = null;
+    /** @var array<string, self> */
+    private static array $c = [];
+    /** @var array<string, \Throwable> */
+    private static array $failed = [];
+    private string $redis;
 
     public string $relayApi;
     public string $sidecarApi;
@@ -37,25 +40,32 @@ final class Cluster
     public array $ids = [];
     private int $markers = 0;
 
-    public static function get(): self
+    public static function get(string $mode): self
     {
-        if (self::$failed !== null) {
-            throw new \RuntimeException('the cluster did not start: ' . self::$failed->getMessage());
+        if (isset(self::$failed[$mode])) {
+            throw new \RuntimeException('the cluster did not start: ' . self::$failed[$mode]->getMessage());
         }
         try {
-            return self::$c ??= new self();
+            return self::$c[$mode] ??= new self($mode);
         } catch (\Throwable $e) {
-            self::$failed = $e;
+            self::$failed[$mode] = $e;
             throw $e;
         }
     }
 
-    private function __construct()
+    private function __construct(public readonly string $mode)
     {
         [, $redis] = Stack::redis();
-        [, $relay, $this->relayApi] = Stack::relay($redis, ['--grpc-token', 'tok']);
-        [, $this->sidecarApi] = Stack::sidecar($redis, ['--token', 'tok']);
-        [$this->peer, $peerUrl] = Stack::peer(['redis' => $redis, 'mode' => 'classic', 'namespaces' => ['/', '/admin'], 'serverEvents' => ['ping']]);
+        $this->redis = $redis;
+        $sharded = $mode === 'sharded' ? ['--sharded', '--subscription-mode', 'dynamic'] : [];
+        $shardedSidecar = $mode === 'sharded' ? ['--sharded'] : [];
+        [, $relay, $this->relayApi] = Stack::relay($redis, ['--grpc-token', 'tok', ...$sharded]);
+        [, $this->sidecarApi] = Stack::sidecar($redis, ['--token', 'tok', ...$shardedSidecar]);
+        $peer = ['redis' => $redis, 'mode' => $mode, 'namespaces' => ['/', '/admin'], 'serverEvents' => ['ping']];
+        if ($mode === 'sharded') {
+            $peer['subscriptionMode'] = 'dynamic';
+        }
+        [$this->peer, $peerUrl] = Stack::peer($peer);
         $this->relayClients = Stack::clients($relay, [
             ['name' => 'r1'], ['name' => 'r2'], ['name' => 'rquiet', 'noAck' => true], ['name' => 'radmin', 'nsp' => '/admin'],
         ]);
@@ -67,6 +77,20 @@ final class Cluster
         }
         foreach (['p1', 'padmin'] as $n) {
             $this->ids[$n] = Stack::idOf($this->peerClients, $n);
+        }
+    }
+
+    /**
+     * Makes sockets join a room, and with the sharded adapter waits until
+     * $servers servers subscribed to the room's channel.
+     *
+     * @param list<string> $clients client names
+     */
+    public function join(Emitter $e, array $clients, string $room, int $servers): void
+    {
+        $e->in(array_map(fn ($n) => $this->ids[$n], $clients))->socketsJoin($room);
+        if ($this->mode === 'sharded') {
+            Stack::waitShardSubscribed($this->redis, "socket.io#/#$room#", $servers);
         }
     }
 
@@ -109,13 +133,14 @@ final class Cluster
     }
 }
 
-foreach (['serve', 'sidecar'] as $via) {
-    Runner::test("compat ($via): emit to all, to rooms except rooms, to a namespace; JSON and binary", function () use ($via) {
-        $c = Cluster::get();
+foreach ([['classic', 'serve'], ['classic', 'sidecar'], ['sharded', 'serve'], ['sharded', 'sidecar']] as [$mode, $viaName]) {
+    $via = $viaName; // rooms and event names carry it; the cluster is per mode
+    Runner::test("compat ($mode, $via): emit to all, to rooms except rooms, to a namespace; JSON and binary", function () use ($mode, $via) {
+        $c = Cluster::get($mode);
         $e = $c->emitter($via);
         // Rooms through the API itself: relay clients and the peer's client.
-        $e->in([$c->ids['r1'], $c->ids['r2'], $c->ids['p1']])->socketsJoin("A-$via");
-        $e->in($c->ids['r2'])->socketsJoin("B-$via");
+        $c->join($e, ['r1', 'r2', 'p1'], "A-$via", 2);
+        $c->join($e, ['r2'], "B-$via", 1);
         $c->settle($e);
         $e->emit("$via-all", ['n' => 1, 's' => 'é'], new Binary("\x01\x02\x03"), null, 1.5);
         $e->to("A-$via")->except("B-$via")->emit("$via-ab", 'x');
@@ -131,10 +156,10 @@ foreach (['serve', 'sidecar'] as $via) {
         assertSame([["$via-admin", [[1, 2]]]], $c->got('padmin', $via), 'padmin');
     });
 
-    Runner::test("compat ($via): socketsLeave, then disconnectSockets", function () use ($via) {
-        $c = Cluster::get();
+    Runner::test("compat ($mode, $via): socketsLeave, then disconnectSockets", function () use ($mode, $via) {
+        $c = Cluster::get($mode);
         $e = $c->emitter($via);
-        $e->in([$c->ids['r1'], $c->ids['p1']])->socketsJoin("L-$via");
+        $c->join($e, ['r1', 'p1'], "L-$via", 2);
         $e->in("L-$via")->except($c->ids['p1'])->socketsLeave("L-$via");
         $c->settle($e);
         $e->to("L-$via")->emit("$via-left");
@@ -157,15 +182,15 @@ foreach (['serve', 'sidecar'] as $via) {
         assertTrue($from > 0, 'lines seen before');
     });
 
-    Runner::test("compat ($via): serverSideEmit reaches the Node server", function () use ($via) {
-        $c = Cluster::get();
+    Runner::test("compat ($mode, $via): serverSideEmit reaches the Node server", function () use ($mode, $via) {
+        $c = Cluster::get($mode);
         $c->emitter($via)->serverSideEmit("ping", $via, ['k' => true]);
         $l = $c->peer->waitJson(fn ($v) => ($v['type'] ?? '') === 'serverSideEmit' && ($v['args'][0] ?? null) === $via, 10.0, 0, 'serverSideEmit');
         assertSame(['/', 'ping', [$via, ['k' => true]]], [$l['nsp'], $l['event'], $l['args']], 'serverSideEmit');
     });
 
-    Runner::test("compat ($via): serverCount, fetchSockets and allRooms see both servers", function () use ($via) {
-        $c = Cluster::get();
+    Runner::test("compat ($mode, $via): serverCount, fetchSockets and allRooms see both servers", function () use ($mode, $via) {
+        $c = Cluster::get($mode);
         $e = $c->emitter($via);
         // The relay and the Node server; a sidecar holds no sockets and is no server.
         assertSame(2, $e->serverCount(), 'serverCount');
@@ -215,10 +240,10 @@ foreach (['serve', 'sidecar'] as $via) {
         assertSame([], $c->got('r1', "$via-direct"), 'direct emit elsewhere');
     });
 
-    Runner::test("compat ($via): emitWithAck gathers answers from both servers, and times out", function () use ($via) {
-        $c = Cluster::get();
+    Runner::test("compat ($mode, $via): emitWithAck gathers answers from both servers, and times out", function () use ($mode, $via) {
+        $c = Cluster::get($mode);
         $e = $c->emitter($via);
-        $e->in([$c->ids['r1'], $c->ids['rquiet'], $c->ids['p1']])->socketsJoin("K-$via");
+        $c->join($e, ['r1', 'rquiet', 'p1'], "K-$via", 2);
         $c->settle($e);
         $answers = $e->timeout(5000)->to("K-$via")->except($c->ids['rquiet'])->emitWithAck("$via-confirm", 1);
         usort($answers, fn ($a, $b) => strcmp($a['client'], $b['client']));
@@ -231,8 +256,8 @@ foreach (['serve', 'sidecar'] as $via) {
         assertSame([['p1', 'r1'], 3], [$clients, $err->clients], 'partial answers');
     });
 
-    Runner::test("compat ($via): errors from the server", function () use ($via) {
-        $c = Cluster::get();
+    Runner::test("compat ($mode, $via): errors from the server", function () use ($mode, $via) {
+        $c = Cluster::get($mode);
         $err = assertThrows(EmitterException::class, fn () => $c->emitter($via, 'wrong')->emit('e'), 'wrong token');
         assertSame(['unauthenticated', 401], [$err->status, $err->httpStatus], 'wrong token');
         $err = assertThrows(EmitterException::class, fn () => $c->emitter($via, null)->emit('e'), 'missing token');
