@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/siorelay/siorelay/internal/emittergrpc"
@@ -238,57 +236,6 @@ func TestHTTPHealthz(t *testing.T) {
 	}
 	e.redis.Restart()
 	waitFor(t, func() bool { return healthz() == 200 })
-}
-
-// TestHTTPShutdown: Shutdown lets an HTTP call in flight finish, then
-// ServeHTTPAPI returns nil (checked by the env's cleanup) and new calls
-// are refused.
-func TestHTTPShutdown(t *testing.T) {
-	called := make(chan struct{}, 1)
-	e := startEnv(t, func(c *emittergrpc.Config) { c.Backend = notifyBackend{c.Backend, called} })
-	sub := e.subscribe(t)
-	e.redis.Pause()
-	inflight := make(chan error, 1)
-	go func() {
-		_, err := e.http.Emit(ctxT(t), &siorelayv1.EmitRequest{Event: "inflight"})
-		inflight <- err
-	}()
-	select {
-	case <-called:
-	case <-ctxT(t).Done():
-		t.Fatal("the call never reached the backend")
-	}
-	var wg sync.WaitGroup
-	shut := make(chan error, 1)
-	wg.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		shut <- e.srv.Shutdown(ctx)
-	})
-	waitFor(t, func() bool {
-		_, err := e.http.Emit(ctxT(t), &siorelayv1.EmitRequest{})
-		if status.Code(err) == codes.InvalidArgument {
-			return false // still accepting
-		}
-		// No answer (refused, reset, or EOF on an idle connection that
-		// Shutdown closed): the server takes no new calls.
-		if !strings.HasPrefix(err.Error(), "httpConn: Post") {
-			t.Fatalf("probe during shutdown: %v", err)
-		}
-		return true
-	})
-	e.redis.Resume()
-	if err := <-inflight; err != nil {
-		t.Fatalf("in-flight call: %v", err)
-	}
-	wg.Wait()
-	if err := <-shut; err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
-	want, _ := e.em.EmitMessage("inflight")
-	if got := sub.next(1)[0]; got != msg(want) {
-		t.Fatalf("published %q, want the in-flight event", got)
-	}
 }
 
 // TestHTTPConnectClient calls the HTTP API with connect-go, the Connect
