@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from siorelay.v1 import emitter_pb2 as siorelay_dot_v1_dot_emitter__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19siorelay/v1/backend.proto\x12\x0bsiorelay.v1\x1a\x19siorelay/v1/emitter.proto\";\n\nSocketEmit\x12\r\n\x05\x65vent\x18\x01 \x01(\t\x12\x1e\n\x04\x61rgs\x18\x02 \x03(\x0b\x32\x10.siorelay.v1.Arg\"\xd6\x02\n\x0e\x43onnectRequest\x12\x11\n\tsocket_id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x61uth\x18\x03 \x01(\t\x12\x39\n\x07headers\x18\x04 \x03(\x0b\x32(.siorelay.v1.ConnectRequest.HeadersEntry\x12\x35\n\x05query\x18\x05 \x03(\x0b\x32&.siorelay.v1.ConnectRequest.QueryEntry\x12\x0f\n\x07\x61\x64\x64ress\x18\x06 \x01(\t\x12\x11\n\ttransport\x18\x07 \x01(\t\x12\x0e\n\x06secure\x18\x08 \x01(\x08\x12\x0c\n\x04\x64\x61ta\x18\t \x01(\t\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a,\n\nQueryEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x90\x01\n\x0f\x43onnectResponse\x12\r\n\x05\x61llow\x18\x01 \x01(\x08\x12\r\n\x05rooms\x18\x02 \x03(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\t\x12&\n\x05\x65mits\x18\x04 \x03(\x0b\x32\x17.siorelay.v1.SocketEmit\x12\x15\n\rerror_message\x18\x05 \x01(\t\x12\x12\n\nerror_data\x18\x06 \x01(\t\"\xac\x01\n\x0c\x45ventRequest\x12\x11\n\tsocket_id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\r\n\x05\x65vent\x18\x03 \x01(\t\x12\x1e\n\x04\x61rgs\x18\x04 \x03(\x0b\x32\x10.siorelay.v1.Arg\x12\x13\n\x0b\x61ttachments\x18\x05 \x03(\x0c\x12\x15\n\rack_requested\x18\x06 \x01(\x08\x12\r\n\x05rooms\x18\x07 \x03(\t\x12\x0c\n\x04\x64\x61ta\x18\x08 \x01(\t\"\x87\x01\n\rEventResponse\x12\x1d\n\x03\x61\x63k\x18\x01 \x03(\x0b\x32\x10.siorelay.v1.Arg\x12\x0c\n\x04join\x18\x02 \x03(\t\x12\r\n\x05leave\x18\x03 \x03(\t\x12&\n\x05\x65mits\x18\x04 \x03(\x0b\x32\x17.siorelay.v1.SocketEmit\x12\x12\n\ndisconnect\x18\x05 \x01(\x08\"f\n\x11\x44isconnectRequest\x12\x11\n\tsocket_id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\r\n\x05rooms\x18\x04 \x03(\t\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\t\"\x14\n\x12\x44isconnectResponse2\xe5\x01\n\x0e\x42\x61\x63kendService\x12\x44\n\x07\x43onnect\x12\x1b.siorelay.v1.ConnectRequest\x1a\x1c.siorelay.v1.ConnectResponse\x12>\n\x05\x45vent\x12\x19.siorelay.v1.EventRequest\x1a\x1a.siorelay.v1.EventResponse\x12M\n\nDisconnect\x12\x1e.siorelay.v1.DisconnectRequest\x1a\x1f.siorelay.v1.DisconnectResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19siorelay/v1/backend.proto\x12\x0bsiorelay.v1\x1a\x19siorelay/v1/emitter.proto\";\n\nSocketEmit\x12\r\n\x05\x65vent\x18\x01 \x01(\t\x12\x1e\n\x04\x61rgs\x18\x02 \x03(\x0b\x32\x10.siorelay.v1.Arg\"\xe9\x02\n\x0e\x43onnectRequest\x12\x11\n\tsocket_id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04\x61uth\x18\x03 \x01(\t\x12\x39\n\x07headers\x18\x04 \x03(\x0b\x32(.siorelay.v1.ConnectRequest.HeadersEntry\x12\x35\n\x05query\x18\x05 \x03(\x0b\x32&.siorelay.v1.ConnectRequest.QueryEntry\x12\x0f\n\x07\x61\x64\x64ress\x18\x06 \x01(\t\x12\x11\n\ttransport\x18\x07 \x01(\t\x12\x0e\n\x06secure\x18\x08 \x01(\x08\x12\x0c\n\x04\x64\x61ta\x18\t \x01(\t\x12\x11\n\trecovered\x18\n \x01(\x08\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a,\n\nQueryEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x90\x01\n\x0f\x43onnectResponse\x12\r\n\x05\x61llow\x18\x01 \x01(\x08\x12\r\n\x05rooms\x18\x02 \x03(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\t\x12&\n\x05\x65mits\x18\x04 \x03(\x0b\x32\x17.siorelay.v1.SocketEmit\x12\x15\n\rerror_message\x18\x05 \x01(\t\x12\x12\n\nerror_data\x18\x06 \x01(\t\"\xac\x01\n\x0c\x45ventRequest\x12\x11\n\tsocket_id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\r\n\x05\x65vent\x18\x03 \x01(\t\x12\x1e\n\x04\x61rgs\x18\x04 \x03(\x0b\x32\x10.siorelay.v1.Arg\x12\x13\n\x0b\x61ttachments\x18\x05 \x03(\x0c\x12\x15\n\rack_requested\x18\x06 \x01(\x08\x12\r\n\x05rooms\x18\x07 \x03(\t\x12\x0c\n\x04\x64\x61ta\x18\x08 \x01(\t\"\x87\x01\n\rEventResponse\x12\x1d\n\x03\x61\x63k\x18\x01 \x03(\x0b\x32\x10.siorelay.v1.Arg\x12\x0c\n\x04join\x18\x02 \x03(\t\x12\r\n\x05leave\x18\x03 \x03(\t\x12&\n\x05\x65mits\x18\x04 \x03(\x0b\x32\x17.siorelay.v1.SocketEmit\x12\x12\n\ndisconnect\x18\x05 \x01(\x08\"f\n\x11\x44isconnectRequest\x12\x11\n\tsocket_id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\r\n\x05rooms\x18\x04 \x03(\t\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\t\"\x14\n\x12\x44isconnectResponse2\xe5\x01\n\x0e\x42\x61\x63kendService\x12\x44\n\x07\x43onnect\x12\x1b.siorelay.v1.ConnectRequest\x1a\x1c.siorelay.v1.ConnectResponse\x12>\n\x05\x45vent\x12\x19.siorelay.v1.EventRequest\x1a\x1a.siorelay.v1.EventResponse\x12M\n\nDisconnect\x12\x1e.siorelay.v1.DisconnectRequest\x1a\x1f.siorelay.v1.DisconnectResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,21 +39,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SOCKETEMIT']._serialized_start=69
   _globals['_SOCKETEMIT']._serialized_end=128
   _globals['_CONNECTREQUEST']._serialized_start=131
-  _globals['_CONNECTREQUEST']._serialized_end=473
-  _globals['_CONNECTREQUEST_HEADERSENTRY']._serialized_start=381
-  _globals['_CONNECTREQUEST_HEADERSENTRY']._serialized_end=427
-  _globals['_CONNECTREQUEST_QUERYENTRY']._serialized_start=429
-  _globals['_CONNECTREQUEST_QUERYENTRY']._serialized_end=473
-  _globals['_CONNECTRESPONSE']._serialized_start=476
-  _globals['_CONNECTRESPONSE']._serialized_end=620
-  _globals['_EVENTREQUEST']._serialized_start=623
-  _globals['_EVENTREQUEST']._serialized_end=795
-  _globals['_EVENTRESPONSE']._serialized_start=798
-  _globals['_EVENTRESPONSE']._serialized_end=933
-  _globals['_DISCONNECTREQUEST']._serialized_start=935
-  _globals['_DISCONNECTREQUEST']._serialized_end=1037
-  _globals['_DISCONNECTRESPONSE']._serialized_start=1039
-  _globals['_DISCONNECTRESPONSE']._serialized_end=1059
-  _globals['_BACKENDSERVICE']._serialized_start=1062
-  _globals['_BACKENDSERVICE']._serialized_end=1291
+  _globals['_CONNECTREQUEST']._serialized_end=492
+  _globals['_CONNECTREQUEST_HEADERSENTRY']._serialized_start=400
+  _globals['_CONNECTREQUEST_HEADERSENTRY']._serialized_end=446
+  _globals['_CONNECTREQUEST_QUERYENTRY']._serialized_start=448
+  _globals['_CONNECTREQUEST_QUERYENTRY']._serialized_end=492
+  _globals['_CONNECTRESPONSE']._serialized_start=495
+  _globals['_CONNECTRESPONSE']._serialized_end=639
+  _globals['_EVENTREQUEST']._serialized_start=642
+  _globals['_EVENTREQUEST']._serialized_end=814
+  _globals['_EVENTRESPONSE']._serialized_start=817
+  _globals['_EVENTRESPONSE']._serialized_end=952
+  _globals['_DISCONNECTREQUEST']._serialized_start=954
+  _globals['_DISCONNECTREQUEST']._serialized_end=1056
+  _globals['_DISCONNECTRESPONSE']._serialized_start=1058
+  _globals['_DISCONNECTRESPONSE']._serialized_end=1078
+  _globals['_BACKENDSERVICE']._serialized_start=1081
+  _globals['_BACKENDSERVICE']._serialized_end=1310
 # @@protoc_insertion_point(module_scope)

@@ -16,7 +16,7 @@ class SocketEmit(_message.Message):
     def __init__(self, event: _Optional[str] = ..., args: _Optional[_Iterable[_Union[_emitter_pb2.Arg, _Mapping]]] = ...) -> None: ...
 
 class ConnectRequest(_message.Message):
-    __slots__ = ("socket_id", "namespace", "auth", "headers", "query", "address", "transport", "secure", "data")
+    __slots__ = ("socket_id", "namespace", "auth", "headers", "query", "address", "transport", "secure", "data", "recovered")
     class HeadersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -40,6 +40,7 @@ class ConnectRequest(_message.Message):
     TRANSPORT_FIELD_NUMBER: _ClassVar[int]
     SECURE_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    RECOVERED_FIELD_NUMBER: _ClassVar[int]
     socket_id: str
     namespace: str
     auth: str
@@ -49,7 +50,8 @@ class ConnectRequest(_message.Message):
     transport: str
     secure: bool
     data: str
-    def __init__(self, socket_id: _Optional[str] = ..., namespace: _Optional[str] = ..., auth: _Optional[str] = ..., headers: _Optional[_Mapping[str, str]] = ..., query: _Optional[_Mapping[str, str]] = ..., address: _Optional[str] = ..., transport: _Optional[str] = ..., secure: _Optional[bool] = ..., data: _Optional[str] = ...) -> None: ...
+    recovered: bool
+    def __init__(self, socket_id: _Optional[str] = ..., namespace: _Optional[str] = ..., auth: _Optional[str] = ..., headers: _Optional[_Mapping[str, str]] = ..., query: _Optional[_Mapping[str, str]] = ..., address: _Optional[str] = ..., transport: _Optional[str] = ..., secure: _Optional[bool] = ..., data: _Optional[str] = ..., recovered: _Optional[bool] = ...) -> None: ...
 
 class ConnectResponse(_message.Message):
     __slots__ = ("allow", "rooms", "data", "emits", "error_message", "error_data")

@@ -63,7 +63,12 @@ class BackendServiceServicer:
     def Connect(self, request, context):
         """Connect is called when a client asks to join a namespace (Socket.IO
         CONNECT; in Node, a namespace middleware). The socket joins the
-        namespace only if the answer has allow set.
+        namespace only if the answer has allow set. With connection state
+        recovery (`serve --recovery`), it is also called when a client comes
+        back to restore its socket (recovered is set), unless the relay runs
+        with --recovery-skip-hooks (Node's skipMiddlewares): then a recovered
+        socket is not announced, and the backend learns of it from its next
+        Event.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -79,7 +84,13 @@ class BackendServiceServicer:
 
     def Disconnect(self, request, context):
         """Disconnect is called once when a socket that Connect allowed leaves its
-        namespace, for any reason. Its answer carries nothing.
+        namespace, for any reason. Its answer carries nothing. With connection
+        state recovery it is called at each connection loss, as a Node app
+        sees "disconnect" each time: a socket that lost its connection for a
+        recoverable reason ("transport close", "transport error", "ping
+        timeout", "forced close", "server shutting down") may come back with
+        the same id, announced by a Connect with recovered set, which the
+        relay makes only after this Disconnect call has returned.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
