@@ -3,6 +3,7 @@ module github.com/siorelay/siorelay
 go 1.26.0
 
 require (
+	connectrpc.com/connect v1.21.1
 	github.com/gobwas/ws v1.5.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/go-cmp v0.7.0

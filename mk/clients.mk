@@ -7,9 +7,9 @@ CLIENTS_SIORELAY := .tmp/bin/siorelay
 CLIENTS_VENV     := .tmp/venv-python
 CLIENTS_PY       := $(CURDIR)/$(CLIENTS_VENV)/bin/python
 
-TEST_TARGETS += test-client-node test-client-python
+TEST_TARGETS += test-client-node test-client-python test-client-php
 
-.PHONY: clients-deps-check clients-sidecar test-client-node test-client-python \
+.PHONY: clients-deps-check clients-sidecar test-client-node test-client-python test-client-php \
 	generate-clients checkgenerate-clients
 
 clients-deps-check:
@@ -23,6 +23,16 @@ clients-sidecar: ## Build the siorelay binary the client tests start (.tmp/bin/s
 test-client-node: clients-deps-check clients-sidecar deps-compat ## Node client: unit + compat tests (npm ci, node --test)
 	cd clients/node && npm ci --no-audit --no-fund
 	cd clients/node && SIORELAY_BIN=$(CURDIR)/$(CLIENTS_SIORELAY) npm test
+
+# The PHP client (clients/php) speaks the HTTP API; its tests need php-cli
+# with the curl extension and Composer (which installs nothing: the package
+# has no dependencies, so no Packagist access is needed).
+test-client-php: clients-deps-check clients-sidecar clients-compat-deps ## PHP client: unit + compat tests over the HTTP API (composer install, php tests/run.php)
+	@command -v php >/dev/null || { echo "clients: php not found: apt-get install -y php-cli php-curl composer" >&2; exit 1; }
+	@php -r 'exit(extension_loaded("curl") ? 0 : 1);' || { echo "clients: PHP's curl extension is missing: apt-get install -y php-curl" >&2; exit 1; }
+	@command -v composer >/dev/null || { echo "clients: composer not found: apt-get install -y composer" >&2; exit 1; }
+	cd clients/php && COMPOSER_ALLOW_SUPERUSER=1 composer install --no-interaction --no-progress --quiet
+	cd clients/php && SIORELAY_BIN=$(CURDIR)/$(CLIENTS_SIORELAY) php tests/run.php
 
 $(CLIENTS_VENV)/.installed: clients/python/pyproject.toml clients/python/constraints.txt
 	@command -v python3 >/dev/null || { echo "clients: python3 not found" >&2; exit 1; }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -17,14 +16,15 @@ import (
 	"github.com/siorelay/siorelay/internal/redisaddr"
 )
 
-const emitterSynopsis = "emitter --redis URL [--grpc-addr 127.0.0.1:50051] [--key PREFIX] [--sharded] [--subscription-mode dynamic] [--adapter pubsub|streams [--stream-name N] [--stream-count 1] [--stream-max-len 10000]] [--token T | --token-file F] [--tls-cert F --tls-key F] [--health-interval 2s] [--requests-timeout 5s] [--metrics-addr 127.0.0.1:9100] [--log-format text|json] [--log-level info] [--shutdown-timeout 10s]"
+const emitterSynopsis = "emitter --redis URL [--grpc-addr 127.0.0.1:50051] [--http-addr 127.0.0.1:8080] [--key PREFIX] [--sharded] [--subscription-mode dynamic] [--adapter pubsub|streams [--stream-name N] [--stream-count 1] [--stream-max-len 10000]] [--token T | --token-file F] [--tls-cert F --tls-key F] [--health-interval 2s] [--requests-timeout 5s] [--metrics-addr 127.0.0.1:9100] [--log-format text|json] [--log-level info] [--shutdown-timeout 10s]"
 
 // runEmitter runs the gRPC EmitterService sidecar until ctx is cancelled
 // (SIGINT/SIGTERM), then shuts down gracefully within --shutdown-timeout:
 // calls in flight finish, new ones are refused.
 func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("emitter", emitterSynopsis, stderr)
-	addr := fs.String("grpc-addr", "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks a free one)")
+	addr := fs.String("grpc-addr", "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks a free one; empty: no gRPC, with --http-addr)")
+	api := registerHTTPAPIFlags(fs)
 	redisURL := fs.String("redis", "", "Redis to publish to (required). "+redisaddr.Help)
 	cluster := registerClusterFlags(fs)
 	token := fs.String("token", "", "require this bearer token (metadata \"authorization: Bearer <token>\") on every call but health checks")
@@ -45,6 +45,9 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *redisURL == "" {
 		return usagef("--redis (or %s) is required", envName("redis"))
+	}
+	if *addr == "" && api.addr == "" {
+		return usageError{errNothingToServe.Error()}
 	}
 	emCfg, err := cluster.config()
 	if err != nil {
@@ -81,7 +84,7 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageError{err.Error()}
 	}
 	defer em.Close() // the queries' answer subscriptions
-	srv, err := emittergrpc.NewServer(emittergrpc.Config{
+	g, err := newEndpoint(emittergrpc.Config{
 		Backend:       emittergrpc.NewEmitterBackend(em),
 		Token:         tok,
 		TLS:           tlsCfg,
@@ -89,9 +92,9 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		PingInterval:  *healthInterval,
 		Logger:        log,
 		ServerOptions: m.grpcOptions(),
-	})
+	}, *addr, api)
 	if err != nil {
-		return usageError{err.Error()}
+		return err
 	}
 	// The sidecar's live heap is a few MB and every event allocates, so
 	// the default GOGC=100 collects very often. At 400 the peak RSS under
@@ -100,27 +103,23 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(400)
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
 	stopMetrics, err := m.start(nil, stdout, log)
 	if err != nil {
-		ln.Close()
+		_ = g.srv.Shutdown(context.Background())
+		g.close()
 		return err
 	}
 	defer stopMetrics()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	// The address is announced once, on stdout; the log says where the
+	go func() { errc <- g.run() }()
+	// Addresses are announced once, on stdout; the log says where the
 	// events go.
-	fmt.Fprintf(stdout, "siorelay: serving gRPC EmitterService on %s\n", ln.Addr())
+	g.announce(stdout)
 	log.Info("publishing to Redis", "redis", redisaddr.Redacted(*redisURL),
 		"key", cluster.key, "sharded", cluster.sharded, "adapter", cluster.adapter, "tls", tlsCfg != nil, "auth", tok != "")
 
 	select {
 	case err := <-errc:
-		_ = srv.Shutdown(context.Background())
 		log.Error("serve failed", "err", err)
 		return err
 	case <-ctx.Done():
@@ -128,7 +127,7 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	log.Info("shutting down", "timeout", *shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
-	serr := srv.Shutdown(sctx)
+	serr := g.srv.Shutdown(sctx)
 	if err := errors.Join(serr, <-errc); err != nil {
 		log.Error("shutdown incomplete", "err", err)
 		return fmt.Errorf("shutdown: %w", err)

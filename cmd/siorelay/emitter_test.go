@@ -42,11 +42,22 @@ type sidecar struct {
 	done   <-chan error
 }
 
-// startSidecar runs runEmitter with args and waits for its serving line.
+// startSidecar runs runEmitter with args and waits for its serving line;
+// addr is the gRPC address, empty with --grpc-addr ”.
 func startSidecar(t *testing.T, args ...string) *sidecar {
 	t.Helper()
-	r := startCmd(t, "runEmitter", runEmitter, "serving gRPC EmitterService on ", args...)
-	return &sidecar{addr: r.line, stdout: r.stdout, stderr: r.stderr, cancel: r.cancel, done: r.done}
+	marker := "serving gRPC EmitterService on "
+	for i, a := range args {
+		if a == "--grpc-addr=" || (a == "--grpc-addr" && i+1 < len(args) && args[i+1] == "") {
+			marker = "serving HTTP API on " // no gRPC listener
+		}
+	}
+	r := startCmd(t, "runEmitter", runEmitter, marker, args...)
+	sc := &sidecar{stdout: r.stdout, stderr: r.stderr, cancel: r.cancel, done: r.done}
+	if marker == "serving gRPC EmitterService on " {
+		sc.addr = r.line
+	}
+	return sc
 }
 
 func dialInsecure(t *testing.T, addr string) *grpc.ClientConn {

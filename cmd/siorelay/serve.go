@@ -17,7 +17,7 @@ import (
 	"github.com/siorelay/siorelay/relay"
 )
 
-const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s] [--shutdown-delay 0s] [--demo [--demo-chat]] [--serve-client=false] [--redis URL [--key PREFIX] [--requests-timeout 5s] [--sharded [--subscription-mode dynamic]] [--adapter pubsub|streams [--stream-name socket.io] [--stream-count 1] [--stream-max-len 10000] [--session-key-prefix sio:session:]]] [--recovery 2m [--recovery-max-bytes 64MiB] [--recovery-skip-hooks]] [--hook NSP=URL]... [--hook-events LIST] [--jwt-secret S | --jwt-public-key F | --jwt-jwks-url U] [--metrics=false | --metrics-addr 127.0.0.1:9100]"
+const serveSynopsis = "serve [--addr 127.0.0.1:3000] [--grpc-addr 127.0.0.1:50051] [--http-addr 127.0.0.1:8080] [--path /socket.io/] [--cors-origin ORIGIN]... [--namespaces /NSP]... [--ping-interval 25s] [--ping-timeout 20s] [--max-http-buffer-size 1000000] [--shutdown-timeout 10s] [--shutdown-delay 0s] [--demo [--demo-chat]] [--serve-client=false] [--redis URL [--key PREFIX] [--requests-timeout 5s] [--sharded [--subscription-mode dynamic]] [--adapter pubsub|streams [--stream-name socket.io] [--stream-count 1] [--stream-max-len 10000] [--session-key-prefix sio:session:]]] [--recovery 2m [--recovery-max-bytes 64MiB] [--recovery-skip-hooks]] [--hook NSP=URL]... [--hook-events LIST] [--jwt-secret S | --jwt-public-key F | --jwt-jwks-url U] [--metrics=false | --metrics-addr 127.0.0.1:9100]"
 
 // runServe runs the relay: Socket.IO on --addr, with /healthz and /readyz,
 // until ctx is cancelled; then it shuts down gracefully within
@@ -26,7 +26,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("serve", serveSynopsis, stderr)
 	addr := fs.String("addr", "127.0.0.1:3000", "HTTP listen address (host:port; port 0 picks a free one)")
 	grpcAddr := fs.String("grpc-addr", "", "serve the gRPC EmitterService here, delivering straight to this relay's clients (empty: no gRPC)")
-	grpcToken := fs.String("grpc-token", "", "bearer token required on gRPC calls (empty: none)")
+	grpcToken := fs.String("grpc-token", "", "bearer token required on gRPC and HTTP API calls (empty: none)")
+	api := registerHTTPAPIFlags(fs)
 	path := fs.String("path", "/socket.io/", "URL path of the Socket.IO endpoint")
 	var origins, nsps stringList
 	fs.Var(&origins, "cors-origin", "allowed CORS origin (repeatable or comma-separated; * allows any; none sends no CORS headers)")
@@ -118,49 +119,39 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{err.Error()}
 	}
 	m.registerRelay(srv)
-	return listenAndServe(ctx, srv, web, *addr, grpcFlags{*grpcAddr, *grpcToken, *requestsTimeout}, *path, shutdownTimes{*shutdownTimeout, *shutdownDelay}, m, stdout, log)
+	return listenAndServe(ctx, srv, web, *addr, endpointFlags{*grpcAddr, *grpcToken, *requestsTimeout, api}, *path, shutdownTimes{*shutdownTimeout, *shutdownDelay}, m, stdout, log)
 }
 
 // shutdownTimes are the --shutdown-timeout and --shutdown-delay of serve.
 type shutdownTimes struct{ timeout, delay time.Duration }
 
-// grpcFlags are serve's flags for its EmitterService.
-type grpcFlags struct {
-	addr, token     string
+// endpointFlags are serve's EmitterService flags.
+type endpointFlags struct {
+	grpc, token     string
 	requestsTimeout time.Duration // EmitWithAck's default wait
+	api             *httpAPIFlags
 }
 
 // listenAndServe opens the listeners and runs serve.
-func listenAndServe(ctx context.Context, srv *relay.Server, web *webFlags, addr string, gf grpcFlags, path string, st shutdownTimes, m *serveMetrics, stdout io.Writer, log *slog.Logger) error {
+func listenAndServe(ctx context.Context, srv *relay.Server, web *webFlags, addr string, ef endpointFlags, path string, st shutdownTimes, m *serveMetrics, stdout io.Writer, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		srv.Shutdown(context.Background())
 		return err
 	}
 	var g *grpcEndpoint
-	if gf.addr != "" {
-		gs, err := emittergrpc.NewServer(emittergrpc.Config{Backend: relayBackend{srv, gf.requestsTimeout}, Token: gf.token, Logger: log, ServerOptions: m.grpcOptions()})
-		if err != nil {
-			ln.Close()
-			srv.Shutdown(context.Background())
-			return usageError{err.Error()}
-		}
-		gln, err := net.Listen("tcp", gf.addr)
+	if ef.grpc != "" || ef.api.addr != "" {
+		g, err = newEndpoint(emittergrpc.Config{Backend: relayBackend{srv, ef.requestsTimeout}, Token: ef.token, Logger: log, ServerOptions: m.grpcOptions()}, ef.grpc, ef.api)
 		if err != nil {
 			ln.Close()
 			srv.Shutdown(context.Background())
 			return err
 		}
-		g = &grpcEndpoint{srv: gs, ln: gln}
-		web.grpcAddr = gln.Addr().String()
+		if g.ln != nil {
+			web.grpcAddr = g.ln.Addr().String()
+		}
 	}
 	return serve(ctx, ln, srv, g, web, path, st, m, stdout, log)
-}
-
-// grpcEndpoint is the optional EmitterService of `serve`.
-type grpcEndpoint struct {
-	srv *emittergrpc.Server
-	ln  net.Listener
 }
 
 // serve runs srv on ln (and g, if not nil) until ctx ends, then reports
@@ -191,6 +182,7 @@ func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpo
 	if err != nil {
 		if g != nil {
 			g.srv.Shutdown(context.Background())
+			g.close()
 		}
 		srv.Shutdown(context.Background())
 		return err
@@ -205,8 +197,8 @@ func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpo
 	fmt.Fprintf(stdout, "siorelay: serving Socket.IO on %s\n", url)
 	gerrc := make(chan error, 1)
 	if g != nil {
-		go func() { gerrc <- g.srv.Serve(g.ln) }()
-		fmt.Fprintf(stdout, "siorelay: serving gRPC EmitterService on %s\n", g.ln.Addr())
+		go func() { gerrc <- g.run() }()
+		g.announce(stdout)
 	}
 
 	select {

@@ -18,6 +18,7 @@ func TestDeps(t *testing.T) {
 		"github.com/siorelay/siorelay/relay": "a relay in the same process implements Backend; emittergrpc must not know it",
 		"github.com/siorelay/siorelay/cmd":   "cmd wires packages together, never the reverse",
 		"github.com/gobwas/ws":               "no transport code here",
+		"connectrpc.com/connect":             "tests only: the HTTP API is a handler over the ServiceDesc; connect-go is the reference client that checks it",
 	}
 	for _, dep := range strings.Fields(string(out)) {
 		for prefix, why := range bad {

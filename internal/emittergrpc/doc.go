@@ -38,8 +38,21 @@
 //	...
 //	err = srv.Shutdown(ctx) // graceful until ctx is done
 //
+// The same Server serves the service over plain HTTP for callers without a
+// gRPC toolchain ([Server.HTTPHandler], [Server.ServeHTTPAPI]): each unary
+// method at POST /siorelay.v1.EmitterService/<Method> with protobuf JSON
+// (or binary protobuf) bodies, which is the unary form of the Connect
+// protocol. It dispatches through the generated grpc.ServiceDesc, so a
+// unary method added to the .proto is served over HTTP with no code here;
+// streaming methods are gRPC only. The token, the validation and the
+// status codes are the gRPC ones (as HTTP statuses, with a JSON error body
+// {"code","message"}); Connect-Timeout-Ms sets the call's deadline; bodies
+// are bounded by [Config.HTTPMaxBodySize]; GET /healthz mirrors the health
+// service.
+//
 // Concurrency: a [Service], a [Server] and an [EmitterBackend] are safe for
-// concurrent use; gRPC runs each call on its own goroutine. The Server
-// starts one goroutine of its own (the health probe), which
-// [Server.Shutdown] stops and waits for.
+// concurrent use; gRPC and net/http run each call on its own goroutine.
+// The Server starts one goroutine of its own (the health probe), which
+// [Server.Shutdown] stops and waits for; Shutdown also waits for the HTTP
+// calls in flight. No lock is held while a Backend method runs.
 package emittergrpc

@@ -19,15 +19,17 @@ import (
 
 // env is one service under test: a real redis-server, an emitter with a
 // key prefix unique to the test, and an emittergrpc.Server reached over
-// bufconn.
+// bufconn (gRPC) and over a loopback listener (its HTTP API).
 type env struct {
-	redis  *redistest.Server
-	rdb    *redis.Client
-	key    string
-	em     *emitter.Emitter // same configuration as the server's, for expected messages
-	srv    *emittergrpc.Server
-	conn   *grpc.ClientConn
-	client siorelayv1.EmitterServiceClient
+	redis   *redistest.Server
+	rdb     *redis.Client
+	key     string
+	em      *emitter.Emitter // same configuration as the server's, for expected messages
+	srv     *emittergrpc.Server
+	conn    *grpc.ClientConn
+	client  siorelayv1.EmitterServiceClient
+	httpURL string                          // http://127.0.0.1:port of the HTTP API
+	http    siorelayv1.EmitterServiceClient // the same service over the HTTP API (httpConn)
 }
 
 type envOption func(*emittergrpc.Config)
@@ -57,8 +59,14 @@ func startEnvOn(t *testing.T, rs *redistest.Server, rdb *redis.Client, opts ...e
 		t.Fatal(err)
 	}
 	lis := bufconn.Listen(1 << 20)
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(lis) }()
+	hlis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { served <- srv.ServeHTTPAPI(hlis) }()
+	httpURL := "http://" + hlis.Addr().String()
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -72,11 +80,14 @@ func startEnvOn(t *testing.T, rs *redistest.Server, rdb *redis.Client, opts ...e
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
+		for range 2 {
+			if err := <-served; err != nil {
+				t.Errorf("Serve: %v", err)
+			}
 		}
 	})
-	return &env{redis: rs, rdb: rdb, key: key, em: em, srv: srv, conn: conn, client: siorelayv1.NewEmitterServiceClient(conn)}
+	return &env{redis: rs, rdb: rdb, key: key, em: em, srv: srv, conn: conn, client: siorelayv1.NewEmitterServiceClient(conn),
+		httpURL: httpURL, http: siorelayv1.NewEmitterServiceClient(&httpConn{base: httpURL})}
 }
 
 // published is one message seen on Redis.

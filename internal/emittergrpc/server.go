@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -57,6 +58,11 @@ type Config struct {
 	// those refused as Unauthenticated. Credentials set here are replaced
 	// by those of TLS, if set.
 	ServerOptions []grpc.ServerOption
+
+	// HTTPMaxBodySize bounds the request body of a call over the HTTP API
+	// ([Server.HTTPHandler]); larger ones are refused with 413. Zero means
+	// [DefaultHTTPMaxBodySize].
+	HTTPMaxBodySize int64
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -75,17 +81,24 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxResponseSize == 0 {
 		c.MaxResponseSize = defaultMaxResponseSize
 	}
+	if c.HTTPMaxBodySize <= 0 {
+		c.HTTPMaxBodySize = DefaultHTTPMaxBodySize
+	}
 	return c, nil
 }
 
 // Server is a grpc.Server serving siorelay.v1.EmitterService over a
 // [Backend], with the standard health service (grpc.health.v1.Health) and
-// server reflection. Make one with [NewServer], run it with
-// [Server.Serve], stop it with [Server.Shutdown].
+// server reflection, and the same service over HTTP with JSON
+// ([Server.HTTPHandler]). Make one with [NewServer], run it with
+// [Server.Serve] and/or [Server.ServeHTTPAPI], stop it with
+// [Server.Shutdown].
 type Server struct {
 	cfg    Config
 	grpc   *grpc.Server
 	health *health.Server
+	api    *httpAPI
+	http   *http.Server // serves api in ServeHTTPAPI
 
 	ctx    context.Context // cancelled by Shutdown; stops the health probe and Watch streams
 	cancel context.CancelFunc
@@ -106,9 +119,10 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
 	}
+	var auth *bearer
 	if cfg.Token != "" {
-		b := newBearer(cfg.Token)
-		opts = append(opts, grpc.ChainUnaryInterceptor(b.unary), grpc.ChainStreamInterceptor(b.stream))
+		auth = newBearer(cfg.Token)
+		opts = append(opts, grpc.ChainUnaryInterceptor(auth.unary), grpc.ChainStreamInterceptor(auth.stream))
 	}
 	gs := grpc.NewServer(opts...)
 	svc := NewService(cfg.Backend)
@@ -121,21 +135,75 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	setStatus(hs, initial)
 	ctx, cancel := context.WithCancel(context.Background())
-	healthpb.RegisterHealthServer(gs, healthService{Server: hs, stopping: ctx})
+	hsvc := healthService{Server: hs, stopping: ctx}
+	healthpb.RegisterHealthServer(gs, hsvc)
 	reflection.Register(gs)
-	return &Server{cfg: cfg, grpc: gs, health: hs, ctx: ctx, cancel: cancel}, nil
+	api := newHTTPAPI(auth, cfg.HTTPMaxBodySize, func() bool {
+		r, err := hs.Check(context.Background(), &healthpb.HealthCheckRequest{})
+		return err == nil && r.GetStatus() == healthpb.HealthCheckResponse_SERVING
+	})
+	api.register(&siorelayv1.EmitterService_ServiceDesc, svc)
+	api.register(&healthpb.Health_ServiceDesc, hsvc)
+	s := &Server{cfg: cfg, grpc: gs, health: hs, api: api, ctx: ctx, cancel: cancel}
+	s.http = &http.Server{
+		Handler:           api,
+		TLSConfig:         cfg.TLS,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute, // headers and body; calls themselves may take longer
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
 }
 
-// Serve accepts connections on lis and blocks until [Server.Shutdown]
-// (then it returns nil) or until lis fails. It closes lis. The first
-// Serve starts the health probe.
-func (s *Server) Serve(lis net.Listener) error {
+// HTTPHandler returns the HTTP API: every unary method of
+// siorelay.v1.EmitterService (and grpc.health.v1.Health/Check) at POST
+// /<service>/<Method>, with the request and response messages as protobuf
+// JSON (Content-Type application/json) or binary protobuf
+// (application/proto) — the unary form of the Connect protocol. The same
+// token as over gRPC is required (Authorization: Bearer), errors carry the
+// same codes (as HTTP statuses and a JSON body {"code","message"}), request
+// bodies are bounded by [Config.HTTPMaxBodySize], and GET /healthz answers
+// 200 or 503 as the health service does. Streaming methods are gRPC only.
+//
+// Use it to mount the API on a mux of your own; [Server.ServeHTTPAPI]
+// serves it on a listener of its own, with graceful shutdown.
+func (s *Server) HTTPHandler() http.Handler { return s.api }
+
+// ServeHTTPAPI serves [Server.HTTPHandler] on lis (with TLS if
+// [Config.TLS] is set) and blocks until [Server.Shutdown] (then it returns
+// nil) or until lis fails. It closes lis. It may run beside [Server.Serve]
+// or instead of it; the first of them starts the health probe.
+func (s *Server) ServeHTTPAPI(lis net.Listener) error {
+	s.startProbe()
+	var err error
+	if s.cfg.TLS != nil {
+		err = s.http.ServeTLS(lis, "", "")
+	} else {
+		err = s.http.Serve(lis)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// startProbe starts the health probe once, unless Shutdown came first.
+func (s *Server) startProbe() {
 	s.start.Do(func() {
 		if s.cfg.Ping == nil || s.ctx.Err() != nil {
 			return
 		}
 		s.wg.Go(func() { watchHealth(s.ctx, s.health, s.cfg.Ping, s.cfg.PingInterval, s.cfg.Logger) })
 	})
+}
+
+// Serve accepts connections on lis and blocks until [Server.Shutdown]
+// (then it returns nil) or until lis fails. It closes lis. The first
+// Serve starts the health probe.
+func (s *Server) Serve(lis net.Listener) error {
+	s.startProbe()
 	err := s.grpc.Serve(lis)
 	if errors.Is(err, grpc.ErrServerStopped) {
 		return nil
@@ -143,12 +211,12 @@ func (s *Server) Serve(lis net.Listener) error {
 	return err
 }
 
-// Shutdown stops the Server: health turns NOT_SERVING and health Watch
-// streams end, new calls and connections are refused, and calls in flight
-// may finish until ctx is done; then the remaining ones are cancelled and
-// their connections closed. It waits for the health probe to stop. It
-// returns an error wrapping ctx.Err() if it had to cut calls short, else
-// nil; a second call returns nil.
+// Shutdown stops the Server, over gRPC and HTTP alike: health turns
+// NOT_SERVING and health Watch streams end, new calls and connections are
+// refused, and calls in flight may finish until ctx is done; then the
+// remaining ones are cancelled and their connections closed. It waits for
+// the health probe to stop. It returns an error wrapping ctx.Err() if it
+// had to cut calls short, else nil; a second call returns nil.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.stop.Do(func() {
@@ -160,11 +228,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.grpc.GracefulStop()
 			close(done)
 		}()
+		// http.Server.Shutdown waits for the HTTP calls in flight, as
+		// GracefulStop does for the gRPC ones, meanwhile.
+		cut := false
+		if s.http.Shutdown(ctx) != nil {
+			s.http.Close()
+			cut = true
+		}
 		select {
 		case <-done:
 		case <-ctx.Done():
-			s.grpc.Stop()
-			<-done
+			select {
+			case <-done:
+			default:
+				s.grpc.Stop()
+				<-done
+				cut = true
+			}
+		}
+		if cut {
 			err = fmt.Errorf("emittergrpc: calls cut short: %w", ctx.Err())
 		}
 		s.wg.Wait()

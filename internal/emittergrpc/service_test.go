@@ -35,15 +35,17 @@ func mustMessage(t *testing.T) func(emitter.Message, error) emitter.Message {
 }
 
 // TestActionsPublish checks that each RPC publishes exactly what the Go
-// emitter publishes for the same action.
+// emitter publishes for the same action, over gRPC and over the HTTP API
+// (unary methods only).
 func TestActionsPublish(t *testing.T) {
 	must := mustMessage(t)
 	e := startEnv(t)
 	sub := e.subscribe(t)
 	tests := []struct {
-		name string
-		call func(ctx context.Context, c siorelayv1.EmitterServiceClient) error
-		want func(em *emitter.Emitter) []emitter.Message
+		name   string
+		stream bool // gRPC only
+		call   func(ctx context.Context, c siorelayv1.EmitterServiceClient) error
+		want   func(em *emitter.Emitter) []emitter.Message
 	}{{
 		name: "Emit to rooms except rooms, JSON and binary args",
 		call: func(ctx context.Context, c siorelayv1.EmitterServiceClient) error {
@@ -137,7 +139,8 @@ func TestActionsPublish(t *testing.T) {
 			}
 		},
 	}, {
-		name: "EmitStream publishes every message in order",
+		name:   "EmitStream publishes every message in order",
+		stream: true,
 		call: func(ctx context.Context, c siorelayv1.EmitterServiceClient) error {
 			stream, err := c.EmitStream(ctx)
 			if err != nil {
@@ -166,27 +169,33 @@ func TestActionsPublish(t *testing.T) {
 			return out
 		},
 	}}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.call(ctxT(t), e.client); err != nil {
-				t.Fatalf("call: %v", err)
+	for _, tr := range e.transports() {
+		for _, tt := range tests {
+			if tt.stream && tr.http {
+				continue
 			}
-			var want []published
-			for _, m := range tt.want(e.em) {
-				want = append(want, msg(m))
-			}
-			got := sub.next(len(want))
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("published (-want +got):\n%s", diff)
-			}
-			e.expectNothingBefore(t, sub)
-		})
+			t.Run(tr.name+"/"+tt.name, func(t *testing.T) {
+				if err := tt.call(ctxT(t), tr.client); err != nil {
+					t.Fatalf("call: %v", err)
+				}
+				var want []published
+				for _, m := range tt.want(e.em) {
+					want = append(want, msg(m))
+				}
+				got := sub.next(len(want))
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("published (-want +got):\n%s", diff)
+				}
+				e.expectNothingBefore(t, sub)
+			})
+		}
 	}
 }
 
 // TestInvalidArgument checks every validation rule: the call fails with
 // InvalidArgument, the message names the problem, and nothing is published
-// (for batches and streams: nothing of the batch or message).
+// (for batches and streams: nothing of the batch or message). Over gRPC
+// and over the HTTP API (unary methods only).
 func TestInvalidArgument(t *testing.T) {
 	e := startEnv(t)
 	sub := e.subscribe(t)
@@ -240,17 +249,22 @@ func TestInvalidArgument(t *testing.T) {
 			return err
 		}, "message 0: events[1]: event name \"newListener\" is reserved"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.call(ctxT(t), e.client)
-			if code := status.Code(err); code != codes.InvalidArgument {
-				t.Fatalf("code = %v (%v), want InvalidArgument", code, err)
+	for _, tr := range e.transports() {
+		for _, tt := range tests {
+			if tr.http && strings.HasPrefix(tt.name, "EmitStream") {
+				continue // gRPC only
 			}
-			if m := status.Convert(err).Message(); !strings.Contains(m, tt.wantMsg) {
-				t.Errorf("message %q does not contain %q", m, tt.wantMsg)
-			}
-			e.expectNothingBefore(t, sub)
-		})
+			t.Run(tr.name+"/"+tt.name, func(t *testing.T) {
+				err := tt.call(ctxT(t), tr.client)
+				if code := status.Code(err); code != codes.InvalidArgument {
+					t.Fatalf("code = %v (%v), want InvalidArgument", code, err)
+				}
+				if m := status.Convert(err).Message(); !strings.Contains(m, tt.wantMsg) {
+					t.Errorf("message %q does not contain %q", m, tt.wantMsg)
+				}
+				e.expectNothingBefore(t, sub)
+			})
+		}
 	}
 }
 

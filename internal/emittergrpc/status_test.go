@@ -128,8 +128,14 @@ func TestUnavailable(t *testing.T) {
 			}
 		})
 	}
+	// The same over the HTTP API: 503 and the same message.
+	_, err := e.http.SocketsJoin(ctxT(t), &siorelayv1.SocketsJoinRequest{Rooms: []string{"r"}})
+	wantCode(t, err, codes.Unavailable)
+	if m := status.Convert(err).Message(); !strings.HasPrefix(m, "SocketsJoin: publish failed, retry later") {
+		t.Errorf("HTTP message %q does not say the publish failed", m)
+	}
 	// Validation still comes first.
-	_, err := e.client.Emit(ctxT(t), &siorelayv1.EmitRequest{Event: "connect"})
+	_, err = e.client.Emit(ctxT(t), &siorelayv1.EmitRequest{Event: "connect"})
 	wantCode(t, err, codes.InvalidArgument)
 }
 
@@ -282,64 +288,81 @@ func TestHealth(t *testing.T) {
 }
 
 // TestShutdownGraceful checks that Shutdown lets a call in flight finish,
-// refuses new calls, and turns health NOT_SERVING.
+// refuses new calls, and turns health NOT_SERVING; over gRPC and over the
+// HTTP API (whose Serve, ServeHTTPAPI, then returns nil: the env's cleanup
+// checks it).
 func TestShutdownGraceful(t *testing.T) {
-	called := make(chan struct{}, 1)
-	e := startEnv(t, func(c *emittergrpc.Config) { c.Backend = notifyBackend{c.Backend, called} })
-	sub := e.subscribe(t)
-	e.redis.Pause()
-	inflight := make(chan error, 1)
-	go func() {
-		_, err := e.client.Emit(ctxT(t), &siorelayv1.EmitRequest{Event: "inflight"})
-		inflight <- err
-	}()
-	// Wait until the call is in the backend (blocked on the paused Redis).
-	select {
-	case <-called:
-	case <-ctxT(t).Done():
-		t.Fatal("the call never reached the backend")
-	}
+	for _, name := range []string{"grpc", "http"} {
+		t.Run(name, func(t *testing.T) {
+			called := make(chan struct{}, 1)
+			e := startEnv(t, func(c *emittergrpc.Config) { c.Backend = notifyBackend{c.Backend, called} })
+			client := e.client
+			// refused tells whether a probe's error means the server takes
+			// no new calls.
+			refused := func(err error) bool { return status.Code(err) == codes.Unavailable }
+			if name == "http" {
+				client = e.http
+				// No answer (refused, reset, or EOF on an idle connection
+				// that Shutdown closed).
+				refused = func(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "httpConn: Post") }
+			}
+			sub := e.subscribe(t)
+			e.redis.Pause()
+			inflight := make(chan error, 1)
+			go func() {
+				_, err := client.Emit(ctxT(t), &siorelayv1.EmitRequest{Event: "inflight"})
+				inflight <- err
+			}()
+			// Wait until the call is in the backend (blocked on the paused Redis).
+			select {
+			case <-called:
+			case <-ctxT(t).Done():
+				t.Fatal("the call never reached the backend")
+			}
 
-	var wg sync.WaitGroup
-	shut := make(chan error, 1)
-	wg.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		shut <- e.srv.Shutdown(ctx)
-	})
-	// New calls are refused once shutdown started. The probe is an invalid
-	// request, so that while the server still accepts calls it answers
-	// InvalidArgument at once instead of waiting on the paused Redis.
-	waitFor(t, func() bool {
-		_, err := e.client.Emit(ctxT(t), &siorelayv1.EmitRequest{})
-		switch status.Code(err) {
-		case codes.Unavailable:
-			return true
-		case codes.InvalidArgument:
-			return false
-		}
-		t.Fatalf("probe during shutdown: %v", err)
-		return false
-	})
-	select {
-	case err := <-inflight:
-		t.Fatalf("in-flight call ended before Redis answered: %v", err)
-	default:
-	}
-	e.redis.Resume()
-	if err := <-inflight; err != nil {
-		t.Fatalf("in-flight call: %v", err)
-	}
-	wg.Wait()
-	if err := <-shut; err != nil {
-		t.Fatalf("Shutdown: %v", err)
-	}
-	want, _ := e.em.EmitMessage("inflight")
-	if got := sub.next(1)[0]; got != msg(want) {
-		t.Fatalf("published %q, want the in-flight event", got)
-	}
-	if err := e.srv.Shutdown(context.Background()); err != nil {
-		t.Fatalf("second Shutdown: %v", err)
+			var wg sync.WaitGroup
+			shut := make(chan error, 1)
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				shut <- e.srv.Shutdown(ctx)
+			})
+			// New calls are refused once shutdown started. The probe is an
+			// invalid request, so that while the server still accepts calls
+			// it answers InvalidArgument at once instead of waiting on the
+			// paused Redis.
+			waitFor(t, func() bool {
+				_, err := client.Emit(ctxT(t), &siorelayv1.EmitRequest{})
+				switch {
+				case refused(err):
+					return true
+				case status.Code(err) == codes.InvalidArgument:
+					return false
+				}
+				t.Fatalf("probe during shutdown: %v", err)
+				return false
+			})
+			select {
+			case err := <-inflight:
+				t.Fatalf("in-flight call ended before Redis answered: %v", err)
+			default:
+			}
+			e.redis.Resume()
+			if err := <-inflight; err != nil {
+				t.Fatalf("in-flight call: %v", err)
+			}
+			wg.Wait()
+			if err := <-shut; err != nil {
+				t.Fatalf("Shutdown: %v", err)
+			}
+			want, _ := e.em.EmitMessage("inflight")
+			if got := sub.next(1)[0]; got != msg(want) {
+				t.Fatalf("published %q, want the in-flight event", got)
+			}
+			if err := e.srv.Shutdown(context.Background()); err != nil {
+				t.Fatalf("second Shutdown: %v", err)
+			}
+		})
 	}
 }
 

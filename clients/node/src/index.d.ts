@@ -48,6 +48,43 @@ export declare class EmitterError extends Error {
   local: boolean;
 }
 
+/** An EmitterError of emitWithAck() whose timeout passed before every client answered. */
+export interface AckTimeoutError extends EmitterError {
+  /** The first argument of each answer that arrived. */
+  responses: unknown[];
+  /** The number of clients the event was sent to. */
+  clients: number;
+}
+
+/** socket.handshake of a RemoteSocket, as Node's. */
+export interface Handshake {
+  headers: Record<string, string>;
+  /** new Date(issued).toString() */
+  time: string;
+  address: string;
+  xdomain: boolean;
+  secure: boolean;
+  /** ms since the epoch */
+  issued: number;
+  url: string;
+  query: Record<string, string>;
+  auth: unknown;
+}
+
+/** A socket of the cluster, as fetchSockets() returns it (Node's RemoteSocket). */
+export declare class RemoteSocket {
+  private constructor();
+  readonly id: string;
+  readonly namespace: string;
+  readonly rooms: Set<string>;
+  readonly data: unknown;
+  readonly handshake: Handshake;
+  emit(event: string, ...args: Arg[]): Promise<void>;
+  join(rooms: Rooms): Promise<void>;
+  leave(rooms: Rooms): Promise<void>;
+  disconnect(close?: boolean): Promise<void>;
+}
+
 /** The targeting builder shared by Emitter, Batch and EmitStream. */
 interface Targeting<Op> {
   to(room: Rooms): Op;
@@ -69,6 +106,12 @@ export declare class BroadcastOperator implements Targeting<BroadcastOperator> {
   socketsJoin(rooms: Rooms): Promise<void>;
   socketsLeave(rooms: Rooms): Promise<void>;
   disconnectSockets(close?: boolean): Promise<void>;
+  /** How long emitWithAck() waits for the answers, in ms. */
+  timeout(ms: number): BroadcastOperator;
+  /** Resolves with the first argument of each client's answer; rejects with an AckTimeoutError on timeout. */
+  emitWithAck(event: string, ...args: Arg[]): Promise<unknown[]>;
+  /** The selected sockets of the whole cluster. */
+  fetchSockets(): Promise<RemoteSocket[]>;
 }
 
 export declare class Emitter implements Targeting<BroadcastOperator> {
@@ -84,6 +127,13 @@ export declare class Emitter implements Targeting<BroadcastOperator> {
   socketsJoin(rooms: Rooms): Promise<void>;
   socketsLeave(rooms: Rooms): Promise<void>;
   disconnectSockets(close?: boolean): Promise<void>;
+  timeout(ms: number): BroadcastOperator;
+  emitWithAck(event: string, ...args: Arg[]): Promise<unknown[]>;
+  fetchSockets(): Promise<RemoteSocket[]>;
+  /** The Socket.IO servers of the cluster serving this namespace (Node servers and relays; not the sidecar). */
+  serverCount(): Promise<number>;
+  /** The rooms of this namespace on the cluster, socket id rooms included. */
+  allRooms(): Promise<Set<string>>;
   /** Sends to the Socket.IO servers' `namespace.on(event)` listeners. No acknowledgements. */
   serverSideEmit(event: string, ...args: Arg[]): Promise<void>;
   batch(): Batch;

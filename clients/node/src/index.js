@@ -19,8 +19,9 @@ import {
   RESERVED_EVENTS,
   RESERVED_SERVER_EVENTS,
 } from "./encode.js";
+import { RemoteSocket, ackResponses, duration } from "./answers.js";
 
-export { EmitterError, RESERVED_EVENTS, RESERVED_SERVER_EVENTS };
+export { EmitterError, RemoteSocket, RESERVED_EVENTS, RESERVED_SERVER_EVENTS };
 export const Status = grpc.status;
 
 const closed = Symbol("closed");
@@ -51,11 +52,15 @@ class Connection {
     return this.timeout ? { deadline: Date.now() + this.timeout } : {};
   }
 
-  // unary makes one call and resolves with the response message.
-  unary(method, request) {
+  // unary makes one call and resolves with the response message. A call
+  // that waits for clients (EmitWithAck) may need more than the default
+  // deadline: minMs raises it.
+  unary(method, request, minMs = 0) {
     if (this[closed]) return Promise.reject(closedError());
+    let opts = this.callOptions();
+    if (minMs && opts.deadline && opts.deadline < Date.now() + minMs) opts = { deadline: Date.now() + minMs };
     return new Promise((resolve, reject) => {
-      this.client[method](request, this.metadata, this.callOptions(), (err, res) =>
+      this.client[method](request, this.metadata, opts, (err, res) =>
         err ? reject(EmitterError.fromGrpc(err, method)) : resolve(res),
       );
     });
@@ -125,6 +130,40 @@ export class BroadcastOperator {
     return new BroadcastOperator(this._sink, this._nsp, this._rooms, this._except, { ...this._flags, compress });
   }
 
+  /** How long emitWithAck() waits for the clients' answers, in ms. */
+  timeout(ms) {
+    duration(ms); // validates
+    return new BroadcastOperator(this._sink, this._nsp, this._rooms, this._except, { ...this._flags, timeout: ms });
+  }
+
+  /**
+   * Sends the event to the selected clients with an acknowledgement and
+   * resolves with the first argument of each answer, in arrival order (Node's
+   * io.timeout(ms).emitWithAck()); rejects with an EmitterError
+   * (DEADLINE_EXCEEDED, `responses` holding the answers that came) when the
+   * timeout passed first. Without timeout(), the server's requests timeout.
+   */
+  emitWithAck(event, ...args) {
+    let req;
+    try {
+      assertEvent(event, RESERVED_EVENTS);
+      req = { target: target(this._nsp, this._rooms, this._except), event, args: encodeArgs(args) };
+      if (this._flags.timeout !== undefined) req.timeout = duration(this._flags.timeout);
+    } catch (e) {
+      return this._sink.rejectLocal(e);
+    }
+    // The server ends the wait at the timeout and answers; the call may take that long.
+    return this._sink.call("EmitWithAck", req, (this._flags.timeout ?? 0) + 5000).then(ackResponses);
+  }
+
+  /** The selected sockets of the whole cluster (Node's fetchSockets()), as RemoteSocket objects. */
+  fetchSockets() {
+    const nsp = new BroadcastOperator(this._sink, this._nsp);
+    return this._sink
+      .call("FetchSockets", { target: target(this._nsp, this._rooms, this._except) })
+      .then((res) => (res.sockets ?? []).map((s) => new RemoteSocket(nsp, s)));
+  }
+
   emit(event, ...args) {
     let req;
     try {
@@ -172,6 +211,9 @@ class UnarySink {
   unary(method, req) {
     return this.conn.unary(method, req).then(() => undefined);
   }
+  call(method, req, minMs) {
+    return this.conn.unary(method, req, minMs);
+  }
 }
 
 // Batch emits return nothing (so a chained emit cannot look as if it kept
@@ -187,6 +229,9 @@ class QueueSink {
     return this.owner._push(req);
   }
   unary() {
+    throw new TypeError("siorelay: only emit can be batched or streamed");
+  }
+  call() {
     throw new TypeError("siorelay: only emit can be batched or streamed");
   }
 }
@@ -262,6 +307,27 @@ export class Emitter extends Targeting {
   }
   disconnectSockets(close = false) {
     return this._op.disconnectSockets(close);
+  }
+
+  /** io.timeout(ms): an operator whose emitWithAck() waits ms for the answers. */
+  timeout(ms) {
+    return this._op.timeout(ms);
+  }
+  /** io.emitWithAck(): every client of the namespace, the server's requests timeout. */
+  emitWithAck(event, ...args) {
+    return this._op.emitWithAck(event, ...args);
+  }
+  /** io.fetchSockets(): every socket of the namespace on the cluster. */
+  fetchSockets() {
+    return this._op.fetchSockets();
+  }
+  /** io.of(nsp).adapter.serverCount(): the Socket.IO servers of the cluster serving the namespace (not the sidecar). */
+  serverCount() {
+    return this._conn.unary("ServerCount", { namespace: this._nsp }).then((res) => Number(res.count ?? 0));
+  }
+  /** io.of(nsp).adapter.allRooms(): the rooms of the namespace on the cluster, socket id rooms included, as a Set. */
+  allRooms() {
+    return this._conn.unary("AllRooms", { namespace: this._nsp }).then((res) => new Set(res.rooms ?? []));
   }
 
   /** Sends an event to the Socket.IO servers' namespace listeners. */

@@ -183,6 +183,28 @@ export async function startSidecar({ redis, token, sharded, key, tls } = {}) {
   return { ...p, addr: `127.0.0.1:${port}` };
 }
 
+/** Starts `siorelay serve --redis` with its gRPC EmitterService on free ports; waits for /readyz. */
+export async function startRelay({ redis, sharded } = {}) {
+  const port = await freePort();
+  const grpcPort = await freePort();
+  const args = ["serve", "--addr", `127.0.0.1:${port}`, "--grpc-addr", `127.0.0.1:${grpcPort}`, "--redis", redis,
+    "--namespaces", "/,/admin", "--demo=false", "--log-level", "warn"];
+  if (sharded) args.push("--sharded", "--subscription-mode", "dynamic");
+  const child = spawn(sidecarBinary(), args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } });
+  child.stdout.resume();
+  const p = track(child, `siorelay ${args.join(" ")}`);
+  const url = `http://127.0.0.1:${port}`;
+  await until(async () => {
+    if (child.exitCode !== null) throw new Error(`relay exited: ${p.describe()}`);
+    try {
+      return (await fetch(`${url}/readyz`)).status === 200;
+    } catch {
+      return false;
+    }
+  }, 20000, `the relay on ${port}: ${p.describe()}`);
+  return { ...p, url, addr: `127.0.0.1:${grpcPort}` };
+}
+
 /**
  * A clients/compat fixture process speaking JSON lines: every line it
  * prints is kept in `lines`; waitFor() awaits one matching a predicate;

@@ -1,6 +1,7 @@
 // Compiled (not run) by `tsc -p .` in the tests: the README's usage must
 // type-check against src/index.d.ts.
 import { Emitter, EmitterError, Status } from "../src/index.js";
+import type { AckTimeoutError, RemoteSocket } from "../src/index.js";
 
 async function usage(): Promise<number> {
   const e = new Emitter("127.0.0.1:50051", { token: "t", timeout: 5000 });
@@ -18,6 +19,21 @@ async function usage(): Promise<number> {
   const s = e.stream({ eventsPerMessage: 50 });
   await s.to("r").emit("tick", n);
   const published: number = await s.end();
+  const sockets: RemoteSocket[] = await e.in("room").fetchSockets();
+  for (const sock of sockets) {
+    const rooms: Set<string> = sock.rooms;
+    const addr: string = sock.handshake.address;
+    await sock.emit("hello", rooms.size, addr);
+    await sock.join("vip");
+  }
+  const servers: number = await e.of("/admin").serverCount();
+  const all: Set<string> = await e.allRooms();
+  try {
+    const answers: unknown[] = await e.timeout(5000).to("room").emitWithAck("confirm", servers, all.size);
+    void answers;
+  } catch (err) {
+    if (err instanceof EmitterError && err.code === Status.DEADLINE_EXCEEDED) void (err as AckTimeoutError).responses;
+  }
   try {
     await e.emit("connect");
   } catch (err) {

@@ -48,13 +48,46 @@ function record(method) {
       cb(f);
       return;
     }
+    if (answers[method]) {
+      cb(null, answers[method]);
+      return;
+    }
     cb(null, method === "EmitBatch" ? { count: String(call.request.events.length) } : {});
   };
 }
 
+// Canned answers of the query methods, by method.
+const answers = {
+  ServerCount: { count: 3 },
+  AllRooms: { rooms: ["a", "b", "a"] },
+  FetchSockets: {
+    sockets: [
+      {
+        id: "S1",
+        namespace: "/admin",
+        rooms: ["S1", "r"],
+        data: '{"user":"u1"}',
+        handshake: {
+          address: "127.0.0.1",
+          headers: { host: "h" },
+          query: { EIO: "4" },
+          auth: '{"token":"t"}',
+          time: { seconds: "1796568677", nanos: 123456789 },
+          secure: true,
+          url: "/socket.io/?EIO=4",
+        },
+      },
+    ],
+  },
+  EmitWithAck: { acks: [{ socketId: "S1", json: '{"ok":true}' }, { json: "null" }], clients: 2, servers: 1 },
+};
+
 before(async () => {
   server = new grpc.Server();
-  const methods = ["Emit", "EmitBatch", "EmitStream", "SocketsJoin", "SocketsLeave", "DisconnectSockets", "ServerSideEmit"];
+  const methods = [
+    "Emit", "EmitBatch", "EmitStream", "SocketsJoin", "SocketsLeave", "DisconnectSockets", "ServerSideEmit",
+    "FetchSockets", "ServerCount", "AllRooms", "EmitWithAck",
+  ];
   server.addService(loadService().service, Object.fromEntries(methods.map((m) => [m, record(m)])));
   const port = await new Promise((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
@@ -265,5 +298,64 @@ test("unit: stream groups events into messages and resolves with the count", asy
 test("unit: the timeout option is each call's deadline (DEADLINE_EXCEEDED)", async () => {
   const e = new Emitter(addr, { timeout: 100 });
   await assert.rejects(e.emit("slow"), (err) => err instanceof EmitterError && err.code === Status.DEADLINE_EXCEEDED);
+  e.close();
+});
+
+test("unit: queries and emitWithAck: request shapes and Node's answer shapes", async () => {
+  const e = new Emitter(addr, { timeout: 1000 });
+  assert.equal(await e.of("admin").serverCount(), 3);
+  assert.deepEqual(plain(last()), { method: "ServerCount", metadata: {}, request: { namespace: "/admin" } });
+  assert.deepEqual(await e.allRooms(), new Set(["a", "b"]));
+  assert.deepEqual(plain(last().request), { namespace: "/" });
+
+  const sockets = await e.of("/admin").in("r").except("x").fetchSockets();
+  assert.deepEqual(plain(last().request), { target: { namespace: "/admin", rooms: ["r"], exceptRooms: ["x"] } });
+  assert.equal(sockets.length, 1);
+  const [s] = sockets;
+  assert.equal(s.id, "S1");
+  assert.deepEqual(s.rooms, new Set(["S1", "r"]));
+  assert.deepEqual(s.data, { user: "u1" });
+  assert.deepEqual(s.handshake, {
+    headers: { host: "h" },
+    time: new Date(1796568677123).toString(),
+    address: "127.0.0.1",
+    xdomain: false,
+    secure: true,
+    issued: 1796568677123,
+    url: "/socket.io/?EIO=4",
+    query: { EIO: "4" },
+    auth: { token: "t" },
+  });
+  // A RemoteSocket's actions target it in its namespace.
+  await s.emit("direct", 1);
+  assert.deepEqual(plain(last().request), { target: { namespace: "/admin", rooms: ["S1"] }, event: "direct", args: [{ json: "1", value: "json" }] });
+  await s.join("j");
+  assert.deepEqual(plain(last()), { method: "SocketsJoin", metadata: {}, request: { target: { namespace: "/admin", rooms: ["S1"] }, rooms: ["j"] } });
+  await s.disconnect(true);
+  assert.deepEqual(plain(last().request), { target: { namespace: "/admin", rooms: ["S1"] }, close: true });
+
+  assert.deepEqual(await e.timeout(1500).to("r").emitWithAck("confirm", 1), [{ ok: true }, null]);
+  assert.deepEqual(plain(last().request), {
+    target: { namespace: "/", rooms: ["r"] },
+    event: "confirm",
+    args: [{ json: "1", value: "json" }],
+    timeout: { seconds: "1", nanos: 500000000 },
+  });
+  await e.emitWithAck("all");
+  assert.equal(last().request.timeout ?? null, null, "no timeout: the server's default");
+
+  answers.EmitWithAck = { acks: [{ json: '"late"' }], clients: 3, timedOut: true };
+  await assert.rejects(e.timeout(10).emitWithAck("e"), (err) => {
+    assert.ok(err instanceof EmitterError);
+    assert.equal(err.code, Status.DEADLINE_EXCEEDED);
+    assert.match(err.message, /operation has timed out \(1 of 3 clients answered\)/);
+    assert.deepEqual(err.responses, ["late"]);
+    return true;
+  });
+  const before = calls.length;
+  await assert.rejects(e.emitWithAck("connect"), /reserved/);
+  assert.throws(() => e.timeout(0), TypeError);
+  assert.throws(() => e.batch().to("r").fetchSockets(), /only emit can be batched/);
+  assert.equal(calls.length, before, "no call was made");
   e.close();
 });

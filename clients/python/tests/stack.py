@@ -14,6 +14,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -182,6 +183,32 @@ class Sidecar(Proc):
         if not self.alive():
             raise RuntimeError(f"sidecar exited: {self.describe()}")
         return connectable(self.port)
+
+
+class Relay(Proc):
+    """``siorelay serve --redis`` with its gRPC EmitterService: a relay of
+    the cluster, whose own clients connect to ``url``."""
+
+    def __init__(self, redis_url: str, sharded: bool = False, namespaces: str = "/,/admin") -> None:
+        self.port, self.grpc_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.addr = f"127.0.0.1:{self.grpc_port}"
+        args = [sidecar_binary(), "serve", "--addr", f"127.0.0.1:{self.port}", "--grpc-addr", self.addr,
+                "--redis", redis_url, "--namespaces", namespaces, "--demo=false", "--log-level", "warn"]  # fmt: skip
+        if sharded:
+            args += ["--sharded", "--subscription-mode", "dynamic"]
+        super().__init__(args, "siorelay " + " ".join(args[1:]))
+        threading.Thread(target=lambda: self.popen.stdout and self.popen.stdout.read(), daemon=True).start()
+        until(self._ready, 20, f"the relay on {self.port}")
+
+    def _ready(self) -> bool:
+        if not self.alive():
+            raise RuntimeError(f"relay exited: {self.describe()}")
+        try:
+            with urllib.request.urlopen(self.url + "/readyz", timeout=1) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
 
 
 class Jsonl(Proc):

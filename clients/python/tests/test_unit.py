@@ -71,6 +71,28 @@ class Fake(pb_grpc.EmitterServiceServicer):
         self._record("ServerSideEmit", request, context)
         return pb.ServerSideEmitResponse()
 
+    def FetchSockets(self, request, context):
+        self._record("FetchSockets", request, context)
+        hs = pb.Handshake(address="127.0.0.1", headers={"host": "h"}, query={"EIO": "4"}, auth='{"token":"t"}', secure=True, url="/socket.io/?EIO=4")
+        hs.time.FromMilliseconds(1796568677123)
+        return pb.FetchSocketsResponse(
+            sockets=[pb.Socket(id="S1", namespace="/admin", rooms=["S1", "r"], data='{"user":"u1"}', handshake=hs)]
+        )
+
+    def ServerCount(self, request, context):
+        self._record("ServerCount", request, context)
+        return pb.ServerCountResponse(count=3)
+
+    def AllRooms(self, request, context):
+        self._record("AllRooms", request, context)
+        return pb.AllRoomsResponse(rooms=["a", "b"])
+
+    def EmitWithAck(self, request, context):
+        self._record("EmitWithAck", request, context)
+        if request.event == "late":
+            return pb.EmitWithAckResponse(acks=[pb.Ack(json='"late"')], clients=3, timed_out=True)
+        return pb.EmitWithAckResponse(acks=[pb.Ack(socket_id="S1", json='{"ok":true}'), pb.Ack(json="null")], clients=2, servers=1)
+
 
 @pytest.fixture(scope="module")
 def fake():
@@ -315,3 +337,80 @@ async def test_aio_timeout_is_deadline_exceeded(fake):
         with pytest.raises(EmitterError) as ei:
             await e.emit("slow")
         assert ei.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def _target(nsp: str = "/", rooms: Any = (), except_rooms: Any = ()) -> pb.Target:
+    return pb.Target(namespace=nsp, rooms=list(rooms), except_rooms=list(except_rooms))
+
+
+WANT_HANDSHAKE = {
+    "headers": {"host": "h"},
+    "time": "2026-12-06T14:51:17.123Z",
+    "address": "127.0.0.1",
+    "xdomain": False,
+    "secure": True,
+    "issued": 1796568677123,
+    "url": "/socket.io/?EIO=4",
+    "query": {"EIO": "4"},
+    "auth": {"token": "t"},
+}
+
+
+def test_queries_and_acks(fake):
+    with siorelay.Emitter(fake.addr, timeout=1) as e:
+        assert e.of("admin").server_count() == 3
+        assert last(fake)[:2] == ("ServerCount", pb.ServerCountRequest(namespace="/admin"))
+        assert e.all_rooms() == frozenset({"a", "b"})
+        assert last(fake)[:2] == ("AllRooms", pb.AllRoomsRequest(namespace="/"))
+
+        sockets = e.of("/admin").in_("r").except_("x").fetch_sockets()
+        assert last(fake)[:2] == ("FetchSockets", pb.FetchSocketsRequest(target=_target("/admin", ["r"], ["x"])))
+        [s] = sockets
+        assert isinstance(s, siorelay.RemoteSocket)
+        assert (s.id, s.namespace, s.rooms, s.data) == ("S1", "/admin", frozenset({"S1", "r"}), {"user": "u1"})
+        assert s.handshake == WANT_HANDSHAKE
+        s.emit("direct", 1)
+        assert last(fake)[1] == pb.EmitRequest(target=_target("/admin", ["S1"]), event="direct", args=[pb.Arg(json="1")])
+        s.join("j")
+        assert last(fake)[:2] == ("SocketsJoin", pb.SocketsJoinRequest(target=_target("/admin", ["S1"]), rooms=["j"]))
+        s.disconnect(True)
+        assert last(fake)[1] == pb.DisconnectSocketsRequest(target=_target("/admin", ["S1"]), close=True)
+
+        assert e.timeout(1.5).to("r").emit_with_ack("confirm", 1) == [{"ok": True}, None]
+        _, req, _ = last(fake)
+        assert req.target == _target("/", ["r"]) and req.event == "confirm" and list(req.args) == [pb.Arg(json="1")]
+        assert (req.timeout.seconds, req.timeout.nanos) == (1, 500000000)
+        e.emit_with_ack("all")
+        assert not last(fake)[1].HasField("timeout"), "no timeout: the server's default"
+
+        with pytest.raises(siorelay.AckTimeoutError) as ei:
+            e.timeout(0.01).emit_with_ack("late")
+        assert ei.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert "operation has timed out (1 of 3 clients answered)" in str(ei.value)
+        assert (ei.value.responses, ei.value.clients) == (["late"], 3)
+        assert isinstance(ei.value, EmitterError)
+
+        n = len(fake.calls)
+        with pytest.raises(EmitterError, match="reserved"):
+            e.emit_with_ack("connect")
+        for bad in (0, -1, "5", True, float("inf")):
+            with pytest.raises(TypeError):
+                e.timeout(bad)  # type: ignore[arg-type]
+        assert len(fake.calls) == n, "no call was made"
+
+
+@pytest.mark.asyncio
+async def test_aio_queries_and_acks(fake):
+    async with siorelay.aio.Emitter(fake.addr) as e:
+        assert await e.of("/admin").server_count() == 3
+        assert await e.all_rooms() == frozenset({"a", "b"})
+        [s] = await e.in_("r").fetch_sockets()
+        assert isinstance(s, siorelay.aio.RemoteSocket)
+        assert (s.id, s.rooms, s.data, s.handshake) == ("S1", frozenset({"S1", "r"}), {"user": "u1"}, WANT_HANDSHAKE)
+        await s.leave("j")
+        assert last(fake)[:2] == ("SocketsLeave", pb.SocketsLeaveRequest(target=_target("/", ["S1"]), rooms=["j"]))
+        assert await e.timeout(2).emit_with_ack("confirm") == [{"ok": True}, None]
+        assert last(fake)[1].timeout.seconds == 2
+        with pytest.raises(siorelay.AckTimeoutError) as ei:
+            await e.emit_with_ack("late")
+        assert ei.value.responses == ["late"]

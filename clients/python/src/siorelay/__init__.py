@@ -12,16 +12,18 @@ asyncio variant. Every action raises :class:`EmitterError`, which carries
 the gRPC status code.
 """
 
-from siorelay._core import RESERVED_EVENTS, RESERVED_SERVER_EVENTS, EmitterError, Rooms
-from siorelay._sync import Batch, BroadcastOperator, Emitter, EmitStream, QueueOperator
+from siorelay._core import RESERVED_EVENTS, RESERVED_SERVER_EVENTS, AckTimeoutError, EmitterError, Rooms
+from siorelay._sync import Batch, BroadcastOperator, Emitter, EmitStream, QueueOperator, RemoteSocket
 
 __all__ = [
+    "AckTimeoutError",
     "Batch",
     "BroadcastOperator",
     "EmitStream",
     "Emitter",
     "EmitterError",
     "QueueOperator",
+    "RemoteSocket",
     "RESERVED_EVENTS",
     "RESERVED_SERVER_EVENTS",
     "Rooms",

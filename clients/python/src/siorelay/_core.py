@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import Any, FrozenSet, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import grpc
 
@@ -46,6 +46,21 @@ class EmitterError(Exception):
         e = cls(f"siorelay: {method}: {code.name}: {details}", code, details)
         e.__cause__ = err
         return e
+
+
+class AckTimeoutError(EmitterError):
+    """``emit_with_ack`` timed out before every client answered, as Node's
+    ``emitWithAck()`` rejects with "operation has timed out". ``responses``
+    holds the answers that did arrive, ``clients`` how many clients were
+    sent the event. Its code is ``DEADLINE_EXCEEDED``."""
+
+    def __init__(self, responses: List[Any], clients: int) -> None:
+        super().__init__(
+            f"siorelay: operation has timed out ({len(responses)} of {clients} clients answered)",
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+        )
+        self.responses = responses
+        self.clients = clients
 
 
 def invalid(message: str) -> EmitterError:
@@ -139,6 +154,7 @@ class Selection:
     except_rooms: Tuple[str, ...] = ()
     volatile: bool = False
     compress: Optional[bool] = None
+    ack_timeout: Optional[float] = None  # seconds; None: the server's requests timeout
 
     def to(self, rooms: Rooms) -> "Selection":
         return replace(self, rooms=_add(self.rooms, rooms))
@@ -155,6 +171,89 @@ class Selection:
         if self.compress is not None:
             req.compress = self.compress
         return req
+
+
+    def emit_with_ack_request(self, event: str, args: Sequence[Any]) -> pb.EmitWithAckRequest:
+        check_event(event, RESERVED_EVENTS)
+        req = pb.EmitWithAckRequest(target=self.target(), event=event, args=encode_args(args))
+        if self.ack_timeout is not None:
+            req.timeout.FromNanoseconds(round(self.ack_timeout * 1e9))
+        return req
+
+    def call_timeout(self, default: Optional[float]) -> Optional[float]:
+        """The deadline of an EmitWithAck call: the server ends the wait at
+        the ack timeout and answers, so the call may take that long."""
+        need = (self.ack_timeout or 0) + 5
+        return None if default is None else max(default, need)
+
+
+def ack_timeout(seconds: float) -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0 or seconds == float("inf"):
+        raise TypeError("siorelay: timeout takes a positive number of seconds")
+    return float(seconds)
+
+
+def _json(text: str, default: Any) -> Any:
+    if not text:
+        return default
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise EmitterError(f"siorelay: the server sent invalid JSON: {e}", grpc.StatusCode.INTERNAL) from e
+
+
+def ack_responses(res: pb.EmitWithAckResponse) -> List[Any]:
+    """The first argument of each answer, as Node's ``emitWithAck()``
+    resolves; raises :class:`AckTimeoutError` when the timeout cut the wait."""
+    responses = [_json(a.json, None) for a in res.acks]
+    if res.timed_out:
+        raise AckTimeoutError(responses, res.clients)
+    return responses
+
+
+def socket_fields(s: pb.Socket) -> Dict[str, Any]:
+    """The fields of a RemoteSocket, with the shapes of Node's (``rooms`` a
+    set, ``data`` and ``handshake["auth"]`` decoded from JSON, ``issued`` in
+    milliseconds)."""
+    h = s.handshake
+    return {
+        "id": s.id,
+        "namespace": s.namespace or "/",
+        "rooms": frozenset(s.rooms),
+        "data": _json(s.data, None),
+        "handshake": {
+            "headers": dict(h.headers),
+            "time": h.time.ToJsonString() if h.HasField("time") else "",
+            "address": h.address,
+            "xdomain": h.xdomain,
+            "secure": h.secure,
+            "issued": h.time.ToMilliseconds() if h.HasField("time") else 0,
+            "url": h.url,
+            "query": dict(h.query),
+            "auth": _json(h.auth, {}),
+        },
+    }
+
+
+class RemoteSocketBase:
+    """A socket of the cluster as ``fetch_sockets()`` returns it (Node's
+    RemoteSocket): ``id``, ``namespace``, ``rooms`` (a frozenset, its own id
+    room included), ``data`` and ``handshake`` (a dict: headers, time,
+    address, xdomain, secure, issued, url, query, auth)."""
+
+    __slots__ = ("_op", "id", "namespace", "rooms", "data", "handshake")
+
+    def __init__(self, op: Any, s: pb.Socket) -> None:
+        f = socket_fields(s)
+        self._op = op
+        self.id: str = f["id"]
+        self.namespace: str = f["namespace"]
+        self.rooms: FrozenSet[str] = f["rooms"]
+        self.data: Any = f["data"]
+        self.handshake: Dict[str, Any] = f["handshake"]
+
+    def __repr__(self) -> str:
+        return f"RemoteSocket(id={self.id!r}, namespace={self.namespace!r}, rooms={sorted(self.rooms)!r}, data={self.data!r})"
 
 
 def server_side_emit_request(namespace: str, event: str, args: Sequence[Any]) -> pb.ServerSideEmitRequest:
@@ -207,3 +306,8 @@ class Selector:
         if not isinstance(compress, bool):
             raise TypeError("siorelay: compress takes a bool")
         return self._with(replace(self._sel, compress=compress))
+
+    def timeout(self: S, seconds: float) -> S:
+        """How long ``emit_with_ack`` waits for the clients' answers, in
+        seconds (Node's ``timeout(ms)``; seconds like ``Emitter(timeout=)``)."""
+        return self._with(replace(self._sel, ack_timeout=ack_timeout(seconds)))

@@ -5,15 +5,17 @@ from __future__ import annotations
 import queue
 import threading
 from types import TracebackType
-from typing import Any, Iterator, List, Optional, Sequence, Tuple, Type
+from typing import Any, FrozenSet, Iterator, List, Optional, Sequence, Tuple, Type
 
 import grpc
 
 from siorelay._core import (
     EmitterError,
+    RemoteSocketBase,
     Rooms,
     Selection,
     Selector,
+    ack_responses,
     closed_error,
     invalid,
     metadata,
@@ -45,11 +47,11 @@ class _Connection:
         self.timeout = timeout
         self.closed = False
 
-    def call(self, method: str, request: Any) -> Any:
+    def call(self, method: str, request: Any, timeout: Optional[float] = None) -> Any:
         if self.closed:
             raise closed_error()
         try:
-            return getattr(self.stub, method)(request, metadata=self.metadata, timeout=self.timeout)
+            return getattr(self.stub, method)(request, metadata=self.metadata, timeout=timeout or self.timeout)
         except grpc.RpcError as e:
             raise EmitterError.from_rpc(e, method) from e
 
@@ -79,6 +81,41 @@ class BroadcastOperator(Selector):
     def disconnect_sockets(self, close: bool = False) -> None:
         """Disconnects the selected sockets; with ``close`` their connections are closed too."""
         self._owner.call("DisconnectSockets", pb.DisconnectSocketsRequest(target=self._sel.target(), close=close))
+
+    def emit_with_ack(self, event: str, *args: Any) -> List[Any]:
+        """Sends ``event`` to the selected clients with an acknowledgement
+        and returns the first argument of each answer, in arrival order
+        (Node's ``timeout(ms).emitWithAck()``). Raises
+        :class:`~siorelay.AckTimeoutError`, holding the answers that came,
+        when the :meth:`timeout` passed first; without one, the server's
+        requests timeout applies."""
+        req = self._sel.emit_with_ack_request(event, args)
+        return ack_responses(self._owner.call("EmitWithAck", req, self._sel.call_timeout(self._owner.timeout)))
+
+    def fetch_sockets(self) -> List["RemoteSocket"]:
+        """The selected sockets of the whole cluster (Node's ``fetchSockets()``)."""
+        res = self._owner.call("FetchSockets", pb.FetchSocketsRequest(target=self._sel.target()))
+        nsp = BroadcastOperator(self._owner, Selection(namespace=self._sel.namespace))
+        return [RemoteSocket(nsp, s) for s in res.sockets]
+
+
+class RemoteSocket(RemoteSocketBase):
+    """A socket of the cluster (see :class:`siorelay._core.RemoteSocketBase`)
+    with Node's RemoteSocket actions, through the same service."""
+
+    __slots__ = ()
+
+    def emit(self, event: str, *args: Any) -> None:
+        self._op.to(self.id).emit(event, *args)
+
+    def join(self, rooms: Rooms) -> None:
+        self._op.in_(self.id).sockets_join(rooms)
+
+    def leave(self, rooms: Rooms) -> None:
+        self._op.in_(self.id).sockets_leave(rooms)
+
+    def disconnect(self, close: bool = False) -> None:
+        self._op.in_(self.id).disconnect_sockets(close)
 
 
 class Emitter:
@@ -147,6 +184,25 @@ class Emitter:
     def server_side_emit(self, event: str, *args: Any) -> None:
         """Sends ``event`` to the Socket.IO servers' namespace listeners (no acknowledgements)."""
         self._conn.call("ServerSideEmit", server_side_emit_request(self._nsp, event, args))
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        return self._op.timeout(seconds)
+
+    def emit_with_ack(self, event: str, *args: Any) -> List[Any]:
+        return self._op.emit_with_ack(event, *args)
+
+    def fetch_sockets(self) -> List[RemoteSocket]:
+        return self._op.fetch_sockets()
+
+    def server_count(self) -> int:
+        """The Socket.IO servers of the cluster serving this namespace
+        (``io.of(nsp).adapter.serverCount()``; the sidecar is not one)."""
+        return int(self._conn.call("ServerCount", pb.ServerCountRequest(namespace=self._nsp)).count)
+
+    def all_rooms(self) -> FrozenSet[str]:
+        """The rooms of this namespace on the cluster, socket id rooms
+        included (``io.of(nsp).adapter.allRooms()``)."""
+        return frozenset(self._conn.call("AllRooms", pb.AllRoomsRequest(namespace=self._nsp)).rooms)
 
     def batch(self) -> "Batch":
         """A batch of events sent in one EmitBatch call (all published, or none)."""

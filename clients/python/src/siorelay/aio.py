@@ -8,16 +8,18 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, List, Optional, Sequence, Tuple, Type
+from typing import Any, FrozenSet, List, Optional, Sequence, Tuple, Type
 
 import grpc
 import grpc.aio
 
 from siorelay._core import (
     EmitterError,
+    RemoteSocketBase,
     Rooms,
     Selection,
     Selector,
+    ack_responses,
     closed_error,
     metadata,
     normalize_namespace,
@@ -27,7 +29,7 @@ from siorelay._core import (
 from siorelay.v1 import emitter_pb2 as pb
 from siorelay.v1 import emitter_pb2_grpc as pb_grpc
 
-__all__ = ["Emitter", "BroadcastOperator", "Batch", "EmitStream", "QueueOperator", "EmitterError"]
+__all__ = ["Emitter", "BroadcastOperator", "Batch", "EmitStream", "QueueOperator", "RemoteSocket", "EmitterError"]
 
 
 class _Connection:
@@ -48,11 +50,11 @@ class _Connection:
         self.timeout = timeout
         self.closed = False
 
-    async def call(self, method: str, request: Any) -> Any:
+    async def call(self, method: str, request: Any, timeout: Optional[float] = None) -> Any:
         if self.closed:
             raise closed_error()
         try:
-            return await getattr(self.stub, method)(request, metadata=self.metadata, timeout=self.timeout)
+            return await getattr(self.stub, method)(request, metadata=self.metadata, timeout=timeout or self.timeout)
         except grpc.RpcError as e:
             raise EmitterError.from_rpc(e, method) from e
 
@@ -79,6 +81,35 @@ class BroadcastOperator(Selector):
 
     async def disconnect_sockets(self, close: bool = False) -> None:
         await self._owner.call("DisconnectSockets", pb.DisconnectSocketsRequest(target=self._sel.target(), close=close))
+
+    async def emit_with_ack(self, event: str, *args: Any) -> List[Any]:
+        """See :meth:`siorelay.BroadcastOperator.emit_with_ack`."""
+        req = self._sel.emit_with_ack_request(event, args)
+        return ack_responses(await self._owner.call("EmitWithAck", req, self._sel.call_timeout(self._owner.timeout)))
+
+    async def fetch_sockets(self) -> List["RemoteSocket"]:
+        """The selected sockets of the whole cluster (Node's ``fetchSockets()``)."""
+        res = await self._owner.call("FetchSockets", pb.FetchSocketsRequest(target=self._sel.target()))
+        nsp = BroadcastOperator(self._owner, Selection(namespace=self._sel.namespace))
+        return [RemoteSocket(nsp, s) for s in res.sockets]
+
+
+class RemoteSocket(RemoteSocketBase):
+    """A socket of the cluster with Node's RemoteSocket actions, as coroutines."""
+
+    __slots__ = ()
+
+    async def emit(self, event: str, *args: Any) -> None:
+        await self._op.to(self.id).emit(event, *args)
+
+    async def join(self, rooms: Rooms) -> None:
+        await self._op.in_(self.id).sockets_join(rooms)
+
+    async def leave(self, rooms: Rooms) -> None:
+        await self._op.in_(self.id).sockets_leave(rooms)
+
+    async def disconnect(self, close: bool = False) -> None:
+        await self._op.in_(self.id).disconnect_sockets(close)
 
 
 class Emitter:
@@ -139,6 +170,23 @@ class Emitter:
 
     async def server_side_emit(self, event: str, *args: Any) -> None:
         await self._conn.call("ServerSideEmit", server_side_emit_request(self._nsp, event, args))
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        return self._op.timeout(seconds)
+
+    async def emit_with_ack(self, event: str, *args: Any) -> List[Any]:
+        return await self._op.emit_with_ack(event, *args)
+
+    async def fetch_sockets(self) -> List[RemoteSocket]:
+        return await self._op.fetch_sockets()
+
+    async def server_count(self) -> int:
+        """See :meth:`siorelay.Emitter.server_count`."""
+        return int((await self._conn.call("ServerCount", pb.ServerCountRequest(namespace=self._nsp))).count)
+
+    async def all_rooms(self) -> FrozenSet[str]:
+        """See :meth:`siorelay.Emitter.all_rooms`."""
+        return frozenset((await self._conn.call("AllRooms", pb.AllRoomsRequest(namespace=self._nsp))).rooms)
 
     def batch(self) -> "Batch":
         return Batch(self._conn, self._nsp)
