@@ -347,8 +347,9 @@ func hostOf(url string) string { return url[len("http://"):] }
 
 // TestStreamsRecoveryAcrossServers: a client that loses its server comes
 // back to another server of the cluster (relay → relay, relay → Node, Node
-// → relay) with its id, rooms and every packet broadcast meanwhile, by
-// Node servers and relays alike, exactly once.
+// → relay, and after a relay's graceful shutdown) with its id, rooms and
+// every packet broadcast meanwhile, by Node servers and relays alike,
+// exactly once.
 func TestStreamsRecoveryAcrossServers(t *testing.T) {
 	nodetest.Require(t)
 	rs := redistest.Start(t)
@@ -415,6 +416,29 @@ func TestStreamsRecoveryAcrossServers(t *testing.T) {
 			json.Unmarshal(ev.Args[0], &n)
 			got = append(got, n)
 		}
+	}
+	// A rolling restart: relay A (where the client is now) shuts down
+	// gracefully; the sessions it stores let its clients recover on B.
+	px.mu.Lock()
+	px.target = hostOf(urlB)
+	px.mu.Unlock()
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	if err := srvA.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	emit("relayB")
+	if got, rec := reconnected(t, ctx, cl, "c1"); got != id || !rec {
+		t.Fatalf("after A's shutdown: reconnected as %s recovered %v, want %s recovered", got, rec, id)
+	}
+	for len(got) < len(want) {
+		ev, err := cl.WaitEvent(ctx, "c1", "n")
+		if err != nil {
+			t.Fatalf("after A's shutdown: got %v of %v: %v", got, want, err)
+		}
+		var n int
+		json.Unmarshal(ev.Args[0], &n)
+		got = append(got, n)
 	}
 	// Every client sees broadcasts in stream order; one publisher's are
 	// in its order, and none is missing or repeated.
