@@ -27,7 +27,7 @@ test-client-node: clients-deps-check clients-sidecar deps-compat ## Node client:
 # The PHP client (clients/php) speaks the HTTP API; its tests need php-cli
 # with the curl extension and Composer (which installs nothing: the package
 # has no dependencies, so no Packagist access is needed).
-test-client-php: clients-deps-check clients-sidecar clients-compat-deps ## PHP client: unit + compat tests over the HTTP API (composer install, php tests/run.php)
+test-client-php: clients-deps-check clients-sidecar deps-compat ## PHP client: unit + compat tests over the HTTP API (composer install, php tests/run.php)
 	@command -v php >/dev/null || { echo "clients: php not found: apt-get install -y php-cli php-curl composer" >&2; exit 1; }
 	@php -r 'exit(extension_loaded("curl") ? 0 : 1);' || { echo "clients: PHP's curl extension is missing: apt-get install -y php-curl" >&2; exit 1; }
 	@command -v composer >/dev/null || { echo "clients: composer not found: apt-get install -y composer" >&2; exit 1; }
