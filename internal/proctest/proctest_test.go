@@ -170,11 +170,19 @@ func TestStopKillsGroup(t *testing.T) {
 		t.Fatalf("the child kept the output open: %v", p.Err())
 	}
 	// The child's end closed the shared pipe (cmd.Wait returned without
-	// WaitDelay); it is gone or a zombie about to be reaped by init.
-	if err := syscall.Kill(pid, 0); err == nil {
-		if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); len(st) > 0 && !strings.Contains(string(st), ") Z ") {
-			t.Errorf("child %d still running: %s", pid, st)
+	// WaitDelay), which a dying process does before it turns into a
+	// zombie: within moments it is gone or a zombie about to be reaped by
+	// init.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if syscall.Kill(pid, 0) != nil || len(st) == 0 || strings.Contains(string(st), ") Z ") {
+			return
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("child %d still running: %s", pid, st)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
