@@ -3,10 +3,8 @@ package netpoll
 import (
 	"errors"
 	"io"
-	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -29,10 +27,11 @@ type Handler interface {
 // Conn is a server-side WebSocket connection served by a [Poller].
 type Conn struct {
 	p  *Poller
-	nc net.Conn
-	rc syscall.RawConn
 	h  Handler
-	fd int32
+	fd int32 // the Conn's own descriptor (see fdAcquire)
+	// fdref counts the system calls using fd, plus fdClosing once Close
+	// has begun; see fdAcquire.
+	fdref atomic.Int32
 
 	// readEvents counts readiness notifications not yet consumed by a
 	// reader; the worker that moves it from 0 to 1 reads.
@@ -62,8 +61,41 @@ type Conn struct {
 	registered bool     // guarded by mu; Start registered it with the poller
 }
 
-// RemoteAddr returns the peer address.
-func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+// fdClosing is the bit of Conn.fdref set by Close.
+const fdClosing = 1 << 30
+
+// fdAcquire reserves c.fd for one system call (a read, a write, an
+// epoll_ctl) and reports false once the Conn is closing. The descriptor
+// is closed by whichever of Close (fdClose) and the last fdRelease comes
+// last, so its number is never reused by a new connection while a call
+// meant for this one could still run: the rule Go's own poll.FD keeps,
+// which this Conn has to keep itself because its descriptor is not the
+// runtime's.
+func (c *Conn) fdAcquire() bool {
+	for {
+		v := c.fdref.Load()
+		if v&fdClosing != 0 {
+			return false
+		}
+		if c.fdref.CompareAndSwap(v, v+1) {
+			return true
+		}
+	}
+}
+
+// fdRelease ends a call begun with fdAcquire.
+func (c *Conn) fdRelease() {
+	if c.fdref.Add(-1) == fdClosing {
+		unix.Close(int(c.fd))
+	}
+}
+
+// fdClose closes c.fd now, or lets the last fdRelease close it.
+func (c *Conn) fdClose() {
+	if c.fdref.Or(fdClosing) == 0 {
+		unix.Close(int(c.fd))
+	}
+}
 
 // Send queues frame (as built by [AppendFrame]) for writing and returns
 // without blocking on the network. frame must not be modified afterwards; it
@@ -182,7 +214,7 @@ func (c *Conn) Close(err error) {
 	c.mu.Unlock()
 	c.stalledSince.Store(0)
 	c.p.remove(c)
-	c.nc.Close()
+	c.fdClose()
 	c.h.HandleClose(c, err)
 }
 
@@ -287,23 +319,30 @@ func (c *Conn) flush() {
 }
 
 func (c *Conn) write(b []byte) (int, error) {
-	var n int
-	var werr error
-	err := c.rc.Write(func(fd uintptr) bool {
-		for {
-			n, werr = unix.Write(int(fd), b)
-			if werr != unix.EINTR {
-				return true
-			}
+	if !c.fdAcquire() {
+		return 0, ErrClosed
+	}
+	defer c.fdRelease()
+	for {
+		n, err := unix.Write(int(c.fd), b)
+		if err != unix.EINTR {
+			return max(n, 0), err
 		}
-	})
-	if n < 0 {
-		n = 0
 	}
-	if err != nil {
-		return n, err
+}
+
+// read reads into b; it returns ErrClosed once the Conn is closing.
+func (c *Conn) read(b []byte) (int, error) {
+	if !c.fdAcquire() {
+		return 0, ErrClosed
 	}
-	return n, werr
+	defer c.fdRelease()
+	for {
+		n, err := unix.Read(int(c.fd), b)
+		if err != unix.EINTR {
+			return max(n, 0), err
+		}
+	}
 }
 
 func (c *Conn) advanceLocked(n int) {
@@ -376,24 +415,12 @@ func (c *Conn) readAvailable(budget *int) bool {
 		}
 	}
 	for {
-		var n int
-		var rerr error
-		err := c.rc.Read(func(fd uintptr) bool {
-			for {
-				n, rerr = unix.Read(int(fd), buf)
-				if rerr != unix.EINTR {
-					return true
-				}
-			}
-		})
-		if err == nil {
-			err = rerr
-		}
+		n, err := c.read(buf)
 		if errors.Is(err, unix.EAGAIN) {
 			return true
 		}
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, ErrClosed) {
 				return false
 			}
 			c.Close(err)

@@ -3,10 +3,16 @@
 //
 // An idle connection costs only its [Conn] struct and the kernel socket: its
 // file descriptor is registered in an edge-triggered epoll instance owned by
-// a [Poller]. When the kernel reports data, a pooled worker goroutine reads
+// a [Poller]. The descriptor is the Conn's own: [Poller.Prepare] duplicates
+// the socket out of the net.Conn and closes that, so the Go runtime keeps no
+// netFD, addresses, finalizer or poll descriptor for it (~0.9 KB of a
+// process's memory per idle connection, measured) and is not woken by its
+// events. The Conn counts the system calls in flight on it and closes it
+// after the last one, so a descriptor number is never reused while a call
+// for the old connection could still run (the rule Go's poll.FD keeps).
+// When the kernel reports data, a pooled worker goroutine reads
 // everything available with a pooled buffer (never putting the descriptor in
-// blocking mode; reads and writes go through [syscall.RawConn] so Go's own
-// descriptor lifetime rules still hold), parses WebSocket frames, answers
+// blocking mode), parses WebSocket frames, answers
 // control frames and hands each complete data message to the connection's
 // [Handler]. Outgoing frames go into a bounded per-connection queue; a writer
 // goroutine drains all queued frames of a connection into one write. A full

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+	"golang.org/x/sys/unix"
 )
 
 // echo answers every message with the same message.
@@ -481,5 +482,67 @@ func TestBlockedHandlerDelaysOnlyItsConn(t *testing.T) {
 	wsutil.WriteClientText(c, []byte("hi"))
 	if got, _, err := wsutil.ReadServerData(c); err != nil || string(got) != "hi" {
 		t.Fatalf("echo while other handlers block: %q %v", got, err)
+	}
+}
+
+// TestConnOwnsItsDescriptor: Prepare keeps a close-on-exec duplicate and
+// closes the net.Conn (the Go runtime no longer holds the socket); Close
+// leaves the descriptor open while a call still uses it, refuses new
+// calls, and the last call out closes it, which the peer sees as EOF.
+func TestConnOwnsItsDescriptor(t *testing.T) {
+	p := newPoller(t, Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	nc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	c, err := p.Prepare(nc, nil, handlerFunc(func(c *Conn, binary bool, p []byte) { got <- string(p) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("the net.Conn given to Prepare: Write = %v, want net.ErrClosed", err)
+	}
+	flags, err := unix.FcntlInt(uintptr(c.fd), unix.F_GETFD, 0)
+	if err != nil || flags&unix.FD_CLOEXEC == 0 {
+		t.Fatalf("F_GETFD = %#x, %v; want FD_CLOEXEC", flags, err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	client.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := wsutil.WriteClientText(client, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if m := <-got; m != "hi" {
+		t.Fatalf("got %q", m)
+	}
+
+	if !c.fdAcquire() {
+		t.Fatal("fdAcquire on an open Conn failed")
+	}
+	c.Close(nil)
+	if _, err := unix.FcntlInt(uintptr(c.fd), unix.F_GETFD, 0); err != nil {
+		t.Fatalf("descriptor closed while a call still held it: %v", err)
+	}
+	if c.fdAcquire() {
+		t.Fatal("fdAcquire succeeded after Close")
+	}
+	if _, err := c.write([]byte("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("write after Close = %v, want ErrClosed", err)
+	}
+	c.fdRelease()
+	if n, err := client.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("peer read after the last release: %d, %v; want EOF", n, err)
 	}
 }

@@ -168,29 +168,35 @@ func (p *Poller) Add(nc net.Conn, buffered []byte, h Handler) (*Conn, error) {
 // [Conn.Send] and the Conn stored where h expects it before [Conn.Start].
 // buffered holds bytes already read from nc (for example what an http hijack
 // left in its bufio.Reader); it may be nil. Prepare takes ownership of nc:
-// it is closed when the Conn is closed (or here, on error). nc must
-// implement syscall.Conn (a *net.TCPConn or *net.UnixConn does).
+// it keeps a duplicate of nc's descriptor and closes nc itself (also on
+// error), so the Go runtime neither polls the socket nor keeps a netFD,
+// addresses and a poll descriptor for it; the Conn closes the duplicate. nc
+// must implement syscall.Conn (a *net.TCPConn or *net.UnixConn does).
 func (p *Poller) Prepare(nc net.Conn, buffered []byte, h Handler) (*Conn, error) {
+	defer nc.Close()
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
-		nc.Close()
 		return nil, fmt.Errorf("netpoll: %T does not implement syscall.Conn", nc)
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		nc.Close()
 		return nil, fmt.Errorf("netpoll: syscall conn: %w", err)
 	}
-	c := &Conn{p: p, nc: nc, rc: rc, h: h}
+	fd, derr := -1, error(nil)
+	if err := rc.Control(func(f uintptr) {
+		// The duplicate shares the open file description, so it stays
+		// non-blocking; close-on-exec is per descriptor, hence DUPFD_CLOEXEC.
+		fd, derr = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return nil, fmt.Errorf("netpoll: control: %w", err)
+	}
+	if derr != nil {
+		return nil, fmt.Errorf("netpoll: dup: %w", derr)
+	}
+	c := &Conn{p: p, h: h, fd: int32(fd)}
 	if len(buffered) > 0 {
 		c.partial = append([]byte(nil), buffered...)
 	}
-	var fd int
-	if err := rc.Control(func(f uintptr) { fd = int(f) }); err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("netpoll: control: %w", err)
-	}
-	c.fd = int32(fd)
 	// Until Start, writes are held back: the conn counts as being written.
 	c.writing = true
 	c.prepared = true
@@ -232,10 +238,10 @@ func (c *Conn) Start() error {
 	p.mu.Unlock()
 	p.nconns.Add(1)
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
-	var cerr error
-	err := c.rc.Control(func(f uintptr) { cerr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(f), &ev) })
-	if err == nil {
-		err = cerr
+	err := ErrClosed
+	if c.fdAcquire() {
+		err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
+		c.fdRelease()
 	}
 	if err != nil {
 		err = fmt.Errorf("netpoll: epoll_ctl add: %w", err)
@@ -263,9 +269,10 @@ func (p *Poller) remove(c *Conn) {
 	if !registered {
 		return
 	}
-	_ = c.rc.Control(func(f uintptr) {
-		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(f), nil)
-	})
+	if c.fdAcquire() {
+		_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(c.fd), nil)
+		c.fdRelease()
+	}
 	p.mu.Lock()
 	if int(c.fd) < len(p.conns) && p.conns[c.fd] == c {
 		p.conns[c.fd] = nil
