@@ -26,39 +26,46 @@ type Handler interface {
 
 // Conn is a server-side WebSocket connection served by a [Poller].
 type Conn struct {
-	p  *Poller
-	h  Handler
-	fd int32 // the Conn's own descriptor (see fdAcquire)
-	// fdref counts the system calls using fd, plus fdClosing once Close
-	// has begun; see fdAcquire.
-	fdref atomic.Int32
-
-	// readEvents counts readiness notifications not yet consumed by a
-	// reader; the worker that moves it from 0 to 1 reads.
-	readEvents atomic.Int32
+	// The fields are ordered and sized so that a Conn fits the 144-byte
+	// size class (it was 208): every idle connection holds one.
+	p *Poller
+	h Handler
 	// stalledSince is p.now() when the socket became unwritable with data
 	// queued, or 0.
 	stalledSince atomic.Int64
 
 	// Owned by the reading worker.
 	partial []byte    // bytes of an incomplete frame
-	frag    []byte    // payload of an incomplete fragmented message
-	fragOp  ws.OpCode // opcode of that message; 0 when none
-	turnEnd int64     // end of the current read turn, in Poller.now time
+	frag    *fragment // an incomplete fragmented message; nil when none
+
+	queue    [][]byte // guarded by mu; frames not yet fully written
+	closeErr error    // guarded by mu
+
+	fd int32 // the Conn's own descriptor (see fdAcquire)
+	// fdref counts the system calls using fd, plus fdClosing once Close
+	// has begun; see fdAcquire.
+	fdref atomic.Int32
+	// readEvents counts readiness notifications not yet consumed by a
+	// reader; the worker that moves it from 0 to 1 reads.
+	readEvents atomic.Int32
 
 	mu         sync.Mutex
-	queue      [][]byte // guarded by mu; frames not yet fully written
-	qhead      int      // guarded by mu; index of the first unwritten frame
-	off        int      // guarded by mu; bytes of queue[qhead] already written
-	queued     int      // guarded by mu; bytes queued and not written
-	writing    bool     // guarded by mu; a writer owns the socket
-	waitOut    bool     // guarded by mu; waiting for EPOLLOUT
-	outReady   bool     // guarded by mu; EPOLLOUT seen while writing
-	closing    bool     // guarded by mu; close once the queue is written
-	closed     bool     // guarded by mu
-	closeErr   error    // guarded by mu
-	prepared   bool     // guarded by mu; between Prepare and Start
-	registered bool     // guarded by mu; Start registered it with the poller
+	qhead      int32 // guarded by mu; index of the first unwritten frame
+	off        int32 // guarded by mu; bytes of queue[qhead] already written
+	queued     int32 // guarded by mu; bytes queued and not written (≤ MaxQueueBytes ≤ 1 GiB, plus control frames)
+	writing    bool  // guarded by mu; a writer owns the socket
+	waitOut    bool  // guarded by mu; waiting for EPOLLOUT
+	outReady   bool  // guarded by mu; EPOLLOUT seen while writing
+	closing    bool  // guarded by mu; close once the queue is written
+	closed     bool  // guarded by mu
+	prepared   bool  // guarded by mu; between Prepare and Start
+	registered bool  // guarded by mu; Start registered it with the poller
+}
+
+// fragment is the part of a fragmented data message received so far.
+type fragment struct {
+	op   ws.OpCode
+	data []byte
 }
 
 // fdClosing is the bit of Conn.fdref set by Close.
@@ -116,13 +123,13 @@ func (c *Conn) Send(frame []byte, volatile bool) error {
 // it queues like Send.
 func (c *Conn) SendNow(frame []byte) error {
 	c.mu.Lock()
-	if c.closed || c.closing || c.writing || c.waitOut || c.qhead != len(c.queue) ||
+	if c.closed || c.closing || c.writing || c.waitOut || int(c.qhead) != len(c.queue) ||
 		len(frame) > c.p.cfg.MaxQueueBytes {
 		c.mu.Unlock()
 		return c.send(frame, false, false)
 	}
 	c.queue = append(c.queue, frame)
-	c.queued += len(frame)
+	c.queued += int32(len(frame))
 	c.writing = true
 	c.mu.Unlock()
 	c.flush()
@@ -142,12 +149,12 @@ func (c *Conn) send(frame []byte, volatile, control bool) error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	if volatile && c.queued > c.p.cfg.VolatileQueueBytes {
+	if volatile && int(c.queued) > c.p.cfg.VolatileQueueBytes {
 		c.mu.Unlock()
 		c.p.dropped.Add(1)
 		return ErrDropped
 	}
-	if !control && c.queued+len(frame) > c.p.cfg.MaxQueueBytes {
+	if !control && int(c.queued)+len(frame) > c.p.cfg.MaxQueueBytes {
 		// Stop taking frames now, and close on another goroutine: Send
 		// never calls back into the Handler, so callers may hold their
 		// own locks.
@@ -163,7 +170,7 @@ func (c *Conn) send(frame []byte, volatile, control bool) error {
 		return ErrSlowConsumer
 	}
 	c.queue = append(c.queue, frame)
-	c.queued += len(frame)
+	c.queued += int32(len(frame))
 	start := !c.writing && !c.waitOut
 	if start {
 		c.writing = true
@@ -187,7 +194,7 @@ func (c *Conn) CloseWith(frame []byte, err error) {
 	}
 	if frame != nil {
 		c.queue = append(c.queue, frame)
-		c.queued += len(frame)
+		c.queued += int32(len(frame))
 	}
 	c.closing = true
 	c.closeErr = err
@@ -229,7 +236,7 @@ func (c *Conn) Closed() bool {
 func (c *Conn) QueuedBytes() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.queued
+	return int(c.queued)
 }
 
 // writable handles an EPOLLOUT notification.
@@ -264,7 +271,7 @@ func (c *Conn) flush() {
 			c.mu.Unlock()
 			return
 		}
-		if c.qhead == len(c.queue) {
+		if int(c.qhead) == len(c.queue) {
 			c.writing = false
 			c.resetQueueLocked()
 			if c.closing {
@@ -281,9 +288,9 @@ func (c *Conn) flush() {
 			out = first
 		} else {
 			out = buf[:0]
-			for i := c.qhead; i < len(c.queue); i++ {
+			for i := int(c.qhead); i < len(c.queue); i++ {
 				seg := c.queue[i]
-				if i == c.qhead {
+				if i == int(c.qhead) {
 					seg = seg[c.off:]
 				}
 				if len(out)+len(seg) > len(buf) {
@@ -346,11 +353,11 @@ func (c *Conn) read(b []byte) (int, error) {
 }
 
 func (c *Conn) advanceLocked(n int) {
-	c.queued -= n
-	for n > 0 && c.qhead < len(c.queue) {
-		rem := len(c.queue[c.qhead]) - c.off
+	c.queued -= int32(n)
+	for n > 0 && int(c.qhead) < len(c.queue) {
+		rem := len(c.queue[c.qhead]) - int(c.off)
 		if n < rem {
-			c.off += n
+			c.off += int32(n)
 			return
 		}
 		n -= rem
@@ -379,10 +386,10 @@ func (c *Conn) resetQueueLocked() {
 // meanwhile) and the worker serves others.
 func (c *Conn) serveRead() {
 	budget := readBudget
-	c.turnEnd = c.p.now() + int64(readSlice)
+	turnEnd := c.p.now() + int64(readSlice)
 	for {
 		n0 := c.readEvents.Load()
-		if !c.readAvailable(&budget) {
+		if !c.readAvailable(&budget, turnEnd) {
 			return
 		}
 		if budget <= 0 {
@@ -403,8 +410,9 @@ const (
 )
 
 // readAvailable reads what the socket holds, or until *budget reads were
-// done, and handles it. It reports false when the connection is closed.
-func (c *Conn) readAvailable(budget *int) bool {
+// done or turnEnd (Poller.now time) has passed, and handles it. It reports
+// false when the connection is closed.
+func (c *Conn) readAvailable(budget *int, turnEnd int64) bool {
 	bp := c.p.rbufs.Get().(*[]byte)
 	defer c.p.rbufs.Put(bp)
 	buf := *bp
@@ -437,7 +445,7 @@ func (c *Conn) readAvailable(budget *int) bool {
 		if n < len(buf) {
 			return true // a short read means the receive queue is empty
 		}
-		if *budget <= 0 || c.p.now() > c.turnEnd {
+		if *budget <= 0 || c.p.now() > turnEnd {
 			*budget = 0
 			return true
 		}
@@ -492,7 +500,7 @@ func (c *Conn) check(h frameHeader, rsv byte) ws.StatusCode {
 		return ws.StatusProtocolError
 	case h.op.IsData() && h.length > c.p.cfg.MaxMessageSize:
 		return ws.StatusMessageTooBig
-	case h.op == ws.OpContinuation && int64(len(c.frag))+h.length > c.p.cfg.MaxMessageSize:
+	case h.op == ws.OpContinuation && c.frag != nil && int64(len(c.frag.data))+h.length > c.p.cfg.MaxMessageSize:
 		return ws.StatusMessageTooBig
 	}
 	return 0
@@ -507,28 +515,27 @@ func (c *Conn) fail(code ws.StatusCode) {
 func (c *Conn) handleFrame(h frameHeader, payload []byte) bool {
 	switch h.op {
 	case ws.OpText, ws.OpBinary:
-		if c.fragOp != 0 {
+		if c.frag != nil {
 			c.fail(ws.StatusProtocolError)
 			return false
 		}
 		if !h.fin {
-			c.fragOp = h.op
-			c.frag = append([]byte(nil), payload...)
+			c.frag = &fragment{op: h.op, data: append([]byte(nil), payload...)}
 			return true
 		}
 		return c.deliver(h.op, payload)
 	case ws.OpContinuation:
-		if c.fragOp == 0 {
+		if c.frag == nil {
 			c.fail(ws.StatusProtocolError)
 			return false
 		}
-		c.frag = append(c.frag, payload...)
+		c.frag.data = append(c.frag.data, payload...)
 		if !h.fin {
 			return true
 		}
-		op, msg := c.fragOp, c.frag
-		c.fragOp, c.frag = 0, nil
-		return c.deliver(op, msg)
+		f := c.frag
+		c.frag = nil
+		return c.deliver(f.op, f.data)
 	case ws.OpPing:
 		_ = c.send(AppendFrame(nil, ws.OpPong, payload), false, true)
 		return true

@@ -29,7 +29,7 @@ type Config struct {
 	MaxMessageSize int64
 	// MaxQueueBytes bounds the bytes queued but not yet written per
 	// connection; a Send beyond it closes the connection with
-	// [ErrSlowConsumer]. Zero means 4 MiB.
+	// [ErrSlowConsumer]. Zero means 4 MiB; at most 1 GiB.
 	MaxQueueBytes int
 	// VolatileQueueBytes is the queue size above which volatile frames are
 	// dropped. Zero means 64 KiB.
@@ -54,6 +54,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxQueueBytes <= 0 {
 		c.MaxQueueBytes = 4 << 20
 	}
+	c.MaxQueueBytes = min(c.MaxQueueBytes, 1<<30)
 	if c.VolatileQueueBytes <= 0 {
 		c.VolatileQueueBytes = 64 << 10
 	}
