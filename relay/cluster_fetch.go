@@ -45,7 +45,6 @@ func socketDataJSONOf(v any) json.RawMessage {
 // headers are joined with ", "; header and query keys are sorted, as the
 // relay does not keep their order.
 func appendHandshakeJSON(dst []byte, sk *Socket) []byte {
-	ri := sk.sess.req
 	h := sk.Handshake()
 	dst = append(dst, `{"headers":{`...)
 	keys := make([]string, 0, len(h.Header))
@@ -67,21 +66,21 @@ func appendHandshakeJSON(dst []byte, sk *Socket) []byte {
 		}
 	}
 	dst = append(dst, `},"time":`...)
-	dst = notepack.AppendJSONString(dst, jsDateString(ri.time))
+	dst = notepack.AppendJSONString(dst, jsDateString(h.Time))
 	dst = append(dst, `,"address":`...)
-	addr := ri.address
+	addr := h.Address
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		addr = host
 	}
 	dst = notepack.AppendJSONString(dst, addr)
 	dst = append(dst, `,"xdomain":`...)
-	dst = strconv.AppendBool(dst, ri.xdomain)
+	dst = strconv.AppendBool(dst, h.XDomain)
 	dst = append(dst, `,"secure":`...)
-	dst = strconv.AppendBool(dst, ri.secure)
+	dst = strconv.AppendBool(dst, h.Secure)
 	dst = append(dst, `,"issued":`...)
-	dst = strconv.AppendInt(dst, ri.time.UnixMilli(), 10)
+	dst = strconv.AppendInt(dst, h.Time.UnixMilli(), 10)
 	dst = append(dst, `,"url":`...)
-	dst = notepack.AppendJSONString(dst, ri.url)
+	dst = notepack.AppendJSONString(dst, h.URL)
 	dst = append(dst, `,"query":`...)
 	dst = appendQueryJSON(dst, h.Query)
 	dst = append(dst, `,"auth":`...)
