@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -62,6 +63,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := web.validate(); err != nil {
 		return err
 	}
+	setServeGC(os.Getenv)
 	log, err := lf.logger(stderr)
 	if err != nil {
 		return err
