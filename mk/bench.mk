@@ -22,7 +22,7 @@ BENCH_ARGS     ?=
 BENCH_NICE     ?= -10
 BENCH_STAMP    := $(shell date -u +%Y%m%dT%H%M%SZ)
 
-.PHONY: bench-deps bench-build bench-quick bench-relay bench-pinned
+.PHONY: bench-deps bench-build bench-quick bench-relay bench-pinned bench-memory
 
 bench-deps: ## Install the Node baseline's pinned packages (npm ci in bench/node)
 	@command -v redis-server >/dev/null || { echo "bench: redis-server not found (apt-get install -y redis-server)" >&2; exit 1; }
@@ -51,6 +51,11 @@ bench-relay: bench-deps bench-build ## Full side-by-side run (~50 min): idle 1k/
 	$(bench_compare) -reps 3 -idle 1000,5000,10000 -broadcast 2000:40000,10000:100000,10000:half,10000:400000 \
 		-rooms 10000:20000 -hold 30s -duration 30s -warmup 10s -quiet-wait 10s \
 		-out $(BENCH_OUT)/relay-$(BENCH_STAMP).jsonl $(BENCH_ARGS) | tee $(BENCH_OUT)/relay-$(BENCH_STAMP).md
+
+bench-memory: bench-deps bench-build ## Idle RSS per connection as users run both servers (siorelay serve, node server.js, no forced GC): 5k/10k, alone and with --redis, 2 s and 20 s after the last connect, alternating x5 (~25 min)
+	$(BENCH_NICE_CMD) .tmp/bin/loadgen memory -targets $(BENCH_TARGETS) -relay-bin .tmp/bin/siorelay -relay-args 'serve --addr {addr}' \
+		-n 5000,10000 -modes plain,redis -settle 2s,20s -reps 5 \
+		-out $(BENCH_OUT)/memory-$(BENCH_STAMP).jsonl $(BENCH_ARGS) | tee $(BENCH_OUT)/memory-$(BENCH_STAMP).md
 
 bench-pinned: bench-deps bench-build ## Per-core efficiency: servers on CPU 1, loadgen + Redis on CPU 0 (taskset)
 	taskset -c 0 $(bench_compare) -server-cpus 1 -redis-cpus 0 -reps 3 -idle '' \

@@ -12,6 +12,7 @@
 //	loadgen recovery-compare [flags]  connection state recovery, Node and the relay, ABAB
 //	loadgen compare   [flags]   start Redis, Node and the relay; run everything ABAB
 //	loadgen queries   [flags]   FetchSockets / EmitWithAck latency: two relays, Node, the sidecar
+//	loadgen memory    [flags]   idle RSS per connection as users run both servers (no forced GC)
 //	loadgen worker              (internal) holds client connections for the above
 package main
 
@@ -56,6 +57,8 @@ func main() {
 		err = compare(ctx, os.Args[2:])
 	case "queries":
 		err = queries(ctx, os.Args[2:])
+	case "memory":
+		err = memory(ctx, os.Args[2:])
 	default:
 		usage()
 	}
@@ -66,7 +69,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: loadgen idle|broadcast|rooms|compare|queries|worker [flags]  (-h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: loadgen idle|broadcast|rooms|compare|queries|memory|worker [flags]  (-h for flags)")
 	os.Exit(2)
 }
 

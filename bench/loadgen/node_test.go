@@ -54,6 +54,26 @@ func TestAgainstNodeBaseline(t *testing.T) {
 			t.Errorf("no reply from %s", tgt.GCURL)
 		}
 	})
+	// `loadgen memory` against Node as users start it: no --expose-gc and
+	// no Redis (REDIS_URL=none; the unreachable Redis address proves the
+	// server never dials it).
+	t.Run("memory", func(t *testing.T) {
+		c := compareConfig{Node: "node", NodeScript: "../node/server.js", NodeEnv: []string{"REDIS_URL=none"}}
+		tgt, stop, err := startNode(ctx, c, "127.0.0.1:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stop()
+		r := memoryRun{Target: "node", Mode: "plain", N: 200}
+		mc := memoryConfig{Settles: []time.Duration{100 * time.Millisecond}, MemStats: true, Procs: compareConfig{Opts: o}}
+		if err := measureMemory(ctx, tgt, mc, &r); err != nil {
+			t.Fatal(err)
+		}
+		if !r.OK || r.Open != 200 || r.RSS0.RSS <= 0 || len(r.Samples) != 1 || r.Samples[0].Mem.RSS <= 0 ||
+			r.Samples[0].Runtime["heapUsed"] <= 0 || r.Runtime0["heapUsed"] <= 0 {
+			t.Errorf("memory: %+v", r)
+		}
+	})
 	for _, rooms := range []bool{false, true} {
 		name := "broadcast"
 		if rooms {

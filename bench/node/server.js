@@ -6,7 +6,8 @@
 //
 // Run:  node --expose-gc --max-old-space-size=8192 server.js
 // Env:  PORT (default 0 = any free port), HOST (default 127.0.0.1),
-//       REDIS_URL (default redis://127.0.0.1:6379),
+//       REDIS_URL (default redis://127.0.0.1:6379; "none" = socket.io's default
+//       in-memory adapter and no Redis at all, a single server as users start it),
 //       BENCH_DROP_REQUEST=1 sets rawSocket.request = null on every connection
 //       (the memory tip from the socket.io docs; reported as a separate variant).
 //
@@ -31,6 +32,7 @@ const { createClient } = require("redis");
 const host = process.env.HOST || "127.0.0.1";
 const port = Number(process.env.PORT || 0);
 const redisURL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
+const withRedis = redisURL !== "none";
 const dropRequest = process.env.BENCH_DROP_REQUEST === "1";
 
 function collect() {
@@ -44,12 +46,14 @@ function collect() {
 }
 
 async function main() {
-  const pub = createClient({ url: redisURL });
-  const sub = pub.duplicate();
-  for (const c of [pub, sub]) {
-    c.on("error", (err) => console.error("redis:", err.message));
+  const pub = withRedis ? createClient({ url: redisURL }) : null;
+  const sub = withRedis ? pub.duplicate() : null;
+  if (withRedis) {
+    for (const c of [pub, sub]) {
+      c.on("error", (err) => console.error("redis:", err.message));
+    }
+    await Promise.all([pub.connect(), sub.connect()]);
   }
-  await Promise.all([pub.connect(), sub.connect()]);
 
   const httpServer = http.createServer((req, res) => {
     if (req.url === "/bench/gc") {
@@ -91,7 +95,7 @@ async function main() {
     transports: ["websocket"],
     perMessageDeflate: false,
     serveClient: false,
-    adapter: createAdapter(pub, sub),
+    ...(withRedis ? { adapter: createAdapter(pub, sub) } : {}),
   });
 
   if (dropRequest) {
@@ -110,7 +114,7 @@ async function main() {
   });
 
   // The adapter subscribes asynchronously; wait until Redis reports our pattern subscription.
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; withRedis && i < 200; i++) {
     const n = await pub.sendCommand(["PUBSUB", "NUMPAT"]);
     if (Number(n) > 0) {
       break;
@@ -124,7 +128,7 @@ async function main() {
   process.on("SIGUSR2", collect);
   const stop = () => {
     io.close();
-    Promise.allSettled([pub.quit(), sub.quit()]).finally(() => process.exit(0));
+    Promise.allSettled(withRedis ? [pub.quit(), sub.quit()] : []).finally(() => process.exit(0));
     setTimeout(() => process.exit(0), 2000).unref();
   };
   process.on("SIGTERM", stop);
