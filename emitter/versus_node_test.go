@@ -40,9 +40,10 @@ var versusSides = []string{"node", "go", "spin"}
 // ("spin"). Run it with `make bench-emitter`; b.N is ignored.
 //
 // A single run of each side is noise on a shared 2-vCPU VM, so every side
-// runs SIORELAY_BENCH_REPS times (default 5), interleaved: round r runs the
-// three sides in turn, starting with a different one each round, and each
-// Node run is a fresh process with its own warm-up. It reports, per number
+// runs SIORELAY_BENCH_ROUNDS times (default 5, as BenchmarkStreamsVersusNode),
+// interleaved: round r runs the three sides in turn, starting with a
+// different one each round, and each Node run is a fresh process with its
+// own warm-up. It reports, per number
 // in flight, each side's median rate and the median of the per-round
 // ratios (a round's sides ran back to back), and prints a table with the
 // min–max of each.
@@ -54,14 +55,7 @@ var versusSides = []string{"node", "go", "spin"}
 // SIORELAY_BENCH_INFLIGHT (default "1,128") selects the rows and
 // SIORELAY_BENCH_PLACEMENT labels the table.
 func BenchmarkVersusNode(b *testing.B) {
-	reps := 5
-	if v := os.Getenv("SIORELAY_BENCH_REPS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("SIORELAY_BENCH_REPS=%q: want a count ≥ 1", v)
-		}
-		reps = n
-	}
+	rounds := envInt("SIORELAY_BENCH_ROUNDS", 5)
 	inflights := []int{1, 128}
 	if v := os.Getenv("SIORELAY_BENCH_INFLIGHT"); v != "" {
 		inflights = nil
@@ -87,7 +81,7 @@ func BenchmarkVersusNode(b *testing.B) {
 	}
 	emitters := map[string]*emitter.Emitter{"go": em, "spin": spin}
 	var table strings.Builder
-	fmt.Fprintf(&table, "\n%d interleaved rounds per row; median [min–max]; ratios are per round (sides run back to back)", reps)
+	fmt.Fprintf(&table, "\n%d interleaved rounds per row; median [min–max]; ratios are per round (sides run back to back)", rounds)
 	if p := os.Getenv("SIORELAY_BENCH_PLACEMENT"); p != "" {
 		fmt.Fprintf(&table, "; %s", p)
 	}
@@ -101,7 +95,7 @@ func BenchmarkVersusNode(b *testing.B) {
 			events = 300_000
 		}
 		rates := map[string][]float64{}
-		for round := range reps {
+		for round := range rounds {
 			for i := range versusSides {
 				side := versusSides[(round+i)%len(versusSides)]
 				var rate float64
@@ -119,7 +113,7 @@ func BenchmarkVersusNode(b *testing.B) {
 			}
 		}
 		ratios := func(side string) []float64 {
-			r := make([]float64, reps)
+			r := make([]float64, rounds)
 			for i := range r {
 				r[i] = rates[side][i] / rates["node"][i]
 			}
@@ -140,15 +134,6 @@ func BenchmarkVersusNode(b *testing.B) {
 	// Printed, not logged: testing drops the log of a benchmark that has
 	// sub-benchmarks.
 	fmt.Print(table.String())
-}
-
-// median returns the median of vs (len > 0).
-func median(vs []float64) float64 {
-	s := slices.Sorted(slices.Values(vs))
-	if n := len(s); n%2 == 0 {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-	return s[len(s)/2]
 }
 
 // spread formats "median [min–max]" of vs, each value scaled and printed

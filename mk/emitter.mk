@@ -1,15 +1,15 @@
 # make bench-emitter: the Go emitter against @socket.io/redis-emitter on one
-# fresh redis-server, EMITTER_BENCH_REPS interleaved rounds per row (median
+# fresh redis-server, EMITTER_BENCH_ROUNDS interleaved rounds per row (median
 # and min–max; see BenchmarkVersusNode).
 #
 # Where the publisher and redis-server run decides a serial rate more than
-# anything else on our 2-vCPU VMs (5-8x: a wake-up across cores costs far
+# anything else on our 2-vCPU VMs (5-6x: a wake-up across cores costs far
 # more than a switch on one core), and the scheduler's choice made single
 # runs noise. The serial rows therefore fix it with taskset: both on CPU A,
 # then the publisher on A and Redis on B. 128 in flight runs unpinned: there
 # pinning gave wider spreads (and Go one core), not narrower ones.
 # EMITTER_BENCH_CPU_A= (empty) runs the serial row unpinned too.
-EMITTER_BENCH_REPS  ?= 5
+EMITTER_BENCH_ROUNDS ?= 5
 EMITTER_BENCH_CPU_A ?= 0
 EMITTER_BENCH_CPU_B ?= 1
 
@@ -17,7 +17,7 @@ emitter_comma := ,
 
 # $(call emitter_bench,IN FLIGHT LIST,PUBLISHER CPUS,REDIS CPUS,LABEL)
 define emitter_bench
-cd emitter && SIORELAY_BENCH_REPS=$(EMITTER_BENCH_REPS) SIORELAY_BENCH_INFLIGHT=$(1) \
+cd emitter && SIORELAY_BENCH_ROUNDS=$(EMITTER_BENCH_ROUNDS) SIORELAY_BENCH_INFLIGHT=$(1) \
 	SIORELAY_BENCH_REDIS_CPUS=$(3) SIORELAY_BENCH_PLACEMENT='$(4)' \
 	$(BENCH_NICE_CMD) $(if $(2),taskset -c $(2)) \
 	../.tmp/bin/emitter.test -test.run '^$$' -test.bench VersusNode -test.benchtime 1x
