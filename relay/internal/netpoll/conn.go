@@ -325,27 +325,20 @@ func (c *Conn) flush() {
 	}
 }
 
-func (c *Conn) write(b []byte) (int, error) {
-	if !c.fdAcquire() {
-		return 0, ErrClosed
-	}
-	defer c.fdRelease()
-	for {
-		n, err := unix.Write(int(c.fd), b)
-		if err != unix.EINTR {
-			return max(n, 0), err
-		}
-	}
-}
+func (c *Conn) write(b []byte) (int, error) { return c.rw(unix.Write, b) }
 
 // read reads into b; it returns ErrClosed once the Conn is closing.
-func (c *Conn) read(b []byte) (int, error) {
+func (c *Conn) read(b []byte) (int, error) { return c.rw(unix.Read, b) }
+
+// rw runs f (unix.Read or unix.Write) on c.fd, retrying on EINTR, within
+// fdAcquire and fdRelease.
+func (c *Conn) rw(f func(int, []byte) (int, error), b []byte) (int, error) {
 	if !c.fdAcquire() {
 		return 0, ErrClosed
 	}
 	defer c.fdRelease()
 	for {
-		n, err := unix.Read(int(c.fd), b)
+		n, err := f(int(c.fd), b)
 		if err != unix.EINTR {
 			return max(n, 0), err
 		}
