@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -284,42 +283,26 @@ func sampleMem(pid int) (procMem, error) {
 // /metrics, or Node's process.memoryUsage() from /bench/stats; neither
 // collects garbage. It returns nil when the server offers neither.
 func runtimeMemory(ctx context.Context, t target) map[string]float64 {
-	path := "/metrics"
 	if t.Name == "node" {
-		path = "/bench/stats"
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+t.Addr+path, nil)
-	if err != nil {
-		return nil
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil
-	}
-	out := map[string]float64{}
-	if t.Name == "node" {
+		b, err := httpGet(ctx, "http://"+t.Addr+"/bench/stats", 1<<16)
 		var st struct {
 			Memory map[string]float64 `json:"memory"`
 		}
-		if json.NewDecoder(resp.Body).Decode(&st) != nil {
+		if err != nil || json.Unmarshal(b, &st) != nil {
 			return nil
 		}
 		return st.Memory
 	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	b, err := httpGet(ctx, "http://"+t.Addr+"/metrics", 4<<20)
+	if err != nil {
+		return nil
+	}
+	out := map[string]float64{}
+	for line := range strings.Lines(string(b)) {
 		if !strings.HasPrefix(line, "go_memstats_") && !strings.HasPrefix(line, "go_goroutines ") && !strings.HasPrefix(line, "go_gc_gogc_percent ") {
 			continue
 		}
-		name, val, ok := strings.Cut(line, " ")
+		name, val, ok := strings.Cut(strings.TrimSpace(line), " ")
 		if !ok {
 			continue
 		}
@@ -328,6 +311,26 @@ func runtimeMemory(ctx context.Context, t target) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// httpGet returns the body (at most limit bytes) of a GET of url that
+// answers 200 within 10 s.
+func httpGet(ctx context.Context, url string, limit int64) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, limit))
 }
 
 // printMemoryTable prints, per mode, N and sample time, each target's RSS

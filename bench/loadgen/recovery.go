@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"time"
 )
 
@@ -319,19 +317,8 @@ func serverStats(ctx context.Context, t target) json.RawMessage {
 	if t.EmitURL == "" {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+t.Addr+"/bench/stats", nil)
-	if err != nil {
-		return nil
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if err != nil || resp.StatusCode != http.StatusOK || !json.Valid(b) {
+	b, err := httpGet(ctx, "http://"+t.Addr+"/bench/stats", 4096)
+	if err != nil || !json.Valid(b) {
 		return nil
 	}
 	return b
