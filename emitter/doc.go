@@ -54,7 +54,8 @@
 //
 // A worker that waits for each publish and has Redis close by may dial with
 // [SpinDialer], whose connections poll for Redis's reply for a few tens of
-// microseconds before parking (2–3× the serial publish rate on loopback).
+// microseconds before parking (about 2× the serial publish rate when Redis
+// runs on another core of the host; slower when both share one core).
 //
 // Concurrency: an *Emitter and an Operator are immutable and safe for
 // concurrent use by any number of goroutines. Concurrent actions are

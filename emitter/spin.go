@@ -13,10 +13,13 @@ const DefaultSpin = 50 * time.Microsecond
 
 // SpinDialer dials Redis connections that wait for a reply by polling the
 // socket for a short while before parking in the Go runtime's poller. Use
-// it when Redis is on the same host or a fast link and the caller waits
-// for each publish (one in flight): parking and waking a goroutine costs
-// more than the round trip itself there (on our 2-core test VM, a serial
-// PUBLISH takes ~65 µs through the poller and ~25 µs spinning).
+// it when Redis is on another core of the same host (or a fast link) and
+// the caller waits for each publish (one in flight): parking and waking a
+// goroutine across cores costs more than the round trip itself there. On
+// our 2-vCPU test VMs, with the publisher and Redis pinned to different
+// cores, serial publishes ran 2.0–3.6× the Node emitter's rate spinning
+// against 1.1–1.3× without; with both on one core, spinning takes the time
+// Redis needs and ran 0.6–0.8× against 1.2–1.4× (`make bench-emitter`).
 //
 // Plug it into go-redis as the Dialer of redis.Options, UniversalOptions,
 // FailoverOptions or ClusterOptions:
