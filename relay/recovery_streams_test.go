@@ -1,0 +1,102 @@
+package relay
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/siorelay/siorelay/internal/redistest"
+)
+
+// slowSet is a go-redis hook that holds every SET for a while on its way
+// to Redis, telling started when it begins to wait: a session write
+// queued behind others, as when thousands of sockets leave at once.
+type slowSet struct {
+	delay   time.Duration
+	started chan string // the key of each held SET
+}
+
+func (h slowSet) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h slowSet) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "set" {
+			h.started <- cmd.Args()[1].(string)
+			time.Sleep(h.delay)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h slowSet) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestStreamsSessionStoredBeforeTaken: in a streams cluster, a client that
+// comes back to the same relay while that relay's SET of its session is
+// still on its way to Redis is recovered, not given a new socket. The
+// session is stored asynchronously when the socket leaves (keepSession)
+// and taken with MULTI GET DEL EXEC on another connection of the pool, so
+// the GET could overtake the SET: `loadgen recovery-streams` saw 5 of 200
+// and 21 of 1,000 clients that reconnected at once to the same relay get
+// a new socket (siorelay_recovery_failed_total{reason="unknown"}), while
+// the Node adapter, which sends the SET and the later MULTI on one
+// connection in that order, recovered them all. Here the SET is held
+// 300 ms, and the client reconnects as soon as the relay has sent it.
+func TestStreamsSessionStoredBeforeTaken(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	rdb := rs.Client(t)
+	hook := slowSet{delay: 300 * time.Millisecond, started: make(chan string, 4)}
+	rdb.AddHook(hook)
+	srv, base := testServer(t, Config{
+		Redis: rdb, Key: redistest.UniquePrefix(t), Streams: &Streams{},
+		Recovery: &Recovery{MaxDisconnection: time.Minute},
+	})
+	waitUntil(t, 10*time.Second, "ready", srv.Ready)
+
+	c := openWS(t, base)
+	c.send("40")
+	var first struct{ SID, PID string }
+	if f := c.read(); !strings.HasPrefix(f.data, "40{") || json.Unmarshal([]byte(f.data[2:]), &first) != nil || first.PID == "" {
+		t.Fatalf("CONNECT reply %q, want sid and pid", f.data)
+	}
+	if err := srv.Of("/").Emit(t.Context(), "n", 1); err != nil {
+		t.Fatal(err)
+	}
+	var args []any
+	for {
+		f := c.read()
+		if f.data == "2" {
+			continue
+		}
+		if !strings.HasPrefix(f.data, "42") || json.Unmarshal([]byte(f.data[2:]), &args) != nil || len(args) != 3 {
+			t.Fatalf("got %q, want the event with its offset", f.data)
+		}
+		break
+	}
+	offset, _ := args[2].(string)
+
+	c.conn.Close()
+	select {
+	case key := <-hook.started:
+		if !strings.HasSuffix(key, first.PID) {
+			t.Fatalf("SET %s, want the session of %s", key, first.PID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the relay stored no session for the dropped socket")
+	}
+	c2 := openWS(t, base)
+	auth, _ := json.Marshal(map[string]string{"pid": first.PID, "offset": offset})
+	c2.send("40" + string(auth))
+	var again struct{ SID, PID string }
+	if f := c2.read(); !strings.HasPrefix(f.data, "40{") || json.Unmarshal([]byte(f.data[2:]), &again) != nil {
+		t.Fatalf("CONNECT reply %q", f.data)
+	}
+	if again != first {
+		t.Fatalf("reconnected as %+v, want %+v (recovered); recovery stats %+v", again, first, srv.Stats().Recovery)
+	}
+}
