@@ -45,7 +45,9 @@ import (
 // Sessions (connection state recovery): kept as the adapter keeps them
 // (SET <prefix><pid> base64(msgpack{sid, pid, rooms, data}) PX
 // <maxDisconnection>, taken back with MULTI GET DEL EXEC), so a client
-// recovers on any server of the cluster, Node or relay; missed packets
+// recovers on any server of the cluster, Node or relay. The SET runs in
+// its own goroutine; a take of the same session on this server waits for
+// it (the adapter sends both on one connection, in order). Missed packets
 // come from the server's copy of the stream tail (the recovery log), and
 // from the stream only for an offset older than that copy.
 type streamsBroker struct {
@@ -60,6 +62,9 @@ type streamsBroker struct {
 
 	readers []*streamReader
 	trimmed atomic.Int64 // entries trimmed before they could be read
+
+	storingMu sync.Mutex
+	storing   map[string]chan struct{} // guarded by storingMu; session key → closed once its SET is done
 }
 
 // streamReader is the state of one stream's reader goroutine.
@@ -90,10 +95,11 @@ func newStreamsBroker(srv *Server) *streamsBroker {
 		SessionKeyPrefix: so.SessionKeyPrefix,
 	}.WithDefaults()
 	b := &streamsBroker{
-		srv:  srv,
-		rdb:  srv.cfg.Redis,
-		opts: opts,
-		log:  srv.log.With("component", "redis-streams"),
+		srv:     srv,
+		rdb:     srv.cfg.Redis,
+		opts:    opts,
+		log:     srv.log.With("component", "redis-streams"),
+		storing: make(map[string]chan struct{}),
 		ps: newPubSubMember(srv, pubSubConfig{
 			prefix:    opts.ChannelPrefix,
 			mode:      adapter.Static, // the namespace channel and the own one, no room channels
@@ -410,9 +416,21 @@ func (b *streamsBroker) keepSession(k *keptSocket) {
 	})
 	key := b.opts.SessionKey(k.pid)
 	ttl := b.srv.cfg.Recovery.MaxDisconnection
+	done := make(chan struct{})
+	b.storingMu.Lock()
+	b.storing[key] = done
+	b.storingMu.Unlock()
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
+		defer func() {
+			b.storingMu.Lock()
+			if b.storing[key] == done {
+				delete(b.storing, key)
+			}
+			b.storingMu.Unlock()
+			close(done)
+		}()
 		ctx, cancel := context.WithTimeout(context.Background(), sessionTimeout)
 		defer cancel()
 		if err := b.rdb.Set(ctx, key, val, ttl).Err(); err != nil {
@@ -427,6 +445,17 @@ func (b *streamsBroker) takeSession(ctx context.Context, pid string, ns *namespa
 	ctx, cancel := context.WithTimeout(ctx, sessionTimeout)
 	defer cancel()
 	key := b.opts.SessionKey(pid)
+	b.storingMu.Lock()
+	stored := b.storing[key]
+	b.storingMu.Unlock()
+	if stored != nil {
+		// This server is still storing the session: read it after.
+		select {
+		case <-stored:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	var get *redis.StringCmd
 	_, err := b.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		get = p.Get(ctx, key)

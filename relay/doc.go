@@ -140,8 +140,9 @@
 //
 // Lock order: session.inMu → recovery.mu → Server.mu → namespace.mu →
 // session.mu → Socket.mu; namespace.mu is never held while calling into a
-// session or a Conn; recovery.keptMu is taken alone. recovery.mu is held
-// while logged packets are queued to sessions, so nothing that a queueing
-// call can trigger (closing a session, Config.OnDisconnect) runs inline:
-// sessions over their queue limit are closed on another goroutine.
+// session or a Conn; recovery.keptMu and streamsBroker.storingMu are taken
+// alone. recovery.mu is held while logged packets are queued to sessions,
+// so nothing that a queueing call can trigger (closing a session,
+// Config.OnDisconnect) runs inline: sessions over their queue limit are
+// closed on another goroutine.
 package relay
