@@ -10,6 +10,7 @@
 //	loadgen rooms     -addr ... -pid PID -redis ... -n 10000 -rate 20000
 //	loadgen recovery  -addr ... -pid PID -grpc ADDR|-emit-url URL -n 5000 -rate 100
 //	loadgen recovery-compare [flags]  connection state recovery, Node and the relay, ABAB
+//	loadgen recovery-streams [flags]  the same in Redis Streams clusters of two servers
 //	loadgen compare   [flags]   start Redis, Node and the relay; run everything ABAB
 //	loadgen queries   [flags]   FetchSockets / EmitWithAck latency: two relays, Node, the sidecar
 //	loadgen memory    [flags]   idle RSS per connection as users run both servers (no forced GC)
@@ -53,6 +54,8 @@ func main() {
 		err = single(ctx, os.Args[1], os.Args[2:])
 	case "recovery", "recovery-compare":
 		err = runRecoveryCmd(ctx, os.Args[1], os.Args[2:])
+	case "recovery-streams":
+		err = recoveryStreams(ctx, os.Args[2:])
 	case "compare":
 		err = compare(ctx, os.Args[2:])
 	case "queries":
@@ -69,7 +72,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: loadgen idle|broadcast|rooms|compare|queries|memory|worker [flags]  (-h for flags)")
+	fmt.Fprintln(os.Stderr, "usage: loadgen idle|broadcast|rooms|compare|recovery|recovery-compare|recovery-streams|queries|memory|worker [flags]  (-h for flags)")
 	os.Exit(2)
 }
 

@@ -21,10 +21,7 @@ func TestAgainstNodeBaselineRecovery(t *testing.T) {
 	if _, err := os.Stat("../node/node_modules/socket.io"); err != nil {
 		t.Fatalf("bench/node/node_modules missing: run `make bench-deps` (npm ci in bench/node): %v", err)
 	}
-	bin := filepath.Join(t.TempDir(), "siorelay")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/siorelay/siorelay/cmd/siorelay").CombinedOutput(); err != nil {
-		t.Fatalf("go build siorelay: %v\n%s", err, out)
-	}
+	bin := buildSiorelay(t)
 	c := compareConfig{
 		Node: "node", NodeScript: "../node/recovery.js", NodeEnv: []string{"RECOVERY_MS=60000"},
 		RelayBin: bin, RelayArgs: "serve --addr {addr} --grpc-addr {grpc} --recovery 1m",
@@ -52,4 +49,14 @@ func TestAgainstNodeBaselineRecovery(t *testing.T) {
 			}
 		})
 	}
+}
+
+// buildSiorelay builds cmd/siorelay into the test's temporary directory.
+func buildSiorelay(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "siorelay")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/siorelay/siorelay/cmd/siorelay").CombinedOutput(); err != nil {
+		t.Fatalf("go build siorelay: %v\n%s", err, out)
+	}
+	return bin
 }

@@ -121,28 +121,33 @@ func boxBusy() (time.Duration, error) {
 	return time.Duration(busy) * time.Second / clockTick, nil
 }
 
-// cpuMeter measures, over a window, the CPU of the server, of the load
-// generator (workers and this process), of Redis, and of everything else on
-// the machine: other work on a shared box shows up as "others".
+// cpuMeter measures, over a window, the CPU of the server, of Redis, of a
+// second server of the same cluster (the peer), of the load generator
+// (workers and this process), and of everything else on the machine: other
+// work on a shared box shows up as "others".
 type cpuMeter struct {
-	pids                         []int // server, redis (0 = none)
-	fl                           *fleet
-	t0                           time.Time
-	box0, srv0, redis0, lg0, me0 time.Duration
+	pids                                [3]int // server, redis, peer (0 = none)
+	fl                                  *fleet
+	t0                                  time.Time
+	box0, srv0, redis0, peer0, lg0, me0 time.Duration
 }
 
-func startCPUMeter(server, redis int, fl *fleet) *cpuMeter {
-	m := &cpuMeter{pids: []int{server, redis}, fl: fl}
-	m.box0, m.srv0, m.redis0, m.lg0, m.me0 = m.sample()
+// startCPUMeter starts measuring; redis and peer may be 0 (none).
+func startCPUMeter(server, redis, peer int, fl *fleet) *cpuMeter {
+	m := &cpuMeter{pids: [3]int{server, redis, peer}, fl: fl}
+	m.box0, m.srv0, m.redis0, m.peer0, m.lg0, m.me0 = m.sample()
 	m.t0 = time.Now()
 	return m
 }
 
-func (m *cpuMeter) sample() (box, srv, redis, lg, me time.Duration) {
+func (m *cpuMeter) sample() (box, srv, redis, peer, lg, me time.Duration) {
 	box, _ = boxBusy()
 	srv, _ = procCPU(m.pids[0])
 	if m.pids[1] > 0 {
 		redis, _ = procCPU(m.pids[1])
+	}
+	if m.pids[2] > 0 {
+		peer, _ = procCPU(m.pids[2])
 	}
 	if m.fl != nil {
 		lg = m.fl.cpu()
@@ -155,21 +160,23 @@ func (m *cpuMeter) sample() (box, srv, redis, lg, me time.Duration) {
 type cpuWindow struct {
 	Wall       float64 `json:"wall_s"`
 	Server     float64 `json:"server_s"`
-	Loadgen    float64 `json:"loadgen_s"` // workers + coordinator
+	Peer       float64 `json:"peer_s,omitempty"` // the cluster's second server
+	Loadgen    float64 `json:"loadgen_s"`        // workers + coordinator
 	Redis      float64 `json:"redis_s"`
 	Others     float64 `json:"others_s"` // the rest of the machine
 	OthersCore float64 `json:"others_cores"`
 }
 
 func (m *cpuMeter) stop() cpuWindow {
-	box, srv, redis, lg, me := m.sample()
+	box, srv, redis, peer, lg, me := m.sample()
 	w := cpuWindow{
 		Wall:    time.Since(m.t0).Seconds(),
 		Server:  (srv - m.srv0).Seconds(),
+		Peer:    (peer - m.peer0).Seconds(),
 		Loadgen: (lg - m.lg0 + me - m.me0).Seconds(),
 		Redis:   (redis - m.redis0).Seconds(),
 	}
-	w.Others = max(0, (box-m.box0).Seconds()-w.Server-w.Loadgen-w.Redis)
+	w.Others = max(0, (box-m.box0).Seconds()-w.Server-w.Peer-w.Loadgen-w.Redis)
 	w.OthersCore = w.Others / w.Wall
 	return w
 }

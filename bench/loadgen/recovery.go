@@ -6,14 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Scenario (e) with connection state recovery (issue 12, performance.md
 // G13): N clients of one server lose their connections at once and
 // reconnect while numbered broadcasts flow; how long until all are
 // recovered, did each get every missed packet exactly once, and what did
-// it cost the server.
+// it cost the server. In a Redis Streams cluster (issue 13, target.Streams)
+// the clients reconnect to the same server or to another one (To), and
+// what Redis ran meanwhile is counted too.
 
 // recoveryConfig is one recovery measurement.
 type recoveryConfig struct {
@@ -27,6 +33,7 @@ type recoveryConfig struct {
 	Wait   time.Duration // give up on reconnects after this long
 	Stall  time.Duration // or when none has ended for this long
 	Drain  time.Duration // give up draining after this long without progress
+	To     string        // "other": reconnect to the target's Peer; else to the same server
 }
 
 // minRecoverySize keeps the padding argument in every packet: the clients
@@ -36,7 +43,8 @@ const minRecoverySize = len(`42["b","1764000000000000000 1000000",""]`) + 1
 type recoveryResult struct {
 	Target string  `json:"target"`
 	N      int     `json:"n"`
-	Rate   float64 `json:"rate"` // broadcasts/s offered
+	Rate   float64 `json:"rate"`         // broadcasts/s offered
+	To     string  `json:"to,omitempty"` // "same" or "other" server (streams clusters)
 
 	Published int64  `json:"published"` // numbered broadcasts
 	Expected  uint64 `json:"expected"`  // deliveries: published × N
@@ -76,14 +84,28 @@ type recoveryResult struct {
 	// ServerStats is the Node baseline's GET /bench/stats after the
 	// reconnects (why reconnects got new sessions).
 	ServerStats json.RawMessage `json:"server_stats,omitempty"`
+	PeerHWM     int64           `json:"peer_rss_peak,omitempty"` // VmHWM of the cluster's second server
+	// SessionsStored (To "other"): drop → Redis holds every session, when
+	// the clients start reconnecting.
+	SessionsStored float64 `json:"sessions_stored_ms,omitempty"`
+
+	// Redis (streams clusters): what Redis ran in the recovery window (drop
+	// → all recovered), by command (INFO commandstats deltas, INFO itself
+	// left out), and in total.
+	Redis      map[string]redisCmdStat `json:"redis_commands,omitempty"`
+	RedisTotal redisCmdStat            `json:"redis_total"`
 
 	OK   bool   `json:"ok"`
 	Fail string `json:"fail,omitempty"`
 }
 
-// recoveryPublisher returns how broadcasts reach t: its gRPC EmitterService
-// (the relay), or else POST /bench/emit (the Node baseline).
-func recoveryPublisher(t target, size int) (publisher, error) {
+// recoveryPublisher returns how broadcasts reach t: in a streams cluster
+// its stream; else its gRPC EmitterService (the relay), or POST /bench/emit
+// (the Node baseline).
+func recoveryPublisher(ctx context.Context, t target, size int) (publisher, error) {
+	if t.Streams {
+		return newStreamPublisher(ctx, t.Redis, size)
+	}
 	if t.GRPC != "" {
 		return newGRPCPublisher(t.GRPC, size)
 	}
@@ -98,7 +120,25 @@ func runRecovery(ctx context.Context, t target, cfg recoveryConfig, o runOpts) (
 		return nil, fmt.Errorf("recovery: -size must be at least %d", minRecoverySize)
 	}
 	r := &recoveryResult{Target: t.Name, N: cfg.N, Rate: cfg.Rate}
-	inner, err := recoveryPublisher(t, cfg.Size)
+	back := t // where the clients reconnect
+	if cfg.To == "other" {
+		if t.Peer == nil {
+			return nil, fmt.Errorf("recovery: reconnecting to another server needs a peer (-peer-addr)")
+		}
+		back, r.To = *t.Peer, "other"
+	} else if t.Streams {
+		r.To = "same"
+	}
+	peerPID := 0
+	if t.Peer != nil {
+		peerPID = t.Peer.PID
+	}
+	var rdb *redis.Client // INFO commandstats (streams clusters)
+	if t.Streams {
+		rdb = redis.NewClient(&redis.Options{Addr: t.Redis, PoolSize: 1, DisableIdentity: true})
+		defer rdb.Close()
+	}
+	inner, err := recoveryPublisher(ctx, t, cfg.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +163,7 @@ func runRecovery(ctx context.Context, t target, cfg recoveryConfig, o runOpts) (
 	}
 
 	// Numbered broadcasts, open loop, until stopped.
-	whole := startCPUMeter(t.PID, 0, fl)
+	whole := startCPUMeter(t.PID, t.RedisPID, peerPID, fl)
 	pctx, cancelPub := context.WithCancel(ctx)
 	defer cancelPub()
 	pubDone := make(chan error, 1)
@@ -172,8 +212,35 @@ func runRecovery(ctx context.Context, t target, cfg recoveryConfig, o runOpts) (
 
 	// The drop, and the reconnects.
 	r.PublishedAt0 = pub.sent.Load()
-	window := startCPUMeter(t.PID, 0, fl)
-	if err := fl.drop(t.url(), cfg.Conc, cfg.Jitter); err != nil {
+	var cmds0 map[string]redisCmdStat
+	var dbsize0 int64
+	if rdb != nil {
+		if dbsize0, err = rdb.DBSize(ctx).Result(); err != nil {
+			return nil, err
+		}
+		if cmds0, err = redisCommandStats(ctx, rdb); err != nil {
+			return nil, err
+		}
+	}
+	window := startCPUMeter(t.PID, t.RedisPID, peerPID, fl)
+	if r.To == "other" && rdb != nil {
+		// Another server finds a session only once the first has stored
+		// it, which it does when it sees the connection end: clients that
+		// come back sooner get a new session, on Node as on the relay
+		// (socket.io-client waits 0.5–1.5 s before its first attempt). So
+		// the clients reconnect once Redis holds every session.
+		if err := fl.drop("", cfg.Conc, cfg.Jitter); err != nil {
+			return nil, err
+		}
+		if r.SessionsStored, err = waitSessions(ctx, rdb, dbsize0+int64(cfg.N), window.t0, cfg.Stall); err != nil {
+			r.Fail = err.Error()
+			_ = stopPublishing()
+			return r, nil
+		}
+		if err := fl.reconnect(back.url(), cfg.Conc, cfg.Jitter); err != nil {
+			return nil, err
+		}
+	} else if err := fl.drop(back.url(), cfg.Conc, cfg.Jitter); err != nil {
 		return nil, err
 	}
 	var st *recoveryStats
@@ -198,7 +265,15 @@ func runRecovery(ctx context.Context, t target, cfg recoveryConfig, o runOpts) (
 	}
 	r.Window = window.stop()
 	r.CPURecovery = r.Window.Server
-	r.ServerStats = serverStats(ctx, t)
+	if rdb != nil {
+		cmds1, err := redisCommandStats(ctx, rdb)
+		if err != nil {
+			return nil, err
+		}
+		r.Redis = commandDelta(cmds0, cmds1)
+		r.RedisTotal = commandTotal(r.Redis)
+	}
+	r.ServerStats = serverStats(ctx, back)
 
 	// Live broadcasts after the reconnects (the seam), then drain, unless
 	// the run has failed already (an overloaded server's backlog can take
@@ -233,6 +308,9 @@ func runRecovery(ctx context.Context, t target, cfg recoveryConfig, o runOpts) (
 	}
 	r.ServerRSS, _ = procRSS(t.PID)
 	r.ServerHWM, _ = procStatusField(t.PID, "VmHWM:")
+	if peerPID > 0 {
+		r.PeerHWM, _ = procStatusField(peerPID, "VmHWM:")
+	}
 
 	if st.Recovered != cfg.N {
 		if st, err = fl.recStats(r.Published); err != nil {
@@ -284,11 +362,21 @@ func (f *fleet) recConnect(url string, total, conc int) (connected, failed int, 
 }
 
 // drop shuts down every client's connection at once and starts their
-// reconnects, conc in flight over all workers.
+// reconnects to url, conc in flight over all workers; with url "", the
+// reconnects wait for reconnect.
 func (f *fleet) drop(url string, conc int, jitter time.Duration) error {
+	return f.recOp("drop", url, conc, jitter)
+}
+
+// reconnect starts the reconnects of a drop without url.
+func (f *fleet) reconnect(url string, conc int, jitter time.Duration) error {
+	return f.recOp("reconnect", url, conc, jitter)
+}
+
+func (f *fleet) recOp(op, url string, conc int, jitter time.Duration) error {
 	n := len(f.procs)
 	_, err := f.each(func(_ int, w *workerProc) (workerReply, error) {
-		return w.call(workerRequest{Op: "drop", URL: url, Conc: max(1, conc/n), Delay: jitter})
+		return w.call(workerRequest{Op: op, URL: url, Conc: max(1, conc/n), Delay: jitter})
 	})
 	return err
 }
@@ -311,15 +399,46 @@ func (f *fleet) recStats(expect int64) (*recoveryStats, error) {
 	return s, nil
 }
 
-// serverStats returns the Node recovery baseline's GET /bench/stats, or nil
-// for another server or on any error.
+// serverStats returns what the server that took the reconnects says about
+// them: the Node recovery baseline's GET /bench/stats (why reconnects got
+// new sessions), or the relay's siorelay_recovery_* metrics (GET /metrics)
+// as a JSON object; nil for another server or on any error.
 func serverStats(ctx context.Context, t target) json.RawMessage {
-	if t.EmitURL == "" {
+	path := "/bench/stats"
+	if t.Name == "relay" {
+		path = "/metrics"
+	} else if t.Name != "node" && t.EmitURL == "" {
 		return nil
 	}
-	b, err := httpGet(ctx, "http://"+t.Addr+"/bench/stats", 4096)
-	if err != nil || !json.Valid(b) {
+	b, err := httpGet(ctx, "http://"+t.Addr+path, 1<<20)
+	if err != nil {
 		return nil
 	}
+	if path == "/metrics" {
+		b = recoveryMetricsJSON(b)
+	}
+	if len(b) > 4096 || !json.Valid(b) {
+		return nil
+	}
+	return b
+}
+
+// recoveryMetricsJSON picks the siorelay_recovery_* samples out of a
+// Prometheus text exposition: {"<name>{<labels>}": value, ...}.
+func recoveryMetricsJSON(text []byte) []byte {
+	m := map[string]float64{}
+	for line := range strings.Lines(string(text)) {
+		if !strings.HasPrefix(line, "siorelay_recovery_") {
+			continue
+		}
+		i := strings.LastIndexByte(strings.TrimSpace(line), ' ')
+		if i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.TrimSpace(line[i+1:]), 64); err == nil {
+			m[line[:i]] = v
+		}
+	}
+	b, _ := json.Marshal(m)
 	return b
 }

@@ -17,10 +17,13 @@ import (
 //	loadgen recovery-compare Node (bench/node/recovery.js) and the relay
 //	                         (siorelay serve --recovery 2m), fresh servers,
 //	                         ABAB, median and min–max
+//	loadgen recovery-streams the same in a Redis Streams cluster of two
+//	                         servers (recovery_streams.go)
 //
-// Both servers emit the numbered broadcasts themselves, at the rate the load
-// generator's open-loop schedule sets: the relay for EmitterService.EmitBatch
-// on its --grpc-addr, Node for POST /bench/emit (io.emit).
+// In recovery-compare both servers emit the numbered broadcasts themselves,
+// at the rate the load generator's open-loop schedule sets: the relay for
+// EmitterService.EmitBatch on its --grpc-addr, Node for POST /bench/emit
+// (io.emit). In recovery-streams they are added to the cluster's stream.
 
 var recoveryMetrics = []metric{
 	{"time to all recovered (ms)", func(r record) (float64, bool) { return r.Recovery.AllRecovered, true }, "%.0f"},
@@ -42,10 +45,9 @@ var recoveryMetrics = []metric{
 	{"other load on the box (cores)", func(r record) (float64, bool) { return r.Recovery.WholeRun.OthersCore, true }, "%.2f"},
 }
 
-// recoveryFlags registers the scenario's flags on fs.
+// recoveryFlags registers the scenario's flags on fs, but for the number of
+// clients and the rate (one per measurement, lists in the compare commands).
 func recoveryFlags(fs *flag.FlagSet, cfg *recoveryConfig, o *runOpts) {
-	fs.IntVar(&cfg.N, "n", 5000, "clients")
-	fs.Float64Var(&cfg.Rate, "rate", 100, "numbered broadcasts per second, to every client")
 	fs.DurationVar(&cfg.Before, "before", 2*time.Second, "broadcasting before the drop")
 	fs.DurationVar(&cfg.After, "after", time.Second, "broadcasting after the last reconnect ended")
 	fs.IntVar(&cfg.Size, "size", 100, "approximate packet size in bytes, offset excluded")
@@ -74,10 +76,21 @@ func runRecoveryCmd(ctx context.Context, sub string, args []string) error {
 	fs.IntVar(&t.PID, "pid", 0, "server process id (for /proc CPU and RSS)")
 	fs.StringVar(&t.GRPC, "grpc", "", "make the server emit through its gRPC EmitterService at host:port (the relay)")
 	fs.StringVar(&t.EmitURL, "emit-url", "", "else through POST to this URL (bench/node/recovery.js: http://HOST:PORT/bench/emit)")
+	fs.StringVar(&t.Redis, "streams-redis", "", "the server is in a Redis Streams cluster on this Redis (host:port): add the broadcasts to its stream, count its commands")
+	fs.IntVar(&t.RedisPID, "redis-pid", 0, "with -streams-redis: the redis-server process, for its CPU")
+	peerAddr := fs.String("peer-addr", "", "another server of the cluster (host:port), for -to other")
+	peerPID := fs.Int("peer-pid", 0, "its process id")
+	fs.IntVar(&cfg.N, "n", 5000, "clients")
+	fs.Float64Var(&cfg.Rate, "rate", 100, "numbered broadcasts per second, to every client")
+	fs.StringVar(&cfg.To, "to", "same", "reconnect to the same server, or to the -peer-addr server (other)")
 	recoveryFlags(fs, &cfg, &o)
 	_ = fs.Parse(args)
 	if t.PID == 0 {
 		return fmt.Errorf("-pid is required")
+	}
+	t.Streams = t.Redis != ""
+	if *peerAddr != "" {
+		t.Peer = &target{Name: t.Name, Addr: *peerAddr, Path: t.Path, PID: *peerPID}
 	}
 	o.Log = os.Stderr
 	r, err := runRecovery(ctx, t, cfg, o)
@@ -94,74 +107,141 @@ func runRecoveryCmd(ctx context.Context, sub string, args []string) error {
 
 func recoveryCompare(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("recovery-compare", flag.ExitOnError)
-	var c compareConfig
-	var cfg recoveryConfig
+	var d recoveryDriver
+	finish := d.flags(fs, "5000", "RECOVERY_MS=120000",
+		"serve --addr {addr} --grpc-addr {grpc} --recovery 2m", "relay arguments; {addr} and {grpc} are filled in, and the broadcasts go to {grpc}")
+	_ = fs.Parse(args)
+	if err := finish(); err != nil {
+		return err
+	}
+	if strings.Contains(d.c.RelayArgs, "{redis}") || !strings.Contains(d.c.RelayArgs, "{grpc}") {
+		return fmt.Errorf("-relay-args: the relay must serve gRPC on {grpc} and have no {redis} (the benchmark is one server)")
+	}
+	return d.run(ctx, "recovery-compare", []string{""}, withRecoveryServer)
+}
+
+// recoveryDriver is a recovery-compare or recovery-streams run: the
+// servers, the scenario's settings and the series to measure.
+type recoveryDriver struct {
+	c     compareConfig
+	cfg   recoveryConfig
+	rates []float64
+	ns    []int
+}
+
+// flags registers the flags both drivers share on fs, with their defaults
+// for the client counts, Node's environment and the relay's arguments; the
+// returned function completes d once fs is parsed.
+func (d *recoveryDriver) flags(fs *flag.FlagSet, ns, nodeEnv, relayArgs, relayArgsHelp string) func() error {
+	c := &d.c
 	targets := fs.String("targets", "node,relay", "servers to measure, in ABAB order")
 	fs.IntVar(&c.Reps, "reps", 5, "repetitions (ABAB)")
 	fs.StringVar(&c.ServerCPUs, "server-cpus", "", "taskset -c list for the servers")
 	fs.StringVar(&c.Node, "node", "node", "node binary")
-	fs.StringVar(&c.NodeScript, "node-script", "bench/node/recovery.js", "Node baseline with connectionStateRecovery")
+	fs.StringVar(&c.NodeScript, "node-script", "bench/node/recovery.js", "Node server with connectionStateRecovery")
 	nodeArgs := fs.String("node-args", "--max-old-space-size=8192", "node flags")
-	nodeEnv := fs.String("node-env", "RECOVERY_MS=120000", "environment for Node, comma-separated")
+	nodeEnvs := fs.String("node-env", nodeEnv, "environment for Node, comma-separated")
 	fs.StringVar(&c.RelayBin, "relay-bin", ".tmp/bin/siorelay", "relay binary")
-	fs.StringVar(&c.RelayArgs, "relay-args", "serve --addr {addr} --grpc-addr {grpc} --recovery 2m", "relay arguments; {addr} and {grpc} are filled in, and the broadcasts go to {grpc}")
+	fs.StringVar(&c.RelayArgs, "relay-args", relayArgs, relayArgsHelp)
 	fs.StringVar(&c.Out, "out", "", "write every result as JSON lines to this file")
 	fs.Float64Var(&c.Quiet, "quiet", 0.25, "wait until the machine's other CPU use is below this many cores before each measurement (0 = don't wait)")
 	fs.DurationVar(&c.QuietWait, "quiet-wait", 20*time.Second, "longest wait for -quiet")
-	rates := fs.String("rates", "100,10", "numbered broadcasts per second, one measurement series per rate (overrides -rate)")
-	recoveryFlags(fs, &cfg, &c.Opts)
-	_ = fs.Parse(args)
-	var rateList []float64
-	for _, f := range splitList(*rates) {
-		v, err := strconv.ParseFloat(f, 64)
-		if err != nil || v <= 0 {
-			return fmt.Errorf("-rates: bad rate %q", f)
+	rates := fs.String("rates", "100,10", "numbered broadcasts per second, one measurement series per rate")
+	nList := fs.String("n", ns, "clients, one measurement series per entry (comma-separated)")
+	recoveryFlags(fs, &d.cfg, &c.Opts)
+	return func() error {
+		var err error
+		if d.rates, d.ns, err = recoverySeriesLists(*rates, *nList); err != nil {
+			return err
 		}
-		rateList = append(rateList, v)
+		c.Targets = splitList(*targets)
+		c.NodeArgs = strings.Fields(*nodeArgs)
+		c.NodeEnv = splitList(*nodeEnvs)
+		c.Opts.Log = os.Stderr
+		return nil
 	}
-	c.Targets = splitList(*targets)
-	c.NodeArgs = strings.Fields(*nodeArgs)
-	c.NodeEnv = splitList(*nodeEnv)
-	c.Opts.Log = os.Stderr
-	if strings.Contains(c.RelayArgs, "{redis}") || !strings.Contains(c.RelayArgs, "{grpc}") {
-		return fmt.Errorf("-relay-args: the relay must serve gRPC on {grpc} and have no {redis} (the benchmark is one server)")
-	}
+}
 
-	enc, closeOut, err := createJSONL(c.Out)
+// run measures every series (rate, clients, and where the clients
+// reconnect: dests, "" for the one-server scenario) on servers that start
+// starts, and prints the table.
+func (d *recoveryDriver) run(ctx context.Context, name string, dests []string, start serverStarter) error {
+	enc, closeOut, err := createJSONL(d.c.Out)
 	if err != nil {
 		return err
 	}
 	defer closeOut()
 	var records []record
-	c.Opts.logf("loadgen recovery-compare: targets %v, %d reps, %d clients, %v broadcasts/s", c.Targets, c.Reps, cfg.N, rateList)
-	for _, rate := range rateList {
-		cfg.Rate = rate
-		if err := recoverySeries(ctx, c, cfg, enc, &records); err != nil {
-			return err
+	d.c.Opts.logf("loadgen %s: targets %v, %d reps, %v clients, %v broadcasts/s", name, d.c.Targets, d.c.Reps, d.ns, d.rates)
+	cfg := d.cfg
+	for _, rate := range d.rates {
+		for _, n := range d.ns {
+			for _, dest := range dests {
+				cfg.Rate, cfg.N, cfg.To = rate, n, dest
+				scenario := "recovery"
+				if dest != "" {
+					scenario = "recovery-streams/" + dest
+				}
+				if err := recoverySeries(ctx, d.c, cfg, scenario, start, enc, &records); err != nil {
+					return err
+				}
+			}
 		}
 	}
-	printTable(os.Stdout, c, records)
-	fmt.Printf("\nrecovery: %d clients, broadcasts of ~%d bytes, drop after %s, %d reconnects in flight, jitter %s, broadcasting %s after the last reconnect, reconnects given up after %s or %s without one ending\n",
-		cfg.N, cfg.Size, cfg.Before, cfg.Conc, cfg.Jitter, cfg.After, cfg.Wait, cfg.Stall)
+	printTable(os.Stdout, d.c, records)
+	fmt.Printf("\nrecovery: broadcasts of ~%d bytes, drop after %s, %d reconnects in flight, jitter %s, broadcasting %s after the last reconnect, reconnects given up after %s or %s without one ending\n",
+		cfg.Size, cfg.Before, cfg.Conc, cfg.Jitter, cfg.After, cfg.Wait, cfg.Stall)
 	return nil
 }
 
-// recoverySeries measures every target c.Reps times at cfg.Rate, ABAB.
-func recoverySeries(ctx context.Context, c compareConfig, cfg recoveryConfig, enc *json.Encoder, records *[]record) error {
+// recoverySeriesLists parses the -rates and -n lists of the compare commands.
+func recoverySeriesLists(rates, ns string) ([]float64, []int, error) {
+	var rateList []float64
+	for _, f := range splitList(rates) {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || v <= 0 {
+			return nil, nil, fmt.Errorf("-rates: bad rate %q", f)
+		}
+		rateList = append(rateList, v)
+	}
+	var nList []int
+	for _, f := range splitList(ns) {
+		v, err := strconv.Atoi(f)
+		if err != nil || v <= 0 {
+			return nil, nil, fmt.Errorf("-n: bad number of clients %q", f)
+		}
+		nList = append(nList, v)
+	}
+	if len(rateList) == 0 || len(nList) == 0 {
+		return nil, nil, fmt.Errorf("-rates and -n need at least one entry each")
+	}
+	return rateList, nList, nil
+}
+
+// serverStarter starts the fresh server(s) of one measurement of target
+// name, runs fn against them, and stops them.
+type serverStarter func(ctx context.Context, c compareConfig, name string, fn func(target) error) error
+
+// recoverySeries measures every target c.Reps times with cfg, ABAB, each
+// time on servers that start starts; the records are of scenario.
+func recoverySeries(ctx context.Context, c compareConfig, cfg recoveryConfig, scenario string, start serverStarter, enc *json.Encoder, records *[]record) error {
 	for rep := 1; rep <= c.Reps; rep++ {
 		for _, name := range c.Targets {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			c.Opts.logf("recovery n=%d rate=%.0f rep %d: %s", cfg.N, cfg.Rate, rep, name)
-			rec := record{Scenario: "recovery", Target: name, N: cfg.N, Rate: cfg.Rate, Rep: rep}
-			err := withRecoveryServer(ctx, c, name, func(t target) error {
+			c.Opts.logf("%s n=%d rate=%.0f rep %d: %s", scenario, cfg.N, cfg.Rate, rep, name)
+			rec := record{Scenario: scenario, Target: name, N: cfg.N, Rate: cfg.Rate, Rep: rep}
+			err := start(ctx, c, name, func(t target) error {
 				r, err := runRecovery(ctx, t, cfg, c.Opts)
 				rec.Recovery = r
 				if err == nil {
 					c.Opts.logf("  %s: last reconnect %.0f ms after the drop (reconnect p50 %.1f p99 %.1f ms), %d missed, %d replayed, %d/%d deliveries, %d gaps, %d dups, server CPU %.2f s (recovery window) %.2f s (run), others %.2f cores %s",
 						name, r.AllRecovered, r.ReconnectP50, r.ReconnectP99, r.Missed, r.Replayed, r.Delivered, r.Expected,
 						r.Gaps, r.Dups, r.CPURecovery, r.CPUAll, r.WholeRun.OthersCore, r.Fail)
+					if r.Redis != nil {
+						c.Opts.logf("  %s: peer CPU %.2f s, Redis CPU %.2f s, Redis commands %s", name, r.Window.Peer, r.Window.Redis, commandSummary(r.Redis))
+					}
 				}
 				return err
 			})

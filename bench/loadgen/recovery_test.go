@@ -70,10 +70,17 @@ func TestRecClientSequence(t *testing.T) {
 
 // The worker's recovery clients against the real relay with recovery on:
 // connect, numbered broadcasts, drop every connection at once, reconnect
-// with pid and offset; every client is recovered and ends with every
-// broadcast exactly once, in order, the missed ones replayed before its
-// CONNECT reply.
+// with pid and offset (at once, or when told: "drop" without URL, then
+// "reconnect"); every client is recovered and ends with every broadcast
+// exactly once, in order, the missed ones replayed before its CONNECT
+// reply.
 func TestRecoveryWorkerAgainstRelay(t *testing.T) {
+	for _, held := range []bool{false, true} {
+		t.Run(map[bool]string{false: "at-once", true: "held"}[held], func(t *testing.T) { recoveryWorkerAgainstRelay(t, held) })
+	}
+}
+
+func recoveryWorkerAgainstRelay(t *testing.T, held bool) {
 	srv, err := relay.NewServer(relay.Config{Recovery: &relay.Recovery{MaxDisconnection: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
@@ -146,8 +153,21 @@ func TestRecoveryWorkerAgainstRelay(t *testing.T) {
 		}
 	}
 	waitFor("every client has an offset", func(st *recoveryStats) bool { return st.NoOffset == 0 && sent.Load() > 20 })
-	if rep := w.recoveryOp(workerRequest{Op: "drop", URL: url, Conc: 8}); rep.Err != "" {
-		t.Fatalf("drop: %+v", rep)
+	if !held {
+		if rep := w.recoveryOp(workerRequest{Op: "drop", URL: url, Conc: 8}); rep.Err != "" {
+			t.Fatalf("drop: %+v", rep)
+		}
+	} else {
+		if rep := w.recoveryOp(workerRequest{Op: "drop", Conc: 8}); rep.Err != "" {
+			t.Fatalf("drop: %+v", rep)
+		}
+		time.Sleep(20 * time.Millisecond) // the broadcasts go on meanwhile
+		if st := w.recStats(0); st.Dropped != n || st.Reconnecting != 0 {
+			t.Fatalf("before reconnect: %s; want all %d dropped, none reconnecting", st.summary(), n)
+		}
+		if rep := w.recoveryOp(workerRequest{Op: "reconnect", URL: url, Conc: 8}); rep.Err != "" {
+			t.Fatalf("reconnect: %+v", rep)
+		}
 	}
 	waitFor("reconnects", func(st *recoveryStats) bool { return st.pending() == 0 })
 	time.Sleep(50 * time.Millisecond) // live packets after the seam

@@ -12,8 +12,10 @@ import (
 
 // The worker's side of the recovery scenario: the requests "rconnect" (open
 // N recovery clients), "drop" (shut down every client's connection at once,
-// then reconnect each with its pid and offset, in the background) and
-// "rstats" (where every client is, and what it received).
+// then reconnect each with its pid and offset, in the background; without
+// a URL, only shut them down), "reconnect" (after a drop without URL:
+// reconnect them now) and "rstats" (where every client is, and what it
+// received).
 
 // recHandshakeTimeout bounds one recovery client's handshake; generous,
 // because an overloaded server answers a reconnect storm slowly, and that
@@ -22,9 +24,10 @@ const recHandshakeTimeout = 60 * time.Second
 
 // recoveryWorker holds a worker's recovery clients.
 type recoveryWorker struct {
-	mu      sync.Mutex // guards clients and dropAt
+	mu      sync.Mutex // guards clients, dropAt and held
 	clients []*recClient
-	dropAt  int64 // unix ns of the last drop
+	dropAt  int64     // unix ns of the last drop
+	held    []*client // the old connections of a drop without URL, until "reconnect"
 }
 
 // recoveryStats is a worker's (or, summed, the fleet's) view of its
@@ -63,6 +66,8 @@ func (w *worker) recoveryOp(req workerRequest) workerReply {
 		return w.recConnect(req)
 	case "drop":
 		return w.recDrop(req)
+	case "reconnect":
+		return w.recReconnectHeld(req)
 	case "rstats":
 		return workerReply{Recovery: w.recStats(int64(req.Expect))}
 	}
@@ -101,8 +106,8 @@ func (w *worker) recConnect(req workerRequest) workerReply {
 // the server, as when a client's transport closes), and returns. In the
 // background it then waits until the pollers have closed the old sockets,
 // so that each client's offset is final, and reconnects every client with
-// its pid and offset, req.Conc at a time, each after a random pause of up
-// to req.Delay.
+// its pid and offset to req.URL, req.Conc at a time, each after a random
+// pause of up to req.Delay; without req.URL, when "reconnect" says so.
 //
 // The shutdowns use the descriptors of open connections from this
 // goroutine while pollers may close them: no socket is opened in this
@@ -122,6 +127,25 @@ func (w *worker) recDrop(req workerRequest) workerReply {
 		if c := old[i]; c != nil && !c.closed.Load() {
 			_ = unix.Shutdown(c.fd, unix.SHUT_RDWR)
 		}
+	}
+	if req.URL == "" {
+		w.rec.mu.Lock()
+		w.rec.held = old
+		w.rec.mu.Unlock()
+		return workerReply{}
+	}
+	go w.recReconnect(req, clients, old)
+	return workerReply{}
+}
+
+// recReconnectHeld starts the reconnects of a drop without URL, to req.URL.
+func (w *worker) recReconnectHeld(req workerRequest) workerReply {
+	w.rec.mu.Lock()
+	clients, old := w.rec.clients, w.rec.held
+	w.rec.held = nil
+	w.rec.mu.Unlock()
+	if old == nil && len(clients) > 0 {
+		return workerReply{Err: "reconnect: no drop without URL before"}
 	}
 	go w.recReconnect(req, clients, old)
 	return workerReply{}

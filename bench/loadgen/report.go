@@ -26,6 +26,15 @@ func medianOf(records []record, scenario, tgt string, n int, get func(record) (f
 	return m, true
 }
 
+// allRecovered reports whether every client of a recovery run was
+// recovered, whether or not it then got every packet exactly once: the
+// streams cluster tables give their figures over such runs, so that a
+// server that recovers every client but repeats packets is still measured
+// (its duplicates and gaps have rows of their own).
+func allRecovered(r record) bool {
+	return r.Err == "" && r.Recovery != nil && r.Recovery.N > 0 && r.Recovery.Recovered == r.Recovery.N
+}
+
 func recordOK(r record) bool {
 	switch {
 	case r.Err != "":
@@ -96,7 +105,7 @@ func printTable(w io.Writer, c compareConfig, records []record) {
 		}
 	}
 	tg := c.Targets
-	fmt.Fprintf(w, "\nmedian [min–max] over OK runs")
+	fmt.Fprintf(w, "\nmedian [min–max] over OK runs (recovery-streams: over runs with every client recovered, duplicates or not)")
 	if len(tg) >= 2 {
 		fmt.Fprintf(w, "; ratio = %s ÷ %s", tg[1], tg[0])
 	}
@@ -125,6 +134,7 @@ func printTable(w io.Writer, c compareConfig, records []record) {
 			return out
 		}
 		metrics := fanoutMetrics
+		measured := recordOK
 		offered := fmt.Sprintf("%.0f", k.rate)
 		switch k.scenario {
 		case "idle":
@@ -132,6 +142,11 @@ func printTable(w io.Writer, c compareConfig, records []record) {
 			offered = "–"
 		case "recovery":
 			metrics = recoveryMetrics
+		default:
+			if strings.HasPrefix(k.scenario, "recovery-streams/") {
+				metrics = append(slices.Clone(recoveryMetrics), clusterMetrics(group(tg[0]), group(tg[len(tg)-1]))...)
+				measured = allRecovered
+			}
 		}
 		// OK-run counts and failures first.
 		fmt.Fprintf(w, "| %s | %d | %s | OK runs |", k.scenario, k.n, offered)
@@ -153,13 +168,21 @@ func printTable(w io.Writer, c compareConfig, records []record) {
 			fmt.Fprintf(w, " %s |", cell)
 		}
 		fmt.Fprintf(w, " |\n")
+		if k.scenario != "recovery" && strings.HasPrefix(k.scenario, "recovery") {
+			fmt.Fprintf(w, "| | | | runs with every client recovered |")
+			for _, t := range tg {
+				g := group(t)
+				fmt.Fprintf(w, " %d/%d |", len(slices.DeleteFunc(slices.Clone(g), func(r record) bool { return !allRecovered(r) })), len(g))
+			}
+			fmt.Fprintf(w, " |\n")
+		}
 		for _, m := range metrics {
 			fmt.Fprintf(w, "| | | | %s |", m.name)
 			var meds []float64
 			for _, t := range tg {
 				var vs []float64
 				for _, r := range group(t) {
-					if !recordOK(r) {
+					if !measured(r) {
 						continue
 					}
 					if v, ok := m.get(r); ok {
@@ -199,4 +222,32 @@ func failText(r record) string {
 		s = s[:60] + "…"
 	}
 	return strings.ReplaceAll(s, "|", "/")
+}
+
+// clusterMetrics are the recovery figures of a streams cluster: the second
+// server's and Redis's CPU, and the commands Redis ran in the recovery
+// window (every command that one of the groups' records shows).
+func clusterMetrics(groups ...[]record) []metric {
+	ms := []metric{
+		{"runs with every client recovered", func(r record) (float64, bool) { return 1, true }, "%.0f"},
+		{"duplicates (all clients)", func(r record) (float64, bool) { return float64(r.Recovery.Dups), true }, "%.0f"},
+		{"gaps (all clients)", func(r record) (float64, bool) { return float64(r.Recovery.Gaps), true }, "%.0f"},
+		{"drop→all sessions in Redis (ms)", func(r record) (float64, bool) { return r.Recovery.SessionsStored, r.Recovery.SessionsStored > 0 }, "%.0f"},
+		{"peer server CPU drop→all recovered (s)", func(r record) (float64, bool) { return r.Recovery.Window.Peer, true }, "%.2f"},
+		{"Redis CPU drop→all recovered (s)", func(r record) (float64, bool) { return r.Recovery.Window.Redis, true }, "%.2f"},
+		{"Redis commands drop→all recovered, total", func(r record) (float64, bool) { return float64(r.Recovery.RedisTotal.Calls), true }, "%.0f"},
+		{"Redis time running them (ms)", func(r record) (float64, bool) { return float64(r.Recovery.RedisTotal.Usec) / 1e3, true }, "%.1f"},
+	}
+	var ds []map[string]redisCmdStat
+	for _, g := range groups {
+		for _, r := range g {
+			if r.Recovery != nil {
+				ds = append(ds, r.Recovery.Redis)
+			}
+		}
+	}
+	for _, name := range commandNames(ds...) {
+		ms = append(ms, metric{"Redis " + name, func(r record) (float64, bool) { return float64(r.Recovery.Redis[name].Calls), true }, "%.0f"})
+	}
+	return ms
 }

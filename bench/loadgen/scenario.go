@@ -28,6 +28,14 @@ type target struct {
 	// RedisPID is the redis-server process, if known, so that its CPU is
 	// told apart from the rest of the machine's.
 	RedisPID int
+	// Streams: the server is a member of a @socket.io/redis-streams-adapter
+	// cluster on Redis. The recovery scenario then adds its broadcasts to
+	// the stream (XADD, as the adapter and the emitters do) and counts the
+	// commands Redis runs (INFO commandstats).
+	Streams bool
+	// Peer is another server of the same cluster (nil: none): with
+	// recoveryConfig.To "other", clients reconnect to it.
+	Peer *target
 }
 
 func (t target) url() string {
@@ -163,7 +171,7 @@ func runIdle(ctx context.Context, t target, cfg idleConfig, o runOpts) (*idleRes
 	}
 	// Hold; measure the server's idle CPU over the second half.
 	time.Sleep(cfg.Hold / 2)
-	meter := startCPUMeter(t.PID, t.RedisPID, fl)
+	meter := startCPUMeter(t.PID, t.RedisPID, 0, fl)
 	time.Sleep(cfg.Hold / 2)
 	cw := meter.stop()
 	r.IdleCPUus = cw.Server * 1e6 / float64(cfg.N) / cw.Wall
@@ -331,7 +339,7 @@ func runFanout(ctx context.Context, t target, cfg fanoutConfig, o runOpts) (*fan
 	r.Messages = count
 	r.Expected = uint64(per) * uint64(cfg.N)
 
-	meter := startCPUMeter(t.PID, t.RedisPID, fl)
+	meter := startCPUMeter(t.PID, t.RedisPID, 0, fl)
 	start := time.Now()
 	lag, err := schedule(ctx, pub, msgRate, count, mk('b'))
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 // stdin closes; the kernel then closes every client socket.
 
 type workerRequest struct {
-	Op     string `json:"op"`               // "connect", "stats", "reset"; "rconnect", "drop", "rstats" (recovery_worker.go)
+	Op     string `json:"op"`               // "connect", "stats", "reset"; "rconnect", "drop", "reconnect", "rstats" (recovery_worker.go)
 	URL    string `json:"url,omitempty"`    // connect: ws://host:port/socket.io/?EIO=4&transport=websocket
 	N      int    `json:"n,omitempty"`      // connect: number of clients to add
 	Conc   int    `json:"conc,omitempty"`   // connect: handshakes in flight
