@@ -33,6 +33,14 @@ import (
 // (once: a pid cannot be restored twice) and gets the same socket id, its
 // rooms and data, its missed packets, then its CONNECT reply, in that order
 // (as socket.io sends them). Anything else is an ordinary new socket.
+//
+// Live sockets: the reads of different connections are handled
+// concurrently, so a returning client's CONNECT can be handled before this
+// server has handled the end of its old connection (the old socket still
+// open, or leaving but not kept yet). Every socket with a pid is therefore
+// registered as live until it has left, and a take waits for a live socket
+// with its pid to leave, up to leaveWait (an old connection the server
+// has not seen end, e.g. half-open, gets a new socket after that wait).
 
 // Recovery configures connection state recovery: see [Config.Recovery].
 type Recovery struct {
@@ -134,7 +142,8 @@ type recovery struct {
 	seq   uint64                // guarded by mu; the own log's last offset
 
 	keptMu sync.Mutex
-	kept   map[string]*keptSocket // guarded by keptMu; by pid (without a store)
+	kept   map[string]*keptSocket   // guarded by keptMu; by pid (without a store)
+	live   map[string]chan struct{} // guarded by keptMu; by pid: sockets here that have not left (see above)
 
 	// Counters for Stats.
 	recovered atomic.Int64 // sockets restored
@@ -171,6 +180,7 @@ func newRecovery(srv *Server, cfg Recovery) *recovery {
 		done:  make(chan struct{}),
 		logs:  map[string]*packetLog{"": {}},
 		kept:  make(map[string]*keptSocket),
+		live:  make(map[string]chan struct{}),
 	}
 	go r.sweepLoop()
 	return r
@@ -373,10 +383,52 @@ func (r *recovery) keep(sk *Socket, rooms []string) {
 	}
 }
 
+// leaveWait bounds how long a take waits for a live socket with its pid
+// to leave (see above).
+const leaveWait = time.Second
+
+// arrive registers a socket with pid as live; the socket calls left with
+// the returned channel once it has left (kept or not).
+func (r *recovery) arrive(pid string) chan struct{} {
+	ch := make(chan struct{})
+	r.keptMu.Lock()
+	r.live[pid] = ch
+	r.keptMu.Unlock()
+	return ch
+}
+
+func (r *recovery) left(pid string, ch chan struct{}) {
+	r.keptMu.Lock()
+	if r.live[pid] == ch {
+		delete(r.live, pid)
+	}
+	r.keptMu.Unlock()
+	close(ch)
+}
+
+// awaitLeft waits until no socket with pid is live here, up to leaveWait.
+func (r *recovery) awaitLeft(ctx context.Context, pid string) {
+	r.keptMu.Lock()
+	ch := r.live[pid]
+	r.keptMu.Unlock()
+	if ch == nil {
+		return
+	}
+	t := time.NewTimer(leaveWait)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
 // take removes and returns the kept socket of pid in namespace ns, with
 // the client's offset; the caller restores it (or puts it back) and then
-// releases it. why says what failed.
+// releases it. why says what failed. It first waits for a socket with
+// that pid still live here to leave (see above).
 func (r *recovery) take(ctx context.Context, pid string, ns *namespace, off string) (k *keptSocket, o offset, why string) {
+	r.awaitLeft(ctx, pid)
 	if r.store != nil {
 		o, ok := parseStreamOffset(off)
 		if !ok {

@@ -531,9 +531,15 @@ func (s *session) connect(name string, auth []byte) {
 		}
 		sk := newSocket(s, ns, id, auth, data)
 		sk.pid, sk.recovered = pid, kept != nil
+		if pid != "" {
+			sk.left = r.arrive(pid)
+		}
 		s.mu.Lock()
 		if s.state != stateOpen {
 			s.mu.Unlock()
+			if sk.left != nil {
+				r.left(pid, sk.left)
+			}
 			if kept != nil {
 				r.putBack(kept)
 			}
@@ -548,6 +554,7 @@ func (s *session) connect(name string, auth []byte) {
 				// Packets after the offset left the log while OnConnect
 				// ran: a new socket after all (OnConnect is asked again).
 				s.removeSocket(sk)
+				r.left(pid, sk.left)
 				r.failed.add(recoveryOffset)
 				kept = nil
 				continue

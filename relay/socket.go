@@ -61,7 +61,8 @@ type AckFunc func(args ...any) error
 // down".
 type Socket struct {
 	id        string
-	pid       string // private session id, with connection state recovery
+	pid       string        // private session id, with connection state recovery
+	left      chan struct{} // with a pid: closed once the socket has left (see recovery.arrive)
 	nsp       *namespace
 	sess      *session
 	auth      []byte // the CONNECT payload
@@ -317,6 +318,9 @@ func (sk *Socket) onClose(reason string, detach bool) {
 	// returning client can restore the socket.
 	if keep {
 		r.keep(sk, rooms)
+	}
+	if sk.left != nil {
+		r.left(sk.pid, sk.left)
 	}
 }
 
