@@ -229,7 +229,6 @@ func failText(r record) string {
 // window (every command that one of the groups' records shows).
 func clusterMetrics(groups ...[]record) []metric {
 	ms := []metric{
-		{"runs with every client recovered", func(r record) (float64, bool) { return 1, true }, "%.0f"},
 		{"duplicates (all clients)", func(r record) (float64, bool) { return float64(r.Recovery.Dups), true }, "%.0f"},
 		{"gaps (all clients)", func(r record) (float64, bool) { return float64(r.Recovery.Gaps), true }, "%.0f"},
 		{"drop→all sessions in Redis (ms)", func(r record) (float64, bool) { return r.Recovery.SessionsStored, r.Recovery.SessionsStored > 0 }, "%.0f"},
