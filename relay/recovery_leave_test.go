@@ -61,26 +61,7 @@ func recoveryBeforeLeaveHandled(t *testing.T, mode, still string) {
 	waitUntil(t, 10*time.Second, "ready", srv.Ready)
 
 	c := openWS(t, base)
-	c.send("40")
-	var first struct{ SID, PID string }
-	if f := c.read(); !strings.HasPrefix(f.data, "40{") || json.Unmarshal([]byte(f.data[2:]), &first) != nil || first.PID == "" {
-		t.Fatalf("CONNECT reply %q, want sid and pid", f.data)
-	}
-	if err := srv.Of("/").Emit(t.Context(), "n", 1); err != nil {
-		t.Fatal(err)
-	}
-	var args []any
-	for {
-		f := c.read()
-		if f.data == "2" {
-			continue
-		}
-		if !strings.HasPrefix(f.data, "42") || json.Unmarshal([]byte(f.data[2:]), &args) != nil || len(args) != 3 {
-			t.Fatalf("got %q, want the event with its offset", f.data)
-		}
-		break
-	}
-	offset, _ := args[2].(string)
+	first, offset := recoverableSocket(t, srv, c)
 
 	if still == "leaving" {
 		c.conn.Close()
@@ -103,7 +84,7 @@ func recoveryBeforeLeaveHandled(t *testing.T, mode, still string) {
 	} else {
 		c.conn.Close()
 	}
-	var again struct{ SID, PID string }
+	var again socketIDs
 	if f := c2.read(); !strings.HasPrefix(f.data, "40{") || json.Unmarshal([]byte(f.data[2:]), &again) != nil {
 		t.Fatalf("CONNECT reply %q", f.data)
 	}

@@ -59,26 +59,7 @@ func TestStreamsSessionStoredBeforeTaken(t *testing.T) {
 	waitUntil(t, 10*time.Second, "ready", srv.Ready)
 
 	c := openWS(t, base)
-	c.send("40")
-	var first struct{ SID, PID string }
-	if f := c.read(); !strings.HasPrefix(f.data, "40{") || json.Unmarshal([]byte(f.data[2:]), &first) != nil || first.PID == "" {
-		t.Fatalf("CONNECT reply %q, want sid and pid", f.data)
-	}
-	if err := srv.Of("/").Emit(t.Context(), "n", 1); err != nil {
-		t.Fatal(err)
-	}
-	var args []any
-	for {
-		f := c.read()
-		if f.data == "2" {
-			continue
-		}
-		if !strings.HasPrefix(f.data, "42") || json.Unmarshal([]byte(f.data[2:]), &args) != nil || len(args) != 3 {
-			t.Fatalf("got %q, want the event with its offset", f.data)
-		}
-		break
-	}
-	offset, _ := args[2].(string)
+	first, offset := recoverableSocket(t, srv, c)
 
 	c.conn.Close()
 	select {
@@ -92,11 +73,40 @@ func TestStreamsSessionStoredBeforeTaken(t *testing.T) {
 	c2 := openWS(t, base)
 	auth, _ := json.Marshal(map[string]string{"pid": first.PID, "offset": offset})
 	c2.send("40" + string(auth))
-	var again struct{ SID, PID string }
+	var again socketIDs
 	if f := c2.read(); !strings.HasPrefix(f.data, "40{") || json.Unmarshal([]byte(f.data[2:]), &again) != nil {
 		t.Fatalf("CONNECT reply %q", f.data)
 	}
 	if again != first {
 		t.Fatalf("reconnected as %+v, want %+v (recovered); recovery stats %+v", again, first, srv.Stats().Recovery)
+	}
+}
+
+// socketIDs are the ids of a CONNECT reply with connection state recovery.
+type socketIDs struct{ SID, PID string }
+
+// recoverableSocket connects c to "/" and has srv broadcast one event,
+// returning the socket's ids and the event's offset: what its client
+// reconnects with.
+func recoverableSocket(t *testing.T, srv *Server, c *wsClient) (ids socketIDs, offset string) {
+	t.Helper()
+	c.send("40")
+	if f := c.read(); !strings.HasPrefix(f.data, "40{") || json.Unmarshal([]byte(f.data[2:]), &ids) != nil || ids.PID == "" {
+		t.Fatalf("CONNECT reply %q, want sid and pid", f.data)
+	}
+	if err := srv.Of("/").Emit(t.Context(), "n", 1); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f := c.read()
+		if f.data == "2" {
+			continue
+		}
+		var args []any
+		if !strings.HasPrefix(f.data, "42") || json.Unmarshal([]byte(f.data[2:]), &args) != nil || len(args) != 3 {
+			t.Fatalf("got %q, want the event with its offset", f.data)
+		}
+		offset, _ = args[2].(string)
+		return ids, offset
 	}
 }
