@@ -65,7 +65,9 @@
 // (by age and bytes), and a socket that left for a recoverable reason is
 // kept by its pid; a CONNECT with that pid and a held offset gets the same
 // socket id, rooms and data, then the missed packets in order, before its
-// CONNECT reply and anything newer ([Socket.Recovered]). The log's lock is
+// CONNECT reply and anything newer ([Socket.Recovered]); as connections
+// are read concurrently, a CONNECT whose pid is still open or leaving here
+// waits (up to 1 s) for that socket to be kept. The log's lock is
 // held while a logged packet is queued to its recipients and while a
 // socket is restored, so every client receives logged packets in log order
 // and the replay meets the live stream with no gap and no duplicate. A
