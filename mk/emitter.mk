@@ -20,7 +20,7 @@ define emitter_bench
 cd emitter && SIORELAY_BENCH_ROUNDS=$(EMITTER_BENCH_ROUNDS) SIORELAY_BENCH_INFLIGHT=$(1) \
 	SIORELAY_BENCH_REDIS_CPUS=$(3) SIORELAY_BENCH_PLACEMENT='$(4)' \
 	$(BENCH_NICE_CMD) $(if $(2),taskset -c $(2)) \
-	../.tmp/bin/emitter.test -test.run '^$$' -test.bench VersusNode -test.benchtime 1x
+	../.tmp/bin/emitter.test -test.run '^$$' -test.bench '^BenchmarkVersusNode$$' -test.benchtime 1x
 endef
 
 .PHONY: bench-emitter
