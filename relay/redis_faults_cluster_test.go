@@ -154,11 +154,23 @@ func TestClassicSentinelFailover(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	srv, url, _ := clusterRelay(t, rdb, key, "a", nil)
 	cl := nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{{Name: "c1"}}})
-	ctx := ctxT(t, 60*time.Second)
 	em, err := emitter.New(sn.Client(t), emitter.Config{Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
+	deliversAcrossFailover(t, sn, srv, em, cl)
+	noDisconnect(t, cl)
+}
+
+// emitUntilDelivered calls emit until client gets event (after a
+
+// deliversAcrossFailover checks that the relay's client "c1" gets em's
+// broadcasts before and after a failover of sn, and the relay's own
+// broadcast after it.
+func deliversAcrossFailover(t *testing.T, sn *redistest.Sentinel, srv *relay.Server, em *emitter.Emitter, cl *nodetest.Clients) {
+	t.Helper()
+	ctx := ctxT(t, 60*time.Second)
+	waitFor(t, 10*time.Second, "relay ready", srv.Ready)
 	if err := em.Emit(ctx, "before"); err != nil {
 		t.Fatal(err)
 	}
@@ -176,10 +188,8 @@ func TestClassicSentinelFailover(t *testing.T) {
 	if _, err := cl.WaitEvent(ctx, "c1", "own"); err != nil {
 		t.Fatal(err)
 	}
-	noDisconnect(t, cl)
 }
 
-// emitUntilDelivered calls emit until client gets event (after a
 // failover, the emitter's own client may still be switching masters).
 func emitUntilDelivered(t *testing.T, ctx context.Context, cl *nodetest.Clients, client, event string, emit func() error) {
 	t.Helper()

@@ -524,29 +524,11 @@ func TestStreamsSentinelFailover(t *testing.T) {
 	s := streamsSetup{rdb: rdb, key: key, opts: nodetest.StreamsOptions{StreamName: key + "s"}}
 	srv, url, _ := s.relay(t, "a")
 	cl := nodetest.StartClients(t, nodetest.ClientsConfig{URL: url, Clients: []nodetest.ClientConfig{{Name: "c1"}}})
-	ctx := ctxT(t, 60*time.Second)
 	em, err := emitter.New(sn.Client(t), emitter.Config{Key: key, Streams: &emitter.StreamsConfig{StreamName: key + "s"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "relay ready", srv.Ready)
-	if err := em.Emit(ctx, "before"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.WaitEvent(ctx, "c1", "before"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sn.Failover(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 20*time.Second, "ready after failover", srv.Ready)
-	emitUntilDelivered(t, ctx, cl, "c1", "after", func() error { return em.Emit(ctx, "after") })
-	if err := srv.Of("/").Emit(ctx, "own"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cl.WaitEvent(ctx, "c1", "own"); err != nil {
-		t.Fatal(err)
-	}
+	deliversAcrossFailover(t, sn, srv, em, cl)
 }
 
 // TestStreamsRecoveryFromStream: a client whose offset is older than the
