@@ -26,47 +26,61 @@ type RemoteSocket struct {
 // returns the sockets of those that did with an error wrapping
 // [ErrRequestTimeout].
 func (o Operator) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
+	if _, ok := o.srv.broker.(*memoryBroker); ok {
+		return o.localSockets(), nil
+	}
+	// The request goes out first and this server describes its own sockets
+	// while the others describe theirs.
+	local := make(chan []RemoteSocket, 1)
+	go func() { local <- o.localSockets() }()
+	raw, err := o.remoteSockets(ctx)
+	out := <-local
+	if err != nil && !errors.Is(err, ErrRequestTimeout) {
+		return nil, err
+	}
+	for _, r := range raw {
+		var s RemoteSocket
+		if json.Unmarshal(r, &s) == nil {
+			out = append(out, s)
+		}
+	}
+	return out, err // a timeout: the answers that arrived are kept
+}
+
+// localSockets describes the selected sockets of this server.
+func (o Operator) localSockets() []RemoteSocket {
 	var out []RemoteSocket
 	if ns := o.srv.namespace(o.nsp, false); ns != nil {
 		ns.forEach(o.opts, func(sk *Socket) {
 			out = append(out, RemoteSocket{ID: sk.id, Rooms: sk.Rooms(), Data: socketDataJSON(sk), Handshake: appendHandshakeJSON(nil, sk)})
 		})
 	}
-	var (
-		raw      []json.RawMessage
-		fetchErr error // a timeout: the answers that arrived are kept
-	)
+	return out
+}
+
+// remoteSockets asks the other servers of the cluster for their selected
+// sockets, each as JSON. On a timeout it returns the answers that arrived
+// with an error wrapping [ErrRequestTimeout].
+func (o Operator) remoteSockets(ctx context.Context) ([]json.RawMessage, error) {
+	var raw []json.RawMessage
 	switch b := o.srv.broker.(type) {
 	case *redisBroker:
 		ao := adapterOpts(o.opts)
 		res, err := b.request(ctx, o.nsp, func(id string) []byte { return adapter.AppendFetchRequest(nil, b.uid, id, ao) })
-		if err != nil && !errors.Is(err, ErrRequestTimeout) {
-			return nil, err
-		}
-		fetchErr = err
 		for _, r := range res {
 			raw = append(raw, r.Sockets...)
 		}
+		return raw, err
 	case clusterBroker:
 		res, err := b.member().fetch(ctx, o.nsp, adapterOpts(o.opts))
-		if err != nil && !errors.Is(err, ErrRequestTimeout) {
-			return nil, err
-		}
-		fetchErr = err
 		for _, r := range res {
 			for _, v := range r.Sockets {
-				js, err := v.AppendJSON(nil, nil)
-				if err == nil {
+				if js, err := v.AppendJSON(nil, nil); err == nil {
 					raw = append(raw, js)
 				}
 			}
 		}
+		return raw, err
 	}
-	for _, r := range raw {
-		var s RemoteSocket
-		if err := json.Unmarshal(r, &s); err == nil {
-			out = append(out, s)
-		}
-	}
-	return out, fetchErr
+	return nil, nil
 }

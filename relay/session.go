@@ -1,14 +1,12 @@
 package relay
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"slices"
 	"strings"
@@ -102,16 +100,27 @@ func (ri *reqInfo) handshake(nsp, id string, auth []byte) *Handshake {
 		XDomain:   ri.xdomain,
 		Auth:      json.RawMessage(auth),
 	}
-	tr := textproto.NewReader(bufio.NewReader(strings.NewReader(header + "\r\n")))
-	if mh, err := tr.ReadMIMEHeader(); err == nil || len(mh) > 0 {
-		h.Header = http.Header(mh)
-	} else {
-		h.Header = http.Header{}
-	}
+	h.Header = parseHeaderLines(header)
 	if u, err := url.ParseRequestURI(uri); err == nil {
 		h.Query = u.Query()
 	} else {
 		h.Query = url.Values{}
+	}
+	return h
+}
+
+// parseHeaderLines reads back the "Key: value\r\n" lines newReqInfo wrote
+// from an http.Header, whose keys are canonical already and whose values
+// hold no line breaks. It allocates the map and its slices only: fetches of
+// many sockets call it once per socket.
+func parseHeaderLines(lines string) http.Header {
+	h := make(http.Header, strings.Count(lines, "\r\n"))
+	for lines != "" {
+		var line string
+		line, lines, _ = strings.Cut(lines, "\r\n")
+		if k, v, ok := strings.Cut(line, ": "); ok {
+			h[k] = append(h[k], v)
+		}
 	}
 	return h
 }
