@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"net"
 	"net/url"
@@ -47,19 +48,20 @@ func socketDataJSONOf(v any) json.RawMessage {
 func appendHandshakeJSON(dst []byte, sk *Socket) []byte {
 	h := sk.Handshake()
 	dst = append(dst, `{"headers":{`...)
-	keys := make([]string, 0, len(h.Header))
+	type name struct{ lower, key string }
+	keys := make([]name, 0, len(h.Header))
 	for k := range h.Header {
-		keys = append(keys, k)
+		keys = append(keys, name{strings.ToLower(k), k})
 	}
-	slices.SortFunc(keys, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	slices.SortFunc(keys, func(a, b name) int { return cmp.Or(strings.Compare(a.lower, b.lower), strings.Compare(a.key, b.key)) })
 	for i, k := range keys {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = notepack.AppendJSONString(dst, strings.ToLower(k))
+		dst = notepack.AppendJSONString(dst, k.lower)
 		dst = append(dst, ':')
-		vs := h.Header[k]
-		if strings.EqualFold(k, "Set-Cookie") {
+		vs := h.Header[k.key]
+		if k.lower == "set-cookie" {
 			dst = appendJSONStrings(dst, vs)
 		} else {
 			dst = notepack.AppendJSONString(dst, strings.Join(vs, ", "))

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/siorelay/siorelay/emitter"
@@ -21,21 +23,49 @@ func (b relayBackend) FetchSockets(ctx context.Context, t emittergrpc.Target) ([
 	if err != nil && !errors.Is(err, relay.ErrRequestTimeout) {
 		return nil, err
 	}
-	out := make([]emitter.Socket, 0, len(rs))
-	for _, r := range rs {
-		s := emitter.Socket{ID: r.ID, Namespace: t.Namespace, Rooms: r.Rooms, Data: r.Data}
-		if s.Data == nil {
-			s.Data = json.RawMessage("null")
-		}
-		if s.Rooms == nil {
-			s.Rooms = []string{}
-		}
-		if err := json.Unmarshal(r.Handshake, &s.Handshake); err != nil {
-			s.Handshake = emitter.Handshake{Auth: json.RawMessage("{}")}
-		}
-		out = append(out, s)
-	}
+	out := make([]emitter.Socket, len(rs))
+	inParallel(len(rs), func(i int) { out[i] = emitterSocket(rs[i], t.Namespace) })
 	return out, incomplete(err)
+}
+
+// emitterSocket is r as the EmitterService describes a socket.
+func emitterSocket(r relay.RemoteSocket, nsp string) emitter.Socket {
+	s := emitter.Socket{ID: r.ID, Namespace: nsp, Rooms: r.Rooms, Data: r.Data}
+	if s.Data == nil {
+		s.Data = json.RawMessage("null")
+	}
+	if s.Rooms == nil {
+		s.Rooms = []string{}
+	}
+	if err := json.Unmarshal(r.Handshake, &s.Handshake); err != nil {
+		s.Handshake = emitter.Handshake{Auth: json.RawMessage("{}")}
+	}
+	return s
+}
+
+// inParallel calls f(0) … f(n-1) on up to GOMAXPROCS goroutines, in
+// chunks of at least 1,024: describing tens of thousands of sockets
+// uses every core.
+func inParallel(n int, f func(i int)) {
+	const minChunk = 1024
+	workers := min(runtime.GOMAXPROCS(0), (n+minChunk-1)/minChunk)
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // incomplete marks a relay timeout as a partial answer.
