@@ -92,6 +92,7 @@ func runEmitter(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		PingInterval:  *healthInterval,
 		Logger:        log,
 		ServerOptions: m.grpcOptions(),
+		HTTPObserve:   m.httpObserve(),
 	}, *addr, api)
 	if err != nil {
 		return err

@@ -67,6 +67,18 @@ func TestServeHTTPAPI(t *testing.T) {
 	if code, body := get(t, strings.TrimSuffix(api, "/siorelay.v1.EmitterService/")+"/healthz"); code != 200 || body != "ok\n" {
 		t.Fatalf("/healthz: %d %q", code, body)
 	}
+	if code, _ := postJSON(t, api+"Nope", `{}`, auth...); code != 404 {
+		t.Fatalf("unknown method: %d, want 404", code)
+	}
+	// The calls are counted apart from gRPC's, refused ones included.
+	const emit = "/siorelay.v1.EmitterService/Emit"
+	expectMetrics(t, strings.TrimSuffix(url, "/socket.io/")+"/metrics",
+		m("siorelay_http_api_calls_total", 1, "method", emit, "code", "OK"),
+		m("siorelay_http_api_calls_total", 1, "method", emit, "code", "Unauthenticated"),
+		m("siorelay_http_api_calls_total", 1, "method", "/siorelay.v1.EmitterService/SocketsJoin", "code", "OK"),
+		m("siorelay_http_api_calls_total", 1, "method", "unknown", "code", "Unimplemented"),
+		m("siorelay_http_api_call_duration_seconds", 2, "method", emit),
+	)
 }
 
 func TestHTTPAPIBadFlags(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 
 	"github.com/siorelay/siorelay/internal/metrics"
 	"github.com/siorelay/siorelay/relay"
@@ -90,6 +91,14 @@ func (m *serveMetrics) grpcOptions() []grpc.ServerOption {
 		return nil
 	}
 	return m.grpc.ServerOptions()
+}
+
+// httpObserve counts the calls of the HTTP API; nil without metrics.
+func (m *serveMetrics) httpObserve() func(string, codes.Code, time.Duration) {
+	if m == nil {
+		return nil
+	}
+	return m.grpc.ObserveHTTP
 }
 
 // start serves /metrics on mux, or on its own address; stop ends that.

@@ -143,7 +143,7 @@ func listenAndServe(ctx context.Context, srv *relay.Server, web *webFlags, addr 
 	}
 	var g *grpcEndpoint
 	if ef.grpc != "" || ef.api.addr != "" {
-		g, err = newEndpoint(emittergrpc.Config{Backend: relayBackend{srv, ef.requestsTimeout}, Token: ef.token, Logger: log, ServerOptions: m.grpcOptions()}, ef.grpc, ef.api)
+		g, err = newEndpoint(emittergrpc.Config{Backend: relayBackend{srv, ef.requestsTimeout}, Token: ef.token, Logger: log, ServerOptions: m.grpcOptions(), HTTPObserve: m.httpObserve()}, ef.grpc, ef.api)
 		if err != nil {
 			ln.Close()
 			srv.Shutdown(context.Background())

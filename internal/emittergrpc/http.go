@@ -38,7 +38,8 @@ type httpAPI struct {
 	streams map[string]bool       // paths of streaming methods
 	auth    *bearer               // nil: no token required
 	maxBody int64
-	healthy func() bool // the health service's overall status is SERVING
+	healthy func() bool                                           // the health service's overall status is SERVING
+	observe func(method string, code codes.Code, d time.Duration) // nil: none
 }
 
 // httpMethod is one unary method and the implementation that serves it.
@@ -47,8 +48,8 @@ type httpMethod struct {
 	handler grpc.MethodHandler
 }
 
-func newHTTPAPI(auth *bearer, maxBody int64, healthy func() bool) *httpAPI {
-	return &httpAPI{methods: map[string]httpMethod{}, streams: map[string]bool{}, auth: auth, maxBody: maxBody, healthy: healthy}
+func newHTTPAPI(auth *bearer, maxBody int64, observe func(string, codes.Code, time.Duration), healthy func() bool) *httpAPI {
+	return &httpAPI{methods: map[string]httpMethod{}, streams: map[string]bool{}, auth: auth, maxBody: maxBody, observe: observe, healthy: healthy}
 }
 
 // register serves desc's unary methods with impl, as
@@ -68,6 +69,29 @@ func (a *httpAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.serveHealth(w)
 		return
 	}
+	if a.observe == nil {
+		a.serveCall(w, r)
+		return
+	}
+	start := time.Now()
+	rec := &codeRecorder{ResponseWriter: w}
+	a.serveCall(rec, r)
+	method := r.URL.Path
+	if _, ok := a.methods[method]; !ok && !a.streams[method] {
+		method = "unknown" // the label stays bounded by the registered methods
+	}
+	a.observe(method, rec.code, time.Since(start))
+}
+
+// codeRecorder remembers the status code writeError answered with (OK
+// when it was not called).
+type codeRecorder struct {
+	http.ResponseWriter
+	code codes.Code
+}
+
+// serveCall serves one call of a method.
+func (a *httpAPI) serveCall(w http.ResponseWriter, r *http.Request) {
 	m, ok := a.methods[r.URL.Path]
 	if !ok {
 		if a.streams[r.URL.Path] {

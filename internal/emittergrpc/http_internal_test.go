@@ -65,7 +65,7 @@ var headerService = grpc.ServiceDesc{
 // and what it sets comes back as headers, on success and on error; an
 // error's details come as Connect details with their JSON.
 func TestHTTPMetadata(t *testing.T) {
-	api := newHTTPAPI(nil, 1024, func() bool { return true })
+	api := newHTTPAPI(nil, 1024, nil, func() bool { return true })
 	api.register(&headerService, nil)
 	for _, fail := range []bool{false, true} {
 		req := httptest.NewRequest("POST", "/test.Headers/Set", strings.NewReader("{}"))
@@ -93,7 +93,7 @@ func TestHTTPMetadata(t *testing.T) {
 // response, or a known error status with a Connect error body; nothing
 // panics or hangs.
 func FuzzHTTPAPI(f *testing.F) {
-	api := newHTTPAPI(newBearer("tok"), 4096, func() bool { return true })
+	api := newHTTPAPI(newBearer("tok"), 4096, nil, func() bool { return true })
 	api.register(&siorelayv1.EmitterService_ServiceDesc, NewService(nopBackend{}))
 	for _, s := range []struct{ path, ct, body string }{
 		{"/siorelay.v1.EmitterService/Emit", "application/json", `{"event":"e","args":[{"json":"1"},{"binary":"AQID"}]}`},

@@ -129,6 +129,9 @@ func writeStatus(w http.ResponseWriter, st *status.Status) {
 // writeError answers st with httpCode, which may differ from the code's
 // usual status where HTTP has a more precise one (404, 405, 413, 415).
 func writeError(w http.ResponseWriter, httpCode int, st *status.Status) {
+	if rec, ok := w.(*codeRecorder); ok {
+		rec.code = st.Code()
+	}
 	e := wireError{Code: connectCode(st.Code()), Message: st.Message()}
 	for _, d := range st.Proto().GetDetails() {
 		typ := d.GetTypeUrl()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -63,6 +64,14 @@ type Config struct {
 	// ([Server.HTTPHandler]); larger ones are refused with 413. Zero means
 	// [DefaultHTTPMaxBodySize].
 	HTTPMaxBodySize int64
+
+	// HTTPObserve, when set, is called once for every finished call of the
+	// HTTP API (refused ones included; not /healthz) with the method's
+	// full name ("/siorelay.v1.EmitterService/Emit", or "unknown" for a
+	// path that names no method), the call's status code and its
+	// duration: what Config.ServerOptions' interceptors see of gRPC calls.
+	// It is called concurrently, from the calls' own goroutines.
+	HTTPObserve func(method string, code codes.Code, d time.Duration)
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -138,7 +147,7 @@ func NewServer(cfg Config) (*Server, error) {
 	hsvc := healthService{Server: hs, stopping: ctx}
 	healthpb.RegisterHealthServer(gs, hsvc)
 	reflection.Register(gs)
-	api := newHTTPAPI(auth, cfg.HTTPMaxBodySize, func() bool {
+	api := newHTTPAPI(auth, cfg.HTTPMaxBodySize, cfg.HTTPObserve, func() bool {
 		r, err := hs.Check(context.Background(), &healthpb.HealthCheckRequest{})
 		return err == nil && r.GetStatus() == healthpb.HealthCheckResponse_SERVING
 	})

@@ -6,15 +6,19 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
 // GRPC counts the calls of a grpc.Server: install [GRPC.ServerOptions]
-// when building it.
+// when building it. It counts the calls of the same service over the HTTP
+// API too ([GRPC.ObserveHTTP]), apart.
 type GRPC struct {
-	calls    *prometheus.CounterVec
-	seconds  *prometheus.HistogramVec
-	received *prometheus.CounterVec
+	calls       *prometheus.CounterVec
+	seconds     *prometheus.HistogramVec
+	received    *prometheus.CounterVec
+	httpCalls   *prometheus.CounterVec
+	httpSeconds *prometheus.HistogramVec
 }
 
 // grpcBuckets suit unary calls that publish to Redis or queue to local
@@ -39,8 +43,26 @@ func NewGRPC(reg prometheus.Registerer) *GRPC {
 			Help: "Messages received on client-streaming gRPC calls (EmitStream events), by full method name.",
 		}, []string{"method"}),
 	}
-	reg.MustRegister(g.calls, g.seconds, g.received)
+	g.httpCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "siorelay_http_api_calls_total",
+		Help: "Finished calls of the HTTP API (--http-addr), by full method name and status code.",
+	}, []string{"method", "code"})
+	g.httpSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "siorelay_http_api_call_duration_seconds",
+		Help:    "Duration of HTTP API calls, by full method name.",
+		Buckets: grpcBuckets,
+	}, []string{"method"})
+	reg.MustRegister(g.calls, g.seconds, g.received, g.httpCalls, g.httpSeconds)
 	return g
+}
+
+// ObserveHTTP records one finished call of the HTTP API: it is
+// emittergrpc.Config.HTTPObserve. method is bounded by the registered
+// methods (emittergrpc names unknown paths "unknown"), code by the gRPC
+// codes.
+func (g *GRPC) ObserveHTTP(method string, code codes.Code, d time.Duration) {
+	g.httpCalls.WithLabelValues(method, code.String()).Inc()
+	g.httpSeconds.WithLabelValues(method).Observe(d.Seconds())
 }
 
 // ServerOptions returns the options that install the interceptors.
