@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -132,19 +131,11 @@ func memory(ctx context.Context, args []string) error {
 }
 
 func runMemory(ctx context.Context, c memoryConfig) error {
-	var out io.Writer = io.Discard
-	if c.Procs.Out != "" {
-		if err := os.MkdirAll(filepath.Dir(c.Procs.Out), 0o755); err != nil {
-			return err
-		}
-		f, err := os.Create(c.Procs.Out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		out = f
+	enc, closeOut, err := createJSONL(c.Procs.Out)
+	if err != nil {
+		return err
 	}
-	enc := json.NewEncoder(out)
+	defer closeOut()
 	logf := c.Procs.Opts.logf
 	logf("loadgen memory: targets %v, modes %v, n %v, %d reps, samples %v after the last connect", c.Targets, c.Modes, c.N, c.Reps, c.Settles)
 	var runs []memoryRun
