@@ -28,7 +28,6 @@ type client struct {
 	count    atomic.Uint32 // measured events ("b") received
 	probes   atomic.Uint32 // probe events ("p") received
 	warm     atomic.Uint32 // warm-up events ("w") received
-	acks     atomic.Uint32 // events with an ack id, acked
 	reorder  atomic.Uint32 // "b" events whose seq was not above the previous one
 	lastSeq  int64         // poller-owned
 	closed   atomic.Bool

@@ -168,7 +168,6 @@ func (f *fleet) stats(expect uint32) (*workerStats, *hist, error) {
 		agg.Reorder += s.Reorder
 		agg.Probed += s.Probed
 		agg.Warm += s.Warm
-		agg.Acks += s.Acks
 		agg.Pings += s.Pings
 		agg.Other += s.Other
 		if s.First != 0 && (agg.First == 0 || s.First < agg.First) {

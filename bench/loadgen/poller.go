@@ -181,7 +181,6 @@ func (p *poller) onMessage(c *client, msg []byte, now int64) bool {
 			p.close(c, "write ack: "+err.Error())
 			return false
 		}
-		c.acks.Add(1)
 		return true
 	}
 	ev, ts, seq, ok := parseEvent(msg)

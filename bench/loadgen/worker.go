@@ -58,7 +58,6 @@ type workerStats struct {
 	Reorder  uint64         `json:"reorder"`
 	Probed   int            `json:"probed"` // clients that received at least one probe
 	Warm     uint64         `json:"warm"`
-	Acks     uint64         `json:"acks"` // ack requests answered
 	Pings    uint64         `json:"pings"`
 	Other    uint64         `json:"other"`
 	First    int64          `json:"first"`
@@ -186,7 +185,6 @@ func (w *worker) stats(expect uint32) *workerStats {
 			s.Probed++
 		}
 		s.Warm += uint64(c.warm.Load())
-		s.Acks += uint64(c.acks.Load())
 		if c.closed.Load() {
 			why, _ := c.closeWhy.Load().(string)
 			s.Closed[why]++
