@@ -253,6 +253,18 @@ func runCompare(ctx context.Context, c compareConfig) error {
 	return nil
 }
 
+// startServer starts a fresh server of kind name ("node" or "relay"), a
+// member of the cluster on redisAddr ("" for none).
+func startServer(ctx context.Context, c compareConfig, name, redisAddr string) (target, func(), error) {
+	switch name {
+	case "node":
+		return startNode(ctx, c, redisAddr)
+	case "relay":
+		return startRelay(ctx, c, redisAddr)
+	}
+	return target{}, nil, fmt.Errorf("unknown target %q", name)
+}
+
 // createJSONL returns an encoder writing JSON lines to a new file at path
 // (its directory created), or discarding them if path is empty, and the
 // function that closes the file.
@@ -281,19 +293,10 @@ func withServer(ctx context.Context, c compareConfig, name string, needPublish b
 		return err
 	}
 	defer stopRedis()
-	var t target
-	var stop func()
-	switch name {
-	case "node":
-		t, stop, err = startNode(ctx, c, redisAddr)
-	case "relay":
-		if needPublish && !strings.Contains(c.RelayArgs, "{redis}") && !strings.Contains(c.RelayArgs, "{grpc}") {
-			return errNoPublish
-		}
-		t, stop, err = startRelay(ctx, c, redisAddr)
-	default:
-		return fmt.Errorf("unknown target %q", name)
+	if name == "relay" && needPublish && !strings.Contains(c.RelayArgs, "{redis}") && !strings.Contains(c.RelayArgs, "{grpc}") {
+		return errNoPublish
 	}
+	t, stop, err := startServer(ctx, c, name, redisAddr)
 	if err != nil {
 		return err
 	}

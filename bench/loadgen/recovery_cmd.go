@@ -259,23 +259,12 @@ func recoverySeries(ctx context.Context, c compareConfig, cfg recoveryConfig, sc
 // withRecoveryServer starts a fresh server (no Redis: recovery on one
 // server), runs fn, and stops it.
 func withRecoveryServer(ctx context.Context, c compareConfig, name string, fn func(target) error) error {
-	var t target
-	var stop func()
-	var err error
-	switch name {
-	case "node":
-		t, stop, err = startNode(ctx, c, "")
-		if err == nil {
-			t.Redis = ""
-			t.EmitURL = "http://" + t.Addr + "/bench/emit"
-		}
-	case "relay":
-		t, stop, err = startRelay(ctx, c, "")
-	default:
-		return fmt.Errorf("unknown target %q", name)
-	}
+	t, stop, err := startServer(ctx, c, name, "")
 	if err != nil {
 		return err
+	}
+	if name == "node" {
+		t.EmitURL = "http://" + t.Addr + "/bench/emit"
 	}
 	defer stop()
 	waitQuiet(ctx, c)

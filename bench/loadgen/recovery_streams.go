@@ -74,14 +74,7 @@ func withStreamsCluster(ctx context.Context, c compareConfig, name string, fn fu
 	}()
 	for i := range servers {
 		var stop func()
-		switch name {
-		case "node":
-			servers[i], stop, err = startNode(ctx, c, redisAddr)
-		case "relay":
-			servers[i], stop, err = startRelay(ctx, c, redisAddr)
-		default:
-			return fmt.Errorf("unknown target %q", name)
-		}
+		servers[i], stop, err = startServer(ctx, c, name, redisAddr)
 		if err != nil {
 			return err
 		}
@@ -94,7 +87,7 @@ func withStreamsCluster(ctx context.Context, c compareConfig, name string, fn fu
 		return fmt.Errorf("%s cluster: %w", name, err)
 	}
 	t, peer := servers[0], servers[1]
-	t.Streams, t.Redis, t.RedisPID, t.GRPC, t.EmitURL, t.Peer = true, redisAddr, redisPID, "", "", &peer
+	t.Streams, t.RedisPID, t.Peer = true, redisPID, &peer
 	waitQuiet(ctx, c)
 	return fn(t)
 }
