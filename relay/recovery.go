@@ -335,7 +335,6 @@ func (r *recovery) appendLocked(l *packetLog, o offset, ns *namespace, p socketi
 		e.size += int64(len(s)) + 16
 	}
 	l.entries = append(l.entries, e)
-	l.last = o
 	r.bytes += e.size
 	r.trimLocked(e.at)
 	return m

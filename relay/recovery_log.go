@@ -83,7 +83,6 @@ type packetLog struct {
 	// floor is the offset of the last entry trimmed (zero: none): a client
 	// at floor has missed nothing that left the log.
 	floor offset
-	last  offset // the offset of the last entry appended (zero: none)
 	// read is, for a stream, the id of the last entry its reader has
 	// handled, logged or not (later entries are delivered live).
 	read offset
