@@ -86,14 +86,7 @@ var (
 )
 
 func newStreamsBroker(srv *Server) *streamsBroker {
-	so := srv.cfg.Streams
-	opts := adapter.StreamsOptions{
-		StreamName:       so.Name,
-		StreamCount:      so.Count,
-		MaxLen:           so.MaxLen,
-		ChannelPrefix:    srv.cfg.Key,
-		SessionKeyPrefix: so.SessionKeyPrefix,
-	}.WithDefaults()
+	opts := srv.cfg.Streams.options(srv.cfg.Key)
 	b := &streamsBroker{
 		srv:     srv,
 		rdb:     srv.cfg.Redis,

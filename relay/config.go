@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/siorelay/siorelay/internal/adapter"
 )
 
 // Config configures a [Server]. The zero value is a server on /socket.io/
@@ -154,6 +155,18 @@ type Streams struct {
 	SessionKeyPrefix string
 }
 
+// options are the adapter's options for s with channel prefix key, zero
+// values defaulted.
+func (s Streams) options(key string) adapter.StreamsOptions {
+	return adapter.StreamsOptions{
+		StreamName:       s.Name,
+		StreamCount:      s.Count,
+		MaxLen:           s.MaxLen,
+		ChannelPrefix:    key,
+		SessionKeyPrefix: s.SessionKeyPrefix,
+	}.WithDefaults()
+}
+
 // CORS configures the Access-Control-* headers, following the npm cors
 // package that engine.io uses.
 type CORS struct {
@@ -249,8 +262,8 @@ func (c Config) withDefaults() (Config, error) {
 		if c.Redis == nil {
 			return c, errors.New("relay: Streams needs Redis")
 		}
-		if c.Streams.Count < 0 || c.Streams.MaxLen < 0 {
-			return c, errors.New("relay: Streams.Count and Streams.MaxLen must not be negative")
+		if err := c.Streams.options(c.Key).Validate(); err != nil {
+			return c, errors.New("relay: Streams: " + err.Error())
 		}
 	}
 	if c.Logger == nil {
