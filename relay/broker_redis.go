@@ -381,7 +381,7 @@ func (b *redisBroker) onBroadcast(nsp string, payload []byte) {
 		return
 	}
 	b.cnt.broadcasts.Add(1)
-	ns.deliver(p, broadcastOpts{Rooms: bc.Opts.Rooms, Except: bc.Opts.Except, Volatile: bc.Opts.Flags.Volatile})
+	ns.deliver(p, broadcastOptsOf(bc.Opts))
 }
 
 // adapterPacket turns an adapter packet (msgpack data) into the Socket.IO
@@ -428,7 +428,7 @@ func (b *redisBroker) onRequest(nsp string, payload []byte) {
 			return // applied locally when published
 		}
 		if req.HasOpts {
-			opts := broadcastOpts{Rooms: req.Opts.Rooms, Except: req.Opts.Except}
+			opts := broadcastOptsOf(req.Opts)
 			switch req.Type {
 			case adapter.RemoteJoin:
 				ns.forEach(opts, func(sk *Socket) { ns.join(sk, req.Rooms) })
@@ -461,7 +461,7 @@ func (b *redisBroker) onRequest(nsp string, payload []byte) {
 		}
 		var socks [][]byte
 		if ns != nil {
-			ns.forEach(broadcastOpts{Rooms: req.Opts.Rooms, Except: req.Opts.Except}, func(sk *Socket) {
+			ns.forEach(broadcastOptsOf(req.Opts), func(sk *Socket) {
 				socks = append(socks, appendFetchedSocket(nil, sk))
 			})
 		}

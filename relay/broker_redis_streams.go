@@ -301,7 +301,7 @@ func (b *streamsBroker) onEntry(rd *streamReader, e redis.XMessage) {
 		if !ok {
 			return
 		}
-		opts := broadcastOpts{Rooms: msg.Opts.Rooms, Except: msg.Opts.Except, Volatile: msg.Opts.Flags.Volatile}
+		opts := broadcastOptsOf(msg.Opts)
 		if msg.UID != m.uid {
 			b.ps.cnt.broadcasts.Add(1)
 		}
@@ -514,7 +514,7 @@ func (b *streamsBroker) packetsAfter(ctx context.Context, stream string, o offse
 				continue
 			}
 			p, ok := clusterPacket(msg.Nsp, msg)
-			opts := broadcastOpts{Rooms: msg.Opts.Rooms, Except: msg.Opts.Except, Volatile: msg.Opts.Flags.Volatile}
+			opts := broadcastOptsOf(msg.Opts)
 			if ok && logs(p, opts) {
 				out = append(out, storedPacket{off: eo, nsp: msg.Nsp, p: p, opts: opts})
 			}

@@ -89,6 +89,12 @@ func adapterOpts(opts broadcastOpts) adapter.Opts {
 	return ao
 }
 
+// broadcastOptsOf turns the adapter's options into broadcast options:
+// adapterOpts' inverse.
+func broadcastOptsOf(ao adapter.Opts) broadcastOpts {
+	return broadcastOpts{Rooms: ao.Rooms, Except: ao.Except, Volatile: ao.Flags.Volatile}
+}
+
 // eventData is the msgpack of an EVENT packet's data in the member's
 // dialect.
 func (m *clusterMember) eventData(p socketio.Packet) ([]byte, error) {
@@ -121,13 +127,13 @@ func (m *clusterMember) onMessage(nsp string, msg adapter.ClusterMessage) {
 			return
 		}
 		m.cnt.broadcasts.Add(1)
-		ns.deliver(p, broadcastOpts{Rooms: msg.Opts.Rooms, Except: msg.Opts.Except, Volatile: msg.Opts.Flags.Volatile})
+		ns.deliver(p, broadcastOptsOf(msg.Opts))
 	case adapter.SocketsJoin, adapter.SocketsLeave, adapter.DisconnectSockets:
 		m.applySockets(ns, msg)
 	case adapter.FetchSockets:
 		var socks [][]byte
 		if ns != nil {
-			ns.forEach(broadcastOpts{Rooms: msg.Opts.Rooms, Except: msg.Opts.Except}, func(sk *Socket) {
+			ns.forEach(broadcastOptsOf(msg.Opts), func(sk *Socket) {
 				socks = append(socks, appendFetchedSocket(nil, sk))
 			})
 		}
@@ -145,7 +151,7 @@ func (m *clusterMember) applySockets(ns *namespace, msg adapter.ClusterMessage) 
 	if ns == nil {
 		return
 	}
-	opts := broadcastOpts{Rooms: msg.Opts.Rooms, Except: msg.Opts.Except}
+	opts := broadcastOptsOf(msg.Opts)
 	switch msg.Type {
 	case adapter.SocketsJoin:
 		ns.forEach(opts, func(sk *Socket) { ns.join(sk, msg.Rooms) })
