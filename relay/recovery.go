@@ -577,11 +577,7 @@ func (r *recovery) restoreStream(ctx context.Context, sk *Socket, rooms []string
 		for n > 0 && l.read.less(older[n-1].off) {
 			n--
 		}
-		i := l.head
-		for i < len(l.entries) && !last.less(l.entries[i].off) {
-			i++
-		}
-		r.replayLocked(sk, rooms, older[:n], l.entries[i:])
+		r.replayLocked(sk, rooms, older[:n], l.entries[l.firstAfter(last):])
 		r.mu.Unlock()
 		return true
 	}

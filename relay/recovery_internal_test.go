@@ -78,6 +78,21 @@ func TestLogIndex(t *testing.T) {
 	check("one trimmed", 1, 2, 3, 4)
 	r.deliver(ns, p, broadcastOpts{})
 	check("two trimmed", 2, 3, 4, 5)
+	// firstAfter: the live entries are 3, 4, 5; any offset maps to the
+	// first of them that is later.
+	r.mu.Lock()
+	l := r.logs[""]
+	for seq, want := range []uint64{0: 3, 1: 3, 2: 3, 3: 4, 4: 5, 5: 0, 6: 0} {
+		i := l.firstAfter(offset{seq: uint64(seq)})
+		got := uint64(0) // none
+		if i < len(l.entries) {
+			got = l.entries[i].off.seq
+		}
+		if got != want {
+			t.Errorf("firstAfter(%d) is entry %d, want %d (0: none)", seq, got, want)
+		}
+	}
+	r.mu.Unlock()
 	if st := r.stats(); st.Trimmed != 2 || st.Packets != 3 {
 		t.Errorf("stats %+v", st)
 	}

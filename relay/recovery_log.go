@@ -101,19 +101,32 @@ func (l *packetLog) after(o offset) (int, bool) {
 	if !l.floor.isZero() && o == l.floor {
 		return l.head, true
 	}
-	i, found := slices.BinarySearchFunc(live, o, func(e logEntry, o offset) int {
-		switch {
-		case e.off.less(o):
-			return -1
-		case o.less(e.off):
-			return 1
-		}
-		return 0
-	})
+	i, found := slices.BinarySearchFunc(live, o, entryAt)
 	if !found {
 		return 0, false
 	}
 	return l.head + i + 1, true
+}
+
+// firstAfter returns the index in entries of the first live entry after
+// offset o, len(entries) when there is none.
+func (l *packetLog) firstAfter(o offset) int {
+	i, found := slices.BinarySearchFunc(l.live(), o, entryAt)
+	if found {
+		i++
+	}
+	return l.head + i
+}
+
+// entryAt orders a log entry against an offset, for binary searches.
+func entryAt(e logEntry, o offset) int {
+	switch {
+	case e.off.less(o):
+		return -1
+	case o.less(e.off):
+		return 1
+	}
+	return 0
 }
 
 // trimOne drops the oldest live entry and returns its size.
