@@ -33,34 +33,40 @@ var clientNames = []string{
 	"socket.io.esm.min.js", "socket.io.esm.min.js.map",
 }
 
-// clientFile is one file of the build with its compressed forms, made
-// once on first request.
+// clientFile is one file of the build with its compressed forms, each
+// made once on first request: embed.FS.ReadFile copies, and commands that
+// never serve the bundle should not hold its ~0.9 MB.
 type clientFile struct {
-	data  []byte
+	name  string
 	ctype string
 
-	gzipOnce, deflateOnce sync.Once
-	gzipped, deflated     []byte // set once by their sync.Once
+	dataOnce, gzipOnce, deflateOnce sync.Once
+	data, gzipped, deflated         []byte // set once by their sync.Once
 }
 
 var clientFiles = func() map[string]*clientFile {
 	m := make(map[string]*clientFile, len(clientNames))
 	for _, name := range clientNames {
-		data, err := clientFS.ReadFile("client/" + name)
-		if err != nil {
-			panic(err) // embedded above
-		}
 		ctype := "application/javascript; charset=utf-8"
 		if strings.HasSuffix(name, ".map") {
 			ctype = "application/json; charset=utf-8"
 		}
-		m[name] = &clientFile{data: data, ctype: ctype}
+		m[name] = &clientFile{name: name, ctype: ctype}
 	}
 	return m
 }()
 
-// bundle is the minified build, which the page loads.
-var bundle = clientFiles["socket.io.min.js"].data
+// body returns the file as built.
+func (f *clientFile) body() []byte {
+	f.dataOnce.Do(func() {
+		data, err := clientFS.ReadFile("client/" + f.name)
+		if err != nil {
+			panic(err) // embedded above
+		}
+		f.data = data
+	})
+	return f.data
+}
 
 // encoded returns the file's body in encoding ("" for identity).
 func (f *clientFile) encoded(encoding string) []byte {
@@ -69,7 +75,7 @@ func (f *clientFile) encoded(encoding string) []byte {
 		f.gzipOnce.Do(func() {
 			var b bytes.Buffer
 			w := gzip.NewWriter(&b)
-			w.Write(f.data)
+			w.Write(f.body())
 			w.Close()
 			f.gzipped = b.Bytes()
 		})
@@ -78,13 +84,13 @@ func (f *clientFile) encoded(encoding string) []byte {
 		f.deflateOnce.Do(func() {
 			var b bytes.Buffer
 			w := zlib.NewWriter(&b) // Node's createDeflate: the zlib format
-			w.Write(f.data)
+			w.Write(f.body())
 			w.Close()
 			f.deflated = b.Bytes()
 		})
 		return f.deflated
 	}
-	return f.data
+	return f.body()
 }
 
 // etag is what a Node socket.io server sends for the client files: the

@@ -131,9 +131,9 @@ func TestClientFilesLikeNode(t *testing.T) {
 			if got := n.header.Get("Content-Encoding"); n.status == http.StatusOK && got != rq.node {
 				t.Errorf("%s: Node chose Content-Encoding %q, negotiationCases says %q", what, got, rq.node)
 			}
-			if n.status == http.StatusOK && rq.method == http.MethodGet && (len(n.body) == 0 || !bytes.Equal(n.body, clientFiles[name].data)) &&
+			if n.status == http.StatusOK && rq.method == http.MethodGet && (len(n.body) == 0 || !bytes.Equal(n.body, clientFiles[name].body())) &&
 				n.header.Get("Content-Encoding") != "br" {
-				t.Fatalf("%s: Node served %d bytes, not the embedded %d", what, len(n.body), len(clientFiles[name].data))
+				t.Fatalf("%s: Node served %d bytes, not the embedded %d", what, len(n.body), len(clientFiles[name].body()))
 			}
 			if !bytes.Equal(r.body, n.body) && n.header.Get("Content-Encoding") != "br" {
 				t.Errorf("%s: %d bytes, Node %d", what, len(r.body), len(n.body))
