@@ -162,15 +162,12 @@ func TestClassicSentinelFailover(t *testing.T) {
 	noDisconnect(t, cl)
 }
 
-// emitUntilDelivered calls emit until client gets event (after a
-
-// deliversAcrossFailover checks that the relay's client "c1" gets em's
-// broadcasts before and after a failover of sn, and the relay's own
-// broadcast after it.
+// deliversAcrossFailover checks that the relay's client "c1" (of srv,
+// started ready by clusterRelay) gets em's broadcasts before and after a
+// failover of sn, and the relay's own broadcast after it.
 func deliversAcrossFailover(t *testing.T, sn *redistest.Sentinel, srv *relay.Server, em *emitter.Emitter, cl *nodetest.Clients) {
 	t.Helper()
 	ctx := ctxT(t, 60*time.Second)
-	waitFor(t, 10*time.Second, "relay ready", srv.Ready)
 	if err := em.Emit(ctx, "before"); err != nil {
 		t.Fatal(err)
 	}
@@ -181,30 +178,26 @@ func deliversAcrossFailover(t *testing.T, sn *redistest.Sentinel, srv *relay.Ser
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "ready after failover", srv.Ready)
-	emitUntilDelivered(t, ctx, cl, "c1", "after", func() error { return em.Emit(ctx, "after") })
+	// Emit until delivered: after a failover, the emitter's own client may
+	// still be switching masters.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_ = em.Emit(ctx, "after")
+		wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		_, err := cl.WaitEvent(wctx, "c1", "after")
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no delivery after failover: %v", err)
+		}
+	}
 	if err := srv.Of("/").Emit(ctx, "own"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cl.WaitEvent(ctx, "c1", "own"); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// failover, the emitter's own client may still be switching masters).
-func emitUntilDelivered(t *testing.T, ctx context.Context, cl *nodetest.Clients, client, event string, emit func() error) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		_ = emit()
-		wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		_, err := cl.WaitEvent(wctx, client, event)
-		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no delivery after failover: %v", err)
-		}
 	}
 }
 

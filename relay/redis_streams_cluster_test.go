@@ -3,6 +3,7 @@ package relay_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -73,7 +74,6 @@ func streamsInterop(t *testing.T, s streamsSetup) {
 	nc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: peer.URL(), Clients: []nodetest.ClientConfig{
 		{Name: "n1", Rooms: []string{"room1"}},
 	}})
-	waitFor(t, 10*time.Second, "relay ready", srv.Ready)
 
 	t.Run("serverCount", func(t *testing.T) {
 		if n, err := peer.ServerCount(ctx, "/"); err != nil || n != 2 {
@@ -357,7 +357,6 @@ func TestStreamsRecoveryAcrossServers(t *testing.T) {
 	peer := s.peer(t, "node1")
 	srvA, urlA, _ := s.relay(t, "relayA")
 	srvB, urlB, _ := s.relay(t, "relayB")
-	waitFor(t, 10*time.Second, "relays ready", func() bool { return srvA.Ready() && srvB.Ready() })
 	ctx := ctxT(t, 60*time.Second)
 	hops := []struct{ from, to string }{
 		{hostOf(urlA), hostOf(urlB)},       // relay → relay
@@ -407,15 +406,7 @@ func TestStreamsRecoveryAcrossServers(t *testing.T) {
 			t.Fatalf("hop %d (%s → %s): reconnected as %s recovered %v, want %s recovered", i, h.from, h.to, got, rec, id)
 		}
 		emit("node") // live, after the recovery
-		for len(got) < len(want) {
-			ev, err := cl.WaitEvent(ctx, "c1", "n")
-			if err != nil {
-				t.Fatalf("hop %d: got %v of %v: %v", i, got, want, err)
-			}
-			var n int
-			json.Unmarshal(ev.Args[0], &n)
-			got = append(got, n)
-		}
+		got = numbered(t, ctx, cl, "c1", fmt.Sprintf("hop %d", i), got, len(want))
 	}
 	// A rolling restart: relay A (where the client is now) shuts down
 	// gracefully; the sessions it stores let its clients recover on B.
@@ -431,15 +422,7 @@ func TestStreamsRecoveryAcrossServers(t *testing.T) {
 	if got, rec := reconnected(t, ctx, cl, "c1"); got != id || !rec {
 		t.Fatalf("after A's shutdown: reconnected as %s recovered %v, want %s recovered", got, rec, id)
 	}
-	for len(got) < len(want) {
-		ev, err := cl.WaitEvent(ctx, "c1", "n")
-		if err != nil {
-			t.Fatalf("after A's shutdown: got %v of %v: %v", got, want, err)
-		}
-		var n int
-		json.Unmarshal(ev.Args[0], &n)
-		got = append(got, n)
-	}
+	got = numbered(t, ctx, cl, "c1", "after A's shutdown", got, len(want))
 	// Every client sees broadcasts in stream order; one publisher's are
 	// in its order, and none is missing or repeated.
 	sorted := slices.Clone(got)
@@ -463,7 +446,6 @@ func TestStreamsReadsOnAfterOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "relay ready", srv.Ready)
 	n := 0
 	var sent []int
 	send := func() {
@@ -492,15 +474,7 @@ func TestStreamsReadsOnAfterOutage(t *testing.T) {
 		send()
 	}
 	var got []int
-	for len(got) < len(sent) {
-		ev, err := cl.WaitEvent(ctx, "c1", "n")
-		if err != nil {
-			t.Fatalf("got %v of %v: %v", got, sent, err)
-		}
-		var v int
-		json.Unmarshal(ev.Args[0], &v)
-		got = append(got, v)
-	}
+	got = numbered(t, ctx, cl, "c1", "after the restart", got, len(sent))
 	if !slices.Equal(got, sent) {
 		t.Fatalf("got %v, want %v", got, sent)
 	}
@@ -570,7 +544,6 @@ func TestStreamsRecoveryFromStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, url, _ := s.relay(t, "late")
-	waitFor(t, 10*time.Second, "relay ready", srv.Ready)
 	// … and after (in its copy too).
 	for i := 4; i <= 6; i++ {
 		if err := peer.Emit(ctx, nodetest.Target{}, "n", i); err != nil {
@@ -588,15 +561,7 @@ func TestStreamsRecoveryFromStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []int
-	for len(got) < 7 {
-		ev, err := rc.WaitEvent(ctx, "c1", "n")
-		if err != nil {
-			t.Fatalf("got %v: %v", got, err)
-		}
-		var n int
-		json.Unmarshal(ev.Args[0], &n)
-		got = append(got, n)
-	}
+	got = numbered(t, ctx, rc, "c1", "after the recovery", got, 7)
 	if !slices.Equal(got, []int{1, 2, 3, 4, 5, 6, 7}) {
 		t.Fatalf("got %v, want 1…7 once each", got)
 	}
@@ -624,7 +589,6 @@ func TestStreamsTrimmedCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "relay ready", srv.Ready)
 	if err := em.Emit(ctx, "n", 0); err != nil {
 		t.Fatal(err)
 	}
@@ -647,17 +611,26 @@ func TestStreamsTrimmedCounted(t *testing.T) {
 	paused.Store(false)
 	waitFor(t, 15*time.Second, "ready again", srv.Ready)
 	var got []int
-	for int64(len(got)) < left {
-		ev, err := cl.WaitEvent(ctx, "c1", "n")
-		if err != nil {
-			t.Fatalf("got %d of %d: %v", len(got), left, err)
-		}
-		var n int
-		json.Unmarshal(ev.Args[0], &n)
-		got = append(got, n)
-	}
+	got = numbered(t, ctx, cl, "c1", "after the pause", got, int(left))
 	if got[len(got)-1] != sent {
 		t.Fatalf("last delivered %d, want %d", got[len(got)-1], sent)
 	}
 	waitFor(t, 10*time.Second, "trimmed counted", func() bool { return srv.Stats().RedisStreamTrimmed == sent-left })
+}
+
+// numbered appends to got the number (first argument) of each "n" event
+// client gets, until got holds n of them; what names the step for a
+// failure.
+func numbered(t *testing.T, ctx context.Context, cl *nodetest.Clients, client, what string, got []int, n int) []int {
+	t.Helper()
+	for len(got) < n {
+		ev, err := cl.WaitEvent(ctx, client, "n")
+		if err != nil {
+			t.Fatalf("%s: %s got %v, %d of %d: %v", what, client, got, len(got), n, err)
+		}
+		var v int
+		json.Unmarshal(ev.Args[0], &v)
+		got = append(got, v)
+	}
+	return got
 }
