@@ -5,7 +5,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -102,16 +101,14 @@ func TestEmitGRPCToSidecar(t *testing.T) {
 // README's quickstart does while the first `make run` compiles: emit says
 // it waits, and delivers once the relay listens.
 func TestEmitWaitsForRelay(t *testing.T) {
-	port := proctest.Port(t)
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	addr := proctest.Addr(t)
 	_, errOut, code := runEmitAsync("--grpc", addr, "--wait", "1m", "late", `"but there"`)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if _, err := errOut.WaitLine(ctx, "is not up yet; waiting up to 1m0s", nil); err != nil {
 		t.Fatal(err)
 	}
-	url, _, _ := startServe(t, "--addr", "127.0.0.1:0", "--grpc-addr", addr, "--log-level", "error")
-	_ = url
+	startServe(t, "--addr", "127.0.0.1:0", "--grpc-addr", addr, "--log-level", "error")
 	select {
 	case c := <-code:
 		if c != 0 {

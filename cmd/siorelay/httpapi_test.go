@@ -114,14 +114,18 @@ func readmeSection(t *testing.T, heading string) string {
 }
 
 // shBlocks returns the ```sh code blocks of text.
-func shBlocks(text string) []string {
+func shBlocks(t *testing.T, text string) []string {
+	t.Helper()
 	var out []string
 	for {
 		_, rest, ok := strings.Cut(text, "```sh\n")
 		if !ok {
 			return out
 		}
-		block, after, _ := strings.Cut(rest, "```")
+		block, after, ok := strings.Cut(rest, "```")
+		if !ok {
+			t.Fatal("README.md: unterminated ```sh block")
+		}
 		out = append(out, block)
 		text = after
 	}
@@ -166,7 +170,7 @@ func TestHTTPAPIReadme(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Fatal("curl not found: the README's examples need it (apt-get install curl)")
 	}
-	blocks := shBlocks(readmeSection(t, "## The HTTP API"))
+	blocks := shBlocks(t, readmeSection(t, "## The HTTP API"))
 	if len(blocks) < 2 {
 		t.Fatalf("want the start commands and the curl block, found %d blocks", len(blocks))
 	}

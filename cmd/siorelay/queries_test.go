@@ -300,15 +300,7 @@ func TestGRPCurlQueries(t *testing.T) {
 		t.Skip("SIORELAY_GRPCURL not set; run `make test-grpcurl`")
 	}
 	nodetest.Require(t)
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "### Queries:")
-	if !ok {
-		t.Fatal("README has no Queries section")
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
+	section := readmeSection(t, "### Queries:")
 	var cmds []string
 	for _, line := range strings.Split(section, "\n") {
 		if strings.HasPrefix(line, "grpcurl ") {

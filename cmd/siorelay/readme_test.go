@@ -31,7 +31,7 @@ func TestREADMEQuickstart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks := quickstartBlocks(t, filepath.Join(root, "README.md"))
+	blocks := quickstartBlocks(t)
 	for _, addr := range []string{"127.0.0.1:3000", "127.0.0.1:50051"} {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -84,30 +84,9 @@ func TestREADMEQuickstart(t *testing.T) {
 
 // quickstartBlocks returns the shell blocks of the README's "## Quickstart"
 // section: what the two terminals run.
-func quickstartBlocks(t *testing.T, readme string) []string {
+func quickstartBlocks(t *testing.T) []string {
 	t.Helper()
-	b, err := os.ReadFile(readme)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, sec, ok := strings.Cut(string(b), "\n## Quickstart\n")
-	if !ok {
-		t.Fatal("README.md has no \"## Quickstart\" section")
-	}
-	sec, _, _ = strings.Cut(sec, "\n## ")
-	var blocks []string
-	for {
-		_, rest, ok := strings.Cut(sec, "```sh\n")
-		if !ok {
-			break
-		}
-		block, after, ok := strings.Cut(rest, "```")
-		if !ok {
-			t.Fatal("README.md: unterminated ```sh block in the quickstart")
-		}
-		blocks = append(blocks, block)
-		sec = after
-	}
+	blocks := shBlocks(t, readmeSection(t, "## Quickstart\n"))
 	if len(blocks) != 2 {
 		t.Fatalf("the quickstart has %d shell blocks, want 2 (first terminal, second terminal)", len(blocks))
 	}

@@ -33,7 +33,7 @@ func TestServeStreams(t *testing.T) {
 
 	// A client of the Node server, which it will lose.
 	off := false
-	nc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: peer.URL(), Packets: true, Clients: []nodetest.ClientConfig{{Name: "c1", Reconnection: &off}}})
+	nc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: peer.URL(), Clients: []nodetest.ClientConfig{{Name: "c1", Reconnection: &off}}})
 	rc := nodetest.StartClients(t, nodetest.ClientsConfig{URL: base, Clients: []nodetest.ClientConfig{{Name: "c2"}}})
 	if err := peer.Emit(ctx, nodetest.Target{}, "hello", 1); err != nil {
 		t.Fatal(err)
@@ -56,7 +56,8 @@ func TestServeStreams(t *testing.T) {
 	if err := peer.DropConnection(ctx, "/", id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := peer.WaitSession(ctx, ""); err != nil {
+	sess, err := peer.WaitSession(ctx, "")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := peer.Emit(ctx, nodetest.Target{}, "missed", 2); err != nil {
@@ -65,7 +66,7 @@ func TestServeStreams(t *testing.T) {
 	// The same client state, on the relay: what a load balancer that
 	// lost the Node server would do (socket.io-client keeps pid and offset).
 	rc2 := nodetest.StartClients(t, nodetest.ClientsConfig{URL: base, Clients: []nodetest.ClientConfig{
-		{Name: "c1", Auth: map[string]any{"pid": pidOf(t, nc), "offset": o1}},
+		{Name: "c1", Auth: map[string]any{"pid": sess.PID, "offset": o1}},
 	}})
 	if got := rc2.ID("c1"); got != id {
 		t.Fatalf("on the relay: socket %s, want %s (recovered)", got, id)
@@ -73,23 +74,6 @@ func TestServeStreams(t *testing.T) {
 	if _, err := rc2.WaitEvent(ctx, "c1", "missed"); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// pidOf reads the pid the server gave client c1 in its CONNECT reply.
-func pidOf(t *testing.T, cl *nodetest.Clients) string {
-	t.Helper()
-	for _, l := range cl.Pending() {
-		var pkt string
-		if l.Type != "packet" || l.Str("client") != "c1" || json.Unmarshal(l.Field("data"), &pkt) != nil || !strings.HasPrefix(pkt, "0{") {
-			continue
-		}
-		var c struct{ PID string }
-		if json.Unmarshal([]byte(pkt[1:]), &c) == nil && c.PID != "" {
-			return c.PID
-		}
-	}
-	t.Fatal("no CONNECT reply with a pid")
-	return ""
 }
 
 func TestServeStreamsBadFlags(t *testing.T) {
