@@ -74,60 +74,45 @@ func (a *httpAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	rec := &codeRecorder{ResponseWriter: w}
-	a.serveCall(rec, r)
+	code := a.serveCall(w, r)
 	method := r.URL.Path
 	if _, ok := a.methods[method]; !ok && !a.streams[method] {
 		method = "unknown" // the label stays bounded by the registered methods
 	}
-	a.observe(method, rec.code, time.Since(start))
+	a.observe(method, code, time.Since(start))
 }
 
-// codeRecorder remembers the status code writeError answered with (OK
-// when it was not called).
-type codeRecorder struct {
-	http.ResponseWriter
-	code codes.Code
-}
-
-// serveCall serves one call of a method.
-func (a *httpAPI) serveCall(w http.ResponseWriter, r *http.Request) {
+// serveCall serves one call of a method and returns its status code.
+func (a *httpAPI) serveCall(w http.ResponseWriter, r *http.Request) codes.Code {
 	m, ok := a.methods[r.URL.Path]
 	if !ok {
 		if a.streams[r.URL.Path] {
-			writeError(w, http.StatusNotImplemented, status.Newf(codes.Unimplemented,
+			return writeError(w, http.StatusNotImplemented, status.Newf(codes.Unimplemented,
 				"%s is a streaming method, served over gRPC only (the unary methods are served over HTTP)", r.URL.Path))
-			return
 		}
-		writeError(w, http.StatusNotFound, status.Newf(codes.Unimplemented, "unknown method %q: POST /siorelay.v1.EmitterService/<Method>", r.URL.Path))
-		return
+		return writeError(w, http.StatusNotFound, status.Newf(codes.Unimplemented, "unknown method %q: POST /siorelay.v1.EmitterService/<Method>", r.URL.Path))
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, status.Newf(codes.Unimplemented, "method %s not allowed: use POST", r.Method))
-		return
+		return writeError(w, http.StatusMethodNotAllowed, status.Newf(codes.Unimplemented, "method %s not allowed: use POST", r.Method))
 	}
 	c, err := codecFor(r.Header.Get("Content-Type"))
 	if err != nil {
 		w.Header().Set("Accept-Post", "application/json, application/proto")
-		writeError(w, http.StatusUnsupportedMediaType, status.New(codes.InvalidArgument, err.Error()))
-		return
+		return writeError(w, http.StatusUnsupportedMediaType, status.New(codes.InvalidArgument, err.Error()))
 	}
 	if enc := r.Header.Get("Content-Encoding"); enc != "" && enc != "identity" {
 		w.Header().Set("Accept-Encoding", "identity")
-		writeStatus(w, status.Newf(codes.Unimplemented, "Content-Encoding %q is not supported: send the body uncompressed", enc))
-		return
+		return writeStatus(w, status.Newf(codes.Unimplemented, "Content-Encoding %q is not supported: send the body uncompressed", enc))
 	}
 	if v := r.Header.Get("Connect-Protocol-Version"); v != "" && v != "1" {
-		writeStatus(w, status.Newf(codes.InvalidArgument, "Connect-Protocol-Version %q is not supported (want 1)", v))
-		return
+		return writeStatus(w, status.Newf(codes.InvalidArgument, "Connect-Protocol-Version %q is not supported (want 1)", v))
 	}
 	ctx := r.Context()
 	if t := r.Header.Get("Connect-Timeout-Ms"); t != "" {
 		ms, err := strconv.ParseUint(t, 10, 64)
 		if err != nil || len(t) > 10 {
-			writeStatus(w, status.Newf(codes.InvalidArgument, "Connect-Timeout-Ms %q: want a positive integer of at most 10 digits", t))
-			return
+			return writeStatus(w, status.Newf(codes.InvalidArgument, "Connect-Timeout-Ms %q: want a positive integer of at most 10 digits", t))
 		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
@@ -138,18 +123,15 @@ func (a *httpAPI) serveCall(w http.ResponseWriter, r *http.Request) {
 	// caller learns nothing about its request.
 	if a.auth != nil {
 		if err := a.auth.check(ctx, r.URL.Path); err != nil {
-			writeStatus(w, status.Convert(err))
-			return
+			return writeStatus(w, status.Convert(err))
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxBody))
 	if err != nil {
 		if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			writeError(w, http.StatusRequestEntityTooLarge, status.Newf(codes.ResourceExhausted, "request body larger than %d bytes", mbe.Limit))
-			return
+			return writeError(w, http.StatusRequestEntityTooLarge, status.Newf(codes.ResourceExhausted, "request body larger than %d bytes", mbe.Limit))
 		}
-		writeStatus(w, status.Newf(codes.InvalidArgument, "reading the request body: %v", err))
-		return
+		return writeStatus(w, status.Newf(codes.InvalidArgument, "reading the request body: %v", err))
 	}
 	st := &httpStream{method: r.URL.Path}
 	ctx = grpc.NewContextWithServerTransportStream(ctx, st)
@@ -166,23 +148,21 @@ func (a *httpAPI) serveCall(w http.ResponseWriter, r *http.Request) {
 	resp, err := m.handler(m.impl, ctx, dec, nil)
 	st.writeHeaders(w.Header())
 	if err != nil {
-		writeStatus(w, status.Convert(err))
-		return
+		return writeStatus(w, status.Convert(err))
 	}
 	msg, ok := resp.(proto.Message)
 	if !ok {
-		writeStatus(w, status.Newf(codes.Internal, "response type %T is not a protobuf message", resp))
-		return
+		return writeStatus(w, status.Newf(codes.Internal, "response type %T is not a protobuf message", resp))
 	}
 	out, err := c.marshal(msg)
 	if err != nil {
-		writeStatus(w, status.Newf(codes.Internal, "encoding the response: %v", err))
-		return
+		return writeStatus(w, status.Newf(codes.Internal, "encoding the response: %v", err))
 	}
 	w.Header().Set("Content-Type", c.contentType)
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
+	return codes.OK
 }
 
 // serveHealth answers GET /healthz for probes that speak plain HTTP: 200

@@ -121,17 +121,15 @@ type wireDetail struct {
 	Debug json.RawMessage `json:"debug,omitempty"`
 }
 
-// writeStatus answers st with the HTTP status of its code.
-func writeStatus(w http.ResponseWriter, st *status.Status) {
-	writeError(w, httpStatus(st.Code()), st)
+// writeStatus answers st with the HTTP status of its code, and returns
+// the code.
+func writeStatus(w http.ResponseWriter, st *status.Status) codes.Code {
+	return writeError(w, httpStatus(st.Code()), st)
 }
 
 // writeError answers st with httpCode, which may differ from the code's
 // usual status where HTTP has a more precise one (404, 405, 413, 415).
-func writeError(w http.ResponseWriter, httpCode int, st *status.Status) {
-	if rec, ok := w.(*codeRecorder); ok {
-		rec.code = st.Code()
-	}
+func writeError(w http.ResponseWriter, httpCode int, st *status.Status) codes.Code {
 	e := wireError{Code: connectCode(st.Code()), Message: st.Message()}
 	for _, d := range st.Proto().GetDetails() {
 		typ := d.GetTypeUrl()
@@ -150,6 +148,7 @@ func writeError(w http.ResponseWriter, httpCode int, st *status.Status) {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(httpCode)
 	_, _ = w.Write(body)
+	return st.Code()
 }
 
 // httpStream is the grpc.ServerTransportStream of a call over HTTP: what a
