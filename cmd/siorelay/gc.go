@@ -13,10 +13,16 @@ import "runtime/debug"
 // emits/s. GOGC and GOMEMLIMIT in the environment still apply as usual.
 const serveGCPercent = 50
 
-// setServeGC applies serveGCPercent unless GOGC is set (then the runtime
-// has applied it already).
-func setServeGC(getenv func(string) string) {
+// sidecarGCPercent is the GOGC of `siorelay emitter`: its live heap is a
+// few MB and every event allocates, so the default of 100 collects very
+// often. At 400 the peak RSS under full load grows from about 35 to 60 MB
+// and the CPU per event drops by about 20% (bench/grpc).
+const sidecarGCPercent = 400
+
+// setDefaultGC applies percent unless GOGC is set (then the runtime has
+// applied it already; an empty GOGC is the runtime's default, as unset).
+func setDefaultGC(percent int, getenv func(string) string) {
 	if getenv("GOGC") == "" {
-		debug.SetGCPercent(serveGCPercent)
+		debug.SetGCPercent(percent)
 	}
 }

@@ -8,11 +8,11 @@ import (
 func TestServeGCPercent(t *testing.T) {
 	prev := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(prev) })
-	setServeGC(func(string) string { return "" })
+	setDefaultGC(serveGCPercent, func(string) string { return "" })
 	if got := debug.SetGCPercent(100); got != serveGCPercent {
 		t.Fatalf("without GOGC: GC percent %d, want %d", got, serveGCPercent)
 	}
-	setServeGC(func(k string) string {
+	setDefaultGC(serveGCPercent, func(k string) string {
 		if k == "GOGC" {
 			return "100"
 		}

@@ -62,8 +62,10 @@ func newEndpoint(cfg emittergrpc.Config, grpcAddr string, api *httpAPIFlags) (*g
 	return g, nil
 }
 
-// close closes the listeners of an endpoint that will not run.
-func (g *grpcEndpoint) close() {
+// abort releases an endpoint that will not run: its server and its
+// listeners.
+func (g *grpcEndpoint) abort() {
+	_ = g.srv.Shutdown(context.Background())
 	for _, ln := range []net.Listener{g.ln, g.httpLn} {
 		if ln != nil {
 			ln.Close()

@@ -63,7 +63,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := web.validate(); err != nil {
 		return err
 	}
-	setServeGC(os.Getenv)
+	setDefaultGC(serveGCPercent, os.Getenv)
 	log, err := lf.logger(stderr)
 	if err != nil {
 		return err
@@ -183,8 +183,7 @@ func serve(ctx context.Context, ln net.Listener, srv *relay.Server, g *grpcEndpo
 	stopMetrics, err := m.start(mux, stdout, log)
 	if err != nil {
 		if g != nil {
-			g.srv.Shutdown(context.Background())
-			g.close()
+			g.abort()
 		}
 		srv.Shutdown(context.Background())
 		return err
