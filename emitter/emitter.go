@@ -2,8 +2,6 @@ package emitter
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -147,9 +145,7 @@ func New(rdb redis.UniversalClient, cfg Config) (*Emitter, error) {
 	if err != nil {
 		return nil, err
 	}
-	var id [8]byte
-	_, _ = rand.Read(id[:])
-	c := &core{cfg: cfg, pipe: newPipeliner(rdb, cfg.Sharded), uid: hex.EncodeToString(id[:])}
+	c := &core{cfg: cfg, pipe: newPipeliner(rdb, cfg.Sharded), uid: randomID()}
 	if cfg.Streams != nil {
 		opts := cfg.Streams.options(cfg.Key)
 		c.streams = &opts

@@ -73,8 +73,9 @@ func newRequester(maxSize int) *requester {
 	return &requester{maxSize: maxSize, pending: make(map[string]*call)}
 }
 
-// newRequestID returns 8 random bytes in hex, as the ClusterAdapter's ids.
-func newRequestID() string {
+// randomID returns 8 random bytes in hex, as the ClusterAdapter's ids
+// (of servers and of requests).
+func randomID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
@@ -129,7 +130,7 @@ func (q *requester) do(ctx context.Context, r *request, timeout time.Duration) (
 		d, _ := ctx.Deadline()
 		r.opts.Flags = r.opts.Flags.WithTimeout(max(time.Until(d).Milliseconds(), 1))
 	}
-	r.id = newRequestID()
+	r.id = randomID()
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()

@@ -88,7 +88,6 @@ type subscription struct {
 	mu        sync.Mutex
 	confirmed map[string]bool // guarded by mu
 	cause     error           // guarded by mu; why the reader stopped
-	stopped   bool            // guarded by mu
 }
 
 // acquire returns nsp's subscription to channels, opening it if needed,
@@ -216,15 +215,18 @@ func (s *subscription) stop(err error) {
 		err = errors.New("subscription closed")
 	}
 	s.mu.Lock()
-	s.cause, s.stopped = err, true
+	s.cause = err
 	s.mu.Unlock()
 	close(s.dead)
 }
 
 func (s *subscription) isDead() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stopped
+	select {
+	case <-s.dead:
+		return true
+	default:
+		return false
+	}
 }
 
 func (s *subscription) err() error {
