@@ -61,7 +61,6 @@ type streamsBroker struct {
 	wg     sync.WaitGroup // readers and session writers
 
 	readers []*streamReader
-	trimmed atomic.Int64 // entries trimmed before they could be read
 
 	storingMu sync.Mutex
 	storing   map[string]chan struct{} // guarded by storingMu; session key → closed once its SET is done
@@ -249,7 +248,7 @@ func (b *streamsBroker) checkTrimmed(rd *streamReader) {
 	lost := info.EntriesAdded - rd.base - rd.read - info.Length
 	switch {
 	case lost > 0:
-		b.trimmed.Add(lost)
+		b.ps.cnt.streamTrimmed.Add(lost)
 		b.log.Error("redis stream entries were trimmed (maxLen) before this server read them: lost", "stream", rd.stream, "entries", lost, "after", rd.last)
 		rd.read += lost
 	case lost < 0:

@@ -203,6 +203,7 @@ type brokerCounters struct {
 	received, dropped, outages, reconnects atomic.Int64
 	broadcasts                             atomic.Int64
 	publishErrors, subscribeErrors         atomic.Int64
+	streamTrimmed                          atomic.Int64 // streams: entries trimmed before they could be read
 	lastDrop                               atomic.Int64 // unix nanos of the last drop log line
 }
 
@@ -303,9 +304,7 @@ func (srv *Server) Stats() Stats {
 		st.RedisOutages, st.RedisReconnects = c.outages.Load(), c.reconnects.Load()
 		st.RedisBroadcasts = c.broadcasts.Load()
 		st.RedisPublishErrors, st.RedisSubscribeErrors = c.publishErrors.Load(), c.subscribeErrors.Load()
-	}
-	if b, ok := srv.broker.(*streamsBroker); ok {
-		st.RedisStreamTrimmed = b.trimmed.Load()
+		st.RedisStreamTrimmed = c.streamTrimmed.Load()
 	}
 	if srv.recovery != nil {
 		st.Recovery = srv.recovery.stats()
