@@ -54,16 +54,8 @@ var redisOnly = []string{"key", "sharded", "subscription-mode", "adapter", "stre
 // or from the environment) and returns the transport credentials and
 // token.
 func (g *emitGRPCFlags) check(fs *flag.FlagSet) (credentials.TransportCredentials, string, error) {
-	var err error
-	fs.Visit(func(f *flag.Flag) {
-		for _, name := range redisOnly {
-			if f.Name == name && err == nil {
-				err = usagef("--%s (or %s) is for --redis: with --grpc the service publishes with its own settings", name, envName(name))
-			}
-		}
-	})
-	if err != nil {
-		return nil, "", err
+	if name, set := firstSet(fs, redisOnly); set {
+		return nil, "", usagef("--%s (or %s) is for --redis: with --grpc the service publishes with its own settings", name, envName(name))
 	}
 	tok, err := loadToken(g.token, g.tokenFile)
 	if err != nil {

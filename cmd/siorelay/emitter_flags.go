@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"slices"
 
 	"github.com/siorelay/siorelay/emitter"
 )
@@ -59,9 +60,21 @@ func (a *adapterFlags) register(fs *flag.FlagSet, prefix string) {
 	fs.Int64Var(&a.streamMaxLen, "stream-max-len", 10000, "with --adapter streams: the adapter's maxLen (XADD MAXLEN ~)")
 }
 
-// registerSessions adds --session-key-prefix (serve).
-func (a *adapterFlags) registerSessions(fs *flag.FlagSet) {
-	fs.StringVar(&a.sessionKey, "session-key-prefix", "sio:session:", "with --adapter streams and --recovery: the adapter's sessionKeyPrefix (where sessions are kept for recovery on any server)")
+// registerSessions adds --session-key-prefix (serve), after register.
+func (a *adapterFlags) registerSessions() {
+	a.fs.StringVar(&a.sessionKey, "session-key-prefix", "sio:session:", "with --adapter streams and --recovery: the adapter's sessionKeyPrefix (where sessions are kept for recovery on any server)")
+}
+
+// firstSet returns the first flag of names that was set on fs (on the
+// command line or from the environment), in fs's order.
+func firstSet(fs *flag.FlagSet, names []string) (string, bool) {
+	var first string
+	fs.Visit(func(f *flag.Flag) {
+		if first == "" && slices.Contains(names, f.Name) {
+			first = f.Name
+		}
+	})
+	return first, first != ""
 }
 
 // streams reports whether the flags choose the streams adapter, after
@@ -69,15 +82,10 @@ func (a *adapterFlags) registerSessions(fs *flag.FlagSet) {
 func (a *adapterFlags) streams() (bool, error) {
 	switch a.adapter {
 	case "pubsub":
-		var bad error
-		a.fs.Visit(func(f *flag.Flag) {
-			for _, s := range streamFlags {
-				if f.Name == s && bad == nil {
-					bad = usagef("--%s needs --adapter streams", s)
-				}
-			}
-		})
-		return false, bad
+		if name, set := firstSet(a.fs, streamFlags); set {
+			return false, usagef("--%s needs --adapter streams", name)
+		}
+		return false, nil
 	case "streams":
 		if a.streamCount < 1 || a.streamMaxLen < 1 {
 			return true, usagef("--stream-count and --stream-max-len must be at least 1")

@@ -48,7 +48,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	requestsTimeout := fs.Duration("requests-timeout", 5*time.Second, "how long this relay's cluster requests wait for answers (with --redis), and the gRPC queries' default wait")
 	var af adapterFlags
 	af.register(fs, "with --redis: ")
-	af.registerSessions(fs)
+	af.registerSessions()
 	hf := registerHookFlags(fs)
 	rf := registerRecoveryFlags(fs)
 	mf := registerMetricsFlags(fs)
