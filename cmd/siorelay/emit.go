@@ -50,14 +50,11 @@ func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usagef("missing EVENT (usage: siorelay %s)", emitSynopsis)
 	}
 	event := fs.Arg(0)
-	values := make([]any, 0, fs.NArg()-1)
-	raw := make([]json.RawMessage, 0, fs.NArg()-1)
-	for i, a := range fs.Args()[1:] {
+	vals := fs.Args()[1:] // each one JSON value
+	for i, a := range vals {
 		if !json.Valid([]byte(a)) {
 			return usagef("argument %d is not a JSON value: %q (a string needs quotes: '\"hi\"')", i+1, a)
 		}
-		values = append(values, json.RawMessage(a))
-		raw = append(raw, json.RawMessage(a))
 	}
 	if gf.addr != "" {
 		creds, token, err := gf.check(fs)
@@ -67,7 +64,7 @@ func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := validEvent(event); err != nil {
 			return err
 		}
-		return emitGRPC(ctx, gf, creds, token, emitRequest(*nsp, to, except, *volatile, event, raw), *wait, *timeout, stdout, stderr)
+		return emitGRPC(ctx, gf, creds, token, emitRequest(*nsp, to, except, *volatile, event, vals), *wait, *timeout, stdout, stderr)
 	}
 	cfg, err := cluster.config()
 	if err != nil {
@@ -85,6 +82,10 @@ func runEmit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	op := em.Of(*nsp).To(to...).Except(except...)
 	if *volatile {
 		op = op.Volatile()
+	}
+	values := make([]any, len(vals))
+	for i, a := range vals {
+		values[i] = json.RawMessage(a)
 	}
 	msg, err := op.EmitMessage(event, values...) // validates before any I/O
 	if err != nil {

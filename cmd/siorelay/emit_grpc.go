@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -80,7 +79,7 @@ func (g *emitGRPCFlags) check(fs *flag.FlagSet) (credentials.TransportCredential
 
 // emitRequest is the EmitRequest of `emit`'s command line; args are valid
 // JSON texts.
-func emitRequest(nsp string, to, except []string, volatile bool, event string, args []json.RawMessage) *siorelayv1.EmitRequest {
+func emitRequest(nsp string, to, except []string, volatile bool, event string, args []string) *siorelayv1.EmitRequest {
 	if !strings.HasPrefix(nsp, "/") {
 		nsp = "/" + nsp // as the Go emitter's Of does
 	}
@@ -90,7 +89,7 @@ func emitRequest(nsp string, to, except []string, volatile bool, event string, a
 		Volatile: volatile,
 	}
 	for _, a := range args {
-		req.Args = append(req.Args, &siorelayv1.Arg{Value: &siorelayv1.Arg_Json{Json: string(a)}})
+		req.Args = append(req.Args, &siorelayv1.Arg{Value: &siorelayv1.Arg_Json{Json: a}})
 	}
 	return req
 }
