@@ -48,11 +48,14 @@ func newRedisPublisher(ctx context.Context, addr string, payloadSize int) (*redi
 	return &redisPublisher{rdb: rdb, key: "socket.io", nsp: "/", pad: padding(payloadSize)}, nil
 }
 
-// padding returns the filler argument that brings the Socket.IO packet a
-// client receives, 42["b","<19-digit ts> <seq>","<pad>"], to about size bytes.
+// basePacketLen is the length of the Socket.IO packet a client receives,
+// 42["b","<19-digit ts> <seq>","<pad>"], with no padding.
+const basePacketLen = len(`42["b","1764000000000000000 1000000",""]`)
+
+// padding returns the filler argument that brings that packet to about
+// size bytes.
 func padding(size int) string {
-	const base = len(`42["b","1764000000000000000 1000000",""]`)
-	n := max(0, size-base)
+	n := max(0, size-basePacketLen)
 	b := make([]byte, n)
 	for i := range b {
 		b[i] = 'x'

@@ -38,7 +38,7 @@ type recoveryConfig struct {
 
 // minRecoverySize keeps the padding argument in every packet: the clients
 // find the offset by counting arguments (recArgs).
-const minRecoverySize = len(`42["b","1764000000000000000 1000000",""]`) + 1
+const minRecoverySize = basePacketLen + 1
 
 type recoveryResult struct {
 	Target string  `json:"target"`

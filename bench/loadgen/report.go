@@ -136,6 +136,7 @@ func printTable(w io.Writer, c compareConfig, records []record) {
 		metrics := fanoutMetrics
 		measured := recordOK
 		offered := fmt.Sprintf("%.0f", k.rate)
+		streams := strings.HasPrefix(k.scenario, "recovery-streams/")
 		switch k.scenario {
 		case "idle":
 			metrics = idleMetrics
@@ -143,7 +144,7 @@ func printTable(w io.Writer, c compareConfig, records []record) {
 		case "recovery":
 			metrics = recoveryMetrics
 		default:
-			if strings.HasPrefix(k.scenario, "recovery-streams/") {
+			if streams {
 				metrics = append(slices.Clone(recoveryMetrics), clusterMetrics(group(tg[0]), group(tg[len(tg)-1]))...)
 				measured = allRecovered
 			}
@@ -168,7 +169,7 @@ func printTable(w io.Writer, c compareConfig, records []record) {
 			fmt.Fprintf(w, " %s |", cell)
 		}
 		fmt.Fprintf(w, " |\n")
-		if k.scenario != "recovery" && strings.HasPrefix(k.scenario, "recovery") {
+		if streams {
 			fmt.Fprintf(w, "| | | | runs with every client recovered |")
 			for _, t := range tg {
 				g := group(t)
