@@ -96,14 +96,21 @@ func (f *fleet) each(fn func(i int, w *workerProc) (workerReply, error)) ([]work
 }
 
 type connectResult struct {
-	SIDs     []string
-	Failed   int
-	FirstErr string
-	Took     time.Duration
+	SIDs      []string
+	Connected int // recovery clients ("rconnect") only
+	Failed    int
+	FirstErr  string
+	Took      time.Duration
 }
 
 // connect opens total clients spread evenly over the workers.
 func (f *fleet) connect(url string, total, conc int, auth string) (connectResult, error) {
+	return f.connectOp("connect", url, total, conc, auth)
+}
+
+// connectOp opens total clients spread evenly over the workers with op:
+// "connect" for the scenarios' clients, "rconnect" for recovery clients.
+func (f *fleet) connectOp(op, url string, total, conc int, auth string) (connectResult, error) {
 	start := time.Now()
 	n := len(f.procs)
 	reps, err := f.each(func(i int, w *workerProc) (workerReply, error) {
@@ -111,11 +118,12 @@ func (f *fleet) connect(url string, total, conc int, auth string) (connectResult
 		if share == 0 {
 			return workerReply{}, nil
 		}
-		return w.call(workerRequest{Op: "connect", URL: url, N: share, Conc: max(1, conc/n), Auth: auth})
+		return w.call(workerRequest{Op: op, URL: url, N: share, Conc: max(1, conc/n), Auth: auth})
 	})
 	var r connectResult
 	for _, rep := range reps {
 		r.SIDs = append(r.SIDs, rep.SIDs...)
+		r.Connected += rep.Connected
 		r.Failed += rep.Failed
 		if r.FirstErr == "" {
 			r.FirstErr = rep.FirstErr

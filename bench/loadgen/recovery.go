@@ -150,15 +150,14 @@ func runRecovery(ctx context.Context, t target, cfg recoveryConfig, o runOpts) (
 	}
 	defer fl.close()
 
-	t0 := time.Now()
-	connected, failed, firstErr, err := fl.recConnect(t.url(), cfg.N, o.Conc)
+	cr, err := fl.connectOp("rconnect", t.url(), cfg.N, o.Conc, "")
 	if err != nil {
 		return nil, err
 	}
-	r.ConnectSecs = time.Since(t0).Seconds()
-	o.logf("  %s: %d connected in %.1fs (%d failed %s)", t.Name, connected, r.ConnectSecs, failed, firstErr)
-	if failed > 0 {
-		r.Fail = fmt.Sprintf("%d of %d connects failed: %s", failed, cfg.N, firstErr)
+	r.ConnectSecs = cr.Took.Seconds()
+	o.logf("  %s: %d connected in %.1fs (%d failed %s)", t.Name, cr.Connected, r.ConnectSecs, cr.Failed, cr.FirstErr)
+	if cr.Failed > 0 {
+		r.Fail = fmt.Sprintf("%d of %d connects failed: %s", cr.Failed, cfg.N, cr.FirstErr)
 		return r, nil
 	}
 
@@ -339,26 +338,6 @@ func runRecovery(ctx context.Context, t target, cfg recoveryConfig, o runOpts) (
 		r.OK = true
 	}
 	return r, nil
-}
-
-// recConnect opens total recovery clients spread over the workers.
-func (f *fleet) recConnect(url string, total, conc int) (connected, failed int, firstErr string, err error) {
-	n := len(f.procs)
-	reps, err := f.each(func(i int, w *workerProc) (workerReply, error) {
-		share := shareOf(total, n, i)
-		if share == 0 {
-			return workerReply{}, nil
-		}
-		return w.call(workerRequest{Op: "rconnect", URL: url, N: share, Conc: max(1, conc/n)})
-	})
-	for _, rep := range reps {
-		connected += rep.Connected
-		failed += rep.Failed
-		if firstErr == "" {
-			firstErr = rep.FirstErr
-		}
-	}
-	return connected, failed, firstErr, err
 }
 
 // drop shuts down every client's connection at once and starts their
