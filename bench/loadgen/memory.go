@@ -288,20 +288,9 @@ func runtimeMemory(ctx context.Context, t target) map[string]float64 {
 	if err != nil {
 		return nil
 	}
-	out := map[string]float64{}
-	for line := range strings.Lines(string(b)) {
-		if !strings.HasPrefix(line, "go_memstats_") && !strings.HasPrefix(line, "go_goroutines ") && !strings.HasPrefix(line, "go_gc_gogc_percent ") {
-			continue
-		}
-		name, val, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok {
-			continue
-		}
-		if v, err := strconv.ParseFloat(val, 64); err == nil {
-			out[name] = v
-		}
-	}
-	return out
+	return promSamples(b, func(line string) bool {
+		return strings.HasPrefix(line, "go_memstats_") || strings.HasPrefix(line, "go_goroutines ") || strings.HasPrefix(line, "go_gc_gogc_percent ")
+	})
 }
 
 // httpGet returns the body (at most limit bytes) of a GET of url that

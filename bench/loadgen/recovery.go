@@ -405,19 +405,26 @@ func serverStats(ctx context.Context, t target) json.RawMessage {
 // recoveryMetricsJSON picks the siorelay_recovery_* samples out of a
 // Prometheus text exposition: {"<name>{<labels>}": value, ...}.
 func recoveryMetricsJSON(text []byte) []byte {
+	b, _ := json.Marshal(promSamples(text, func(line string) bool { return strings.HasPrefix(line, "siorelay_recovery_") }))
+	return b
+}
+
+// promSamples reads the samples of Prometheus text whose line keep
+// accepts: series (name and labels) → value.
+func promSamples(text []byte, keep func(line string) bool) map[string]float64 {
 	m := map[string]float64{}
 	for line := range strings.Lines(string(text)) {
-		if !strings.HasPrefix(line, "siorelay_recovery_") {
+		line = strings.TrimSpace(line)
+		if !keep(line) {
 			continue
 		}
-		i := strings.LastIndexByte(strings.TrimSpace(line), ' ')
+		i := strings.LastIndexByte(line, ' ')
 		if i < 0 {
 			continue
 		}
-		if v, err := strconv.ParseFloat(strings.TrimSpace(line[i+1:]), 64); err == nil {
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
 			m[line[:i]] = v
 		}
 	}
-	b, _ := json.Marshal(m)
-	return b
+	return m
 }
