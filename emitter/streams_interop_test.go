@@ -203,10 +203,7 @@ func TestStreamsCommandsMatchNodeAdapter(t *testing.T) {
 				if err := applyPeer(ctx, peer, op); err != nil {
 					t.Fatalf("op %d %+v on the Node server: %v", i, op, err)
 				}
-				uid := peer.UID(strings.TrimPrefix(op.Nsp, "/"))
-				if op.Nsp != "" && op.Nsp != "/" {
-					uid = peer.UID("/" + strings.TrimPrefix(op.Nsp, "/"))
-				}
+				uid := peer.UID("/" + strings.TrimPrefix(op.Nsp, "/"))
 				want := withUID(t, mon.next(t), uid)
 				if err := applyGo(ctx, em, op); err != nil {
 					t.Fatalf("op %d %+v with the Go emitter: %v", i, op, err)

@@ -1,8 +1,6 @@
 package relay
 
 import (
-	"encoding/json"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,9 +69,7 @@ func recoveryBeforeLeaveHandled(t *testing.T, mode, still string) {
 			t.Fatal("the dropped socket never left")
 		}
 	}
-	c2 := openWS(t, base)
-	auth, _ := json.Marshal(map[string]string{"pid": first.PID, "offset": offset})
-	c2.send("40" + string(auth))
+	c2 := reconnect(t, base, first, offset)
 	// The reply must not come while the old socket has not been kept: it
 	// could only be a new socket.
 	if f, err := c2.readErr(300 * time.Millisecond); err == nil {
@@ -84,11 +80,5 @@ func recoveryBeforeLeaveHandled(t *testing.T, mode, still string) {
 	} else {
 		c.conn.Close()
 	}
-	var again socketIDs
-	if f := c2.read(); !strings.HasPrefix(f.data, "40{") || json.Unmarshal([]byte(f.data[2:]), &again) != nil {
-		t.Fatalf("CONNECT reply %q", f.data)
-	}
-	if again != first {
-		t.Fatalf("reconnected as %+v, want %+v (recovered); recovery stats %+v", again, first, srv.Stats().Recovery)
-	}
+	wantRecovered(t, srv, c2, first)
 }

@@ -70,16 +70,8 @@ func TestStreamsSessionStoredBeforeTaken(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the relay stored no session for the dropped socket")
 	}
-	c2 := openWS(t, base)
-	auth, _ := json.Marshal(map[string]string{"pid": first.PID, "offset": offset})
-	c2.send("40" + string(auth))
-	var again socketIDs
-	if f := c2.read(); !strings.HasPrefix(f.data, "40{") || json.Unmarshal([]byte(f.data[2:]), &again) != nil {
-		t.Fatalf("CONNECT reply %q", f.data)
-	}
-	if again != first {
-		t.Fatalf("reconnected as %+v, want %+v (recovered); recovery stats %+v", again, first, srv.Stats().Recovery)
-	}
+	c2 := reconnect(t, base, first, offset)
+	wantRecovered(t, srv, c2, first)
 }
 
 // socketIDs are the ids of a CONNECT reply with connection state recovery.
@@ -108,5 +100,28 @@ func recoverableSocket(t *testing.T, srv *Server, c *wsClient) (ids socketIDs, o
 		}
 		offset, _ = args[2].(string)
 		return ids, offset
+	}
+}
+
+// reconnect opens a new connection to base and sends the CONNECT of a
+// client that comes back with ids' pid and offset.
+func reconnect(t *testing.T, base string, ids socketIDs, offset string) *wsClient {
+	t.Helper()
+	c := openWS(t, base)
+	auth, _ := json.Marshal(map[string]string{"pid": ids.PID, "offset": offset})
+	c.send("40" + string(auth))
+	return c
+}
+
+// wantRecovered reads c's CONNECT reply and fails unless it carries ids:
+// the socket was recovered.
+func wantRecovered(t *testing.T, srv *Server, c *wsClient, ids socketIDs) {
+	t.Helper()
+	var again socketIDs
+	if f := c.read(); !strings.HasPrefix(f.data, "40{") || json.Unmarshal([]byte(f.data[2:]), &again) != nil {
+		t.Fatalf("CONNECT reply %q", f.data)
+	}
+	if again != ids {
+		t.Fatalf("reconnected as %+v, want %+v (recovered); recovery stats %+v", again, ids, srv.Stats().Recovery)
 	}
 }
