@@ -264,14 +264,9 @@ func (b *shardedBroker) apply(op shardOp) {
 	b.mu.Lock()
 	s := b.subs[addr]
 	b.mu.Unlock()
-	var err error
 	if s == nil {
 		// The first channel of a connection picks its node.
-		if b.plain {
-			s = &shardSub{ps: b.rdb.Subscribe(ctx, op.channel), addr: addr}
-		} else {
-			s = &shardSub{ps: b.rdb.SSubscribe(ctx, op.channel), addr: addr}
-		}
+		s = &shardSub{ps: b.newPubSub(ctx, op.channel), addr: addr}
 		b.mu.Lock()
 		b.subs[addr] = s
 		b.subOf[op.channel] = s
@@ -290,12 +285,7 @@ func (b *shardedBroker) apply(op shardOp) {
 	b.mu.Lock()
 	b.subOf[op.channel] = s
 	b.mu.Unlock()
-	if b.plain {
-		err = s.ps.Subscribe(ctx, op.channel)
-	} else {
-		err = s.ps.SSubscribe(ctx, op.channel)
-	}
-	if err != nil && b.ctx.Err() == nil {
+	if err := b.subscribe(ctx, s.ps, op.channel); err != nil && b.ctx.Err() == nil {
 		// go-redis remembers the channel and subscribes it again on
 		// reconnect.
 		b.cnt.subscribeErrors.Add(1)
@@ -568,6 +558,24 @@ func (b *shardedBroker) spublish(ctx context.Context, ch string, msg []byte) err
 		b.cnt.publishErrors.Add(1)
 	}
 	return err
+}
+
+// The broker's pub/sub is sharded (SSUBSCRIBE, SPUBLISH) or, for the
+// streams adapter's requests without useShardedPubSub (b.plain), plain.
+
+// newPubSub opens a subscription connection with ch subscribed.
+func (b *shardedBroker) newPubSub(ctx context.Context, ch string) *redis.PubSub {
+	if b.plain {
+		return b.rdb.Subscribe(ctx, ch)
+	}
+	return b.rdb.SSubscribe(ctx, ch)
+}
+
+func (b *shardedBroker) subscribe(ctx context.Context, ps *redis.PubSub, ch string) error {
+	if b.plain {
+		return ps.Subscribe(ctx, ch)
+	}
+	return ps.SSubscribe(ctx, ch)
 }
 
 func (b *shardedBroker) unsubscribe(ctx context.Context, ps *redis.PubSub, ch string) error {
